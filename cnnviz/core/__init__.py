@@ -1,0 +1,1 @@
+"""The computational core: pure torch + numpy, importable in a notebook without Qt."""

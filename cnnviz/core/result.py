@@ -1,0 +1,163 @@
+"""What the engine hands to views, the CLI and the exports: frozen dataclasses of numpy arrays.
+
+Nothing here holds a tensor or a reference into one; every array is a fresh, C-contiguous
+numpy copy, so a Result can cross threads and outlive the computation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..settings import Settings
+
+HIST_BINS = 64
+
+
+@dataclass(frozen=True)
+class LayerStats:
+    """Statistics of one layer, computed in float64 over every element.
+
+    ``level`` is l and ``scale`` is s for L_{l,s} (the residual stack uses scale 0).
+    ``shape`` is the torch shape ``(B, C, H, W)``. Gradient fields are with respect to the
+    layer output L_{l,s}, from seeded N(0,1) gradients injected at the top level; they are
+    NaN where no gradient is defined (level 0). Theory fields are NaN where MATH.md gives
+    no closed form. Statistics ignore non-finite values, which ``nonfinite`` counts.
+    """
+
+    level: int
+    scale: int
+    shape: tuple[int, ...]
+    mean: float
+    var: float
+    mean_sq: float
+    zero_frac: float
+    nonfinite: int
+    hist_counts: np.ndarray  # [HIST_BINS] int64, finite values only
+    hist_edges: np.ndarray  # [HIST_BINS + 1] float64
+    grad_var: float = float("nan")
+    grad_rms: float = float("nan")
+    grad_nonfinite: int = 0
+    multiplies: int = 0  # Problem 1's count for producing this layer (0 for level 0)
+    theory_mean_sq: float = float("nan")
+    theory_var: float = float("nan")
+    theory_grad_rms: float = float("nan")
+
+    @property
+    def size(self) -> int:
+        """Spatial size n of the (square) map."""
+        return int(self.shape[-1])
+
+    @property
+    def numel(self) -> int:
+        return int(np.prod(self.shape))
+
+
+@dataclass(frozen=True)
+class PyramidResult:
+    """Problem 3: the image pyramid and the scale-shared network on one image.
+
+    ``maps[(l, s)]`` is the display array of L_{l,s}: float32 ``[C, h, w]`` with h, w at
+    most ``display_size`` (average-pooled down when the layer is larger; NaN/inf kept so a
+    view can mark them). ``equivariance[l]`` is max |L'_{l,s} - L_{l,s+1}| / max |L_{l,s+1}|
+    over s, where L' is the network on the image shrunk by 2x2 averaging (NaN for levels
+    that have no pair).
+    """
+
+    k: int
+    depth: int
+    init_var: float  # sigma_w^2 actually used
+    fan_in: int  # of levels >= 2: 2 D^2 J
+    image: np.ndarray  # [N, N, 3] float32 in [0, 1], the fitted input
+    pyramid: tuple[np.ndarray, ...]  # [n_s, n_s, 3] float32, s = 0..k
+    maps: dict[tuple[int, int], np.ndarray]
+    layers: tuple[LayerStats, ...]
+    equivariance: np.ndarray  # [depth + 1] float64
+
+    def layer(self, level: int, scale: int) -> LayerStats:
+        for st in self.layers:
+            if st.level == level and st.scale == scale:
+                return st
+        raise KeyError((level, scale))
+
+    def grid(self, name: str) -> np.ndarray:
+        """One LayerStats field as a float64 array ``[depth + 1, k + 1]``, NaN where l + s > k."""
+        out = np.full((self.depth + 1, self.k + 1), np.nan)
+        for st in self.layers:
+            out[st.level, st.scale] = getattr(st, name)
+        return out
+
+    @property
+    def nonfinite_layers(self) -> list[tuple[int, int]]:
+        return [(st.level, st.scale) for st in self.layers if st.nonfinite]
+
+
+@dataclass(frozen=True)
+class ResidualResult:
+    """Problem 5: the residual stack, measured beside (1 + D^2 J sigma_w^2)^l and ^(L-l).
+
+    ``layers[l]`` holds the statistics of L_l, l = 0..L (scale 0). ``theory_var[l]`` is
+    Var(L_0) (1 + D^2 J sigma_w^2)^l from the measured Var(L_0); ``theory_grad_var[l]`` is
+    (1 + D^2 J sigma_w^2)^(L-l), with unit gradient variance at the top.
+    """
+
+    depth: int
+    init_var: float
+    input_kind: str  # "noise" or "image"
+    layers: tuple[LayerStats, ...]
+    theory_var: np.ndarray  # [L + 1] float64
+    theory_grad_var: np.ndarray  # [L + 1] float64
+    maps: dict[int, np.ndarray] = field(default_factory=dict)  # l -> [J, h, w] float32
+
+    def series(self, name: str) -> np.ndarray:
+        return np.array([getattr(st, name) for st in self.layers], dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class UnitResult:
+    """Problem 4: samples of y = sum_i W[i] x[i] and u = f(y) over draws of x and W."""
+
+    dim: int
+    init_var: float
+    activation: str
+    y: np.ndarray  # [n] float64
+    u: np.ndarray  # [n] float64
+    var_y_theory: float  # d sigma_w^2
+    mean_u_theory: float  # 1/2 for sigmoid (symmetric input), NaN where no closed form
+    var_u_bound: float  # 1/4 for sigmoid; NaN where none
+
+
+@dataclass(frozen=True)
+class CostRow:
+    """Problem 1: multiplies to produce one layer (l, s) and its branches."""
+
+    level: int
+    scale: int
+    shape: tuple[int, ...]  # output (B, J, H, W)
+    multiplies_left: int  # the <- branch: stride-1 conv of L_{l-1,s+1}
+    multiplies_up: int  # the ^ branch: stride-2 conv of L_{l-1,s}
+    torch_flops: int = -1  # FlopCounterMode's count (2 per multiply-add), -1 if not measured
+
+    @property
+    def multiplies(self) -> int:
+        return self.multiplies_left + self.multiplies_up
+
+
+@dataclass(frozen=True)
+class Result:
+    """The output of one ``engine.run(settings, frame)``: everything a view may draw."""
+
+    settings: Settings
+    device: str  # the device actually used, e.g. "cpu" or "cuda:0"
+    pyramid: PyramidResult | None = None
+    residual: ResidualResult | None = None
+    unit: UnitResult | None = None
+    costs: tuple[CostRow, ...] = ()
+    timings: dict[str, float] = field(default_factory=dict)  # milliseconds per stage
+    warnings: tuple[str, ...] = ()
+    source: str = ""  # what was fed in, e.g. "chelsea.png, centre-cropped 451x300 -> 300x300, resized to 256"
+
+    @property
+    def total_multiplies(self) -> int:
+        return sum(row.multiplies for row in self.costs)

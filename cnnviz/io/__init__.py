@@ -1,0 +1,1 @@
+"""Reading sources: images (Pillow), video and camera (PyAV). No Qt here."""
