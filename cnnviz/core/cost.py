@@ -1,0 +1,115 @@
+"""Problem 1: how many multiplies a convolution costs, per layer of the scale-shared network.
+
+A convolution with output ``B x X x Y x J`` from ``I`` input channels and a ``dX x dY``
+filter costs B X Y dX dY I J multiplies; thresholds add and do not count. With stride the
+count is the same product over the *output* size, so both branches of L_{l,s} (the <- branch
+at stride 1 and the ^ branch at stride 2) cost the same: their outputs are both n_{l,s}^2.
+
+``torch.utils.flop_counter.FlopCounterMode`` counts 2 FLOPs per multiply-add; it is run on the
+``meta`` device (shapes only, no arithmetic, no memory), so the cross-check is instant at any
+size.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from ..errors import SettingsError
+from .result import CostRow
+
+
+def conv_multiplies(
+    batch: int, out_h: int, out_w: int, kernel_h: int, kernel_w: int, in_ch: int, out_ch: int
+) -> int:
+    """B X Y dX dY I J for an output ``[B, J, Y, X]`` (Python int: no overflow at any size)."""
+    dims = (batch, out_h, out_w, kernel_h, kernel_w, in_ch, out_ch)
+    if any(int(d) != d or d < 0 for d in dims):
+        raise SettingsError(f"convolution sizes must be whole numbers >= 0, not {dims}")
+    total = 1
+    for d in dims:
+        total *= int(d)
+    return total
+
+
+def _check(k: int, depth: int, channels: int, kernel: int, in_channels: int, batch: int) -> None:
+    if not (0 <= depth <= k and channels >= 1 and in_channels >= 1 and batch >= 1):
+        raise SettingsError(
+            f"costs need 0 <= depth <= k and positive sizes, not k={k}, depth={depth}, "
+            f"J={channels}, I={in_channels}, B={batch}"
+        )
+    if kernel < 1 or kernel % 2 == 0:
+        raise SettingsError(f"kernel must be odd (filters are centred), not {kernel}")
+
+
+def _layers(k: int, depth: int) -> list[tuple[int, int, int]]:
+    """(l, s, n) for every computed layer L_{l,s}, l >= 1, of size n = 2^(k-l-s)."""
+    return [(lvl, s, 2 ** (k - lvl - s)) for lvl in range(1, depth + 1) for s in range(k - lvl + 1)]
+
+
+def scale_net_costs(
+    k: int, depth: int, channels: int, kernel: int, in_channels: int = 3, batch: int = 1
+) -> tuple[CostRow, ...]:
+    """One :class:`CostRow` per layer (l, s), l = 1..depth, s = 0..k-l, in that order.
+
+    The output of both branches is ``[batch, channels, n, n]`` with n = 2^(k-l-s); level 1
+    reads ``in_channels``, later levels ``channels``. ``torch_flops`` is left at -1 (see
+    :func:`with_torch_flops`).
+    """
+    _check(k, depth, channels, kernel, in_channels, batch)
+    rows = []
+    for lvl, s, n in _layers(k, depth):
+        i = in_channels if lvl == 1 else channels
+        mult = conv_multiplies(batch, n, n, kernel, kernel, i, channels)
+        rows.append(
+            CostRow(
+                level=lvl,
+                scale=s,
+                shape=(batch, channels, n, n),
+                multiplies_left=mult,
+                multiplies_up=mult,
+            )
+        )
+    return tuple(rows)
+
+
+def _meta_flops(batch: int, in_ch: int, out_ch: int, n: int, kernel: int) -> int:
+    """FlopCounterMode's count for the two convolutions that make one n x n layer."""
+    import torch
+    import torch.nn.functional as F
+    from torch.utils.flop_counter import FlopCounterMode
+
+    p = kernel // 2
+    meta = torch.device("meta")
+    w = torch.empty(out_ch, in_ch, kernel, kernel, device=meta)
+    coarser = torch.empty(batch, in_ch, n, n, device=meta)  # L_{l-1,s+1}, same size as output
+    same = torch.empty(batch, in_ch, 2 * n, 2 * n, device=meta)  # L_{l-1,s}
+    with FlopCounterMode(display=False) as counter:
+        F.conv2d(coarser, w, padding=p)
+        F.conv2d(same, w, stride=2, padding=p)
+    return int(counter.get_total_flops())
+
+
+def torch_flops_per_layer(
+    k: int, depth: int, channels: int, kernel: int, in_channels: int = 3, batch: int = 1
+) -> dict[tuple[int, int], int]:
+    """{(l, s): FLOPs of both branch convolutions} as counted by torch (2 per multiply-add)."""
+    _check(k, depth, channels, kernel, in_channels, batch)
+    return {
+        (lvl, s): _meta_flops(batch, in_channels if lvl == 1 else channels, channels, n, kernel)
+        for lvl, s, n in _layers(k, depth)
+    }
+
+
+def with_torch_flops(
+    rows: tuple[CostRow, ...] | list[CostRow], kernel: int, in_channels: int = 3
+) -> tuple[CostRow, ...]:
+    """``rows`` with ``torch_flops`` filled in from FlopCounterMode (on the meta device).
+
+    The row's shape gives B, J and n; level 1 reads ``in_channels``, later levels J.
+    """
+    out = []
+    for row in rows:
+        b, j, n, _ = row.shape
+        i = in_channels if row.level == 1 else j
+        out.append(dataclasses.replace(row, torch_flops=_meta_flops(b, i, j, n, kernel)))
+    return tuple(out)

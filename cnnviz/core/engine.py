@@ -1,0 +1,286 @@
+"""Settings -> Result: the one path the window, the CLI and the exports share.
+
+``run(settings, frame)`` builds the network the settings describe, runs it forward and
+backward on ``frame``, and returns a :class:`~cnnviz.core.result.Result` of plain numpy
+arrays: display maps, float64 statistics, gradient statistics, the closed-form theory beside
+them, multiply counts and timings. It never touches Qt and never reads live widgets.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..errors import CnnvizError, SettingsError
+from ..io.images import fit_to_size
+from ..settings import Settings
+from . import cost, theory
+from .device import pick_device
+from .init import residual_init_var, resolve_init_var, scale_net_fan_in
+from .pyramid import image_pyramid
+from .residual import ResidualStack
+from .result import PyramidResult, ResidualResult, Result
+from .scale_net import Cancelled, ScaleSharedNet
+from .single_unit import sample_unit
+from .stats import layer_stats, mean_square
+
+__all__ = ["run", "Cancelled", "EngineError", "DISPLAY_SIZE", "INPUT_OFFSET", "to_network_input"]
+
+DISPLAY_SIZE = 128  # largest side of a display map; statistics always use the full tensor
+INPUT_OFFSET = 0.5  # the network sees RGB in [0, 1] minus this, the same at every scale (MATH.md)
+RESIDUAL_MAP_LEVELS = 16  # display maps kept for at most this many levels of the residual stack
+
+
+class EngineError(CnnvizError):
+    """A computation that cannot be done here (e.g. out of memory); the message says what to change."""
+
+
+def to_network_input(frame: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
+    """frame: float32 ``[N, N, 3]`` in [0, 1] -> ``[1, 3, N, N]`` minus :data:`INPUT_OFFSET`."""
+    x = torch.from_numpy(np.ascontiguousarray(frame, dtype=np.float32)).to(device)
+    return (x.permute(2, 0, 1).unsqueeze(0) - INPUT_OFFSET).contiguous()
+
+
+def _numpy(t: torch.Tensor) -> np.ndarray:
+    return np.ascontiguousarray(t.detach().to("cpu", torch.float32).numpy()).copy()
+
+
+def _display(m: torch.Tensor, size: int) -> np.ndarray:
+    """``[1, C, n, n]`` -> float32 ``[C, min(n, size), ...]``, average-pooled when larger."""
+    n = m.shape[-1]
+    if n > size:
+        m = F.avg_pool2d(m.detach(), n // size)
+    return _numpy(m[0])
+
+
+def _timer() -> Callable[[str], None]:
+    t = [time.perf_counter()]
+    timings: dict[str, float] = {}
+
+    def lap(name: str) -> None:
+        now = time.perf_counter()
+        timings[name] = timings.get(name, 0.0) + (now - t[0]) * 1e3
+        t[0] = now
+
+    lap.timings = timings  # type: ignore[attr-defined]
+    return lap
+
+
+def _pyramid_result(settings: Settings, frame: np.ndarray, device: torch.device,
+                    cancel: Callable[[], bool] | None, display_size: int, lap) -> tuple[PyramidResult, tuple]:
+    k, depth, J, D = settings.k, settings.depth, settings.channels, settings.kernel
+    x = to_network_input(frame, device)
+    pyr = image_pyramid(x)
+    net = ScaleSharedNet(3, J, depth, D, settings.activation, settings.init, settings.shared,
+                         settings.seed, max_scales=k + 1).to(device).requires_grad_(False)
+    lap("build")
+    with torch.enable_grad():
+        # Level 1 is computed without autograd: gradients are wanted with respect to the
+        # layer outputs L_{l,s}, l >= 1, never the image or the weights, so no backward
+        # pass runs through the first (most expensive) level.
+        layers = net(pyr, cancel, grad_from_level=1)
+        lap("forward")
+        if cancel is not None and cancel():
+            raise Cancelled
+        gen = torch.Generator().manual_seed(int(settings.seed) + 1)
+        g_top = [torch.randn(m.shape, generator=gen).to(device) for m in layers[depth]]
+        inputs = [m for level in layers[1:] for m in level]
+        grads = torch.autograd.grad(layers[depth], inputs, grad_outputs=g_top)
+    lap("backward")
+    grad_of = {}
+    it = iter(grads)
+    for level in range(1, depth + 1):
+        for s in range(len(layers[level])):
+            grad_of[level, s] = next(it)
+
+    costs = cost.scale_net_costs(k, depth, J, D)
+    mult = {(row.level, row.scale): row.multiplies for row in costs}
+    mf = theory.scale_net_mean_field(mean_square(pyr), k, depth, J, D, net.init_vars, settings.activation)
+    lap("theory")
+
+    stats, maps = [], {}
+    for level, maps_l in enumerate(layers):
+        for s, m in enumerate(maps_l):
+            stats.append(layer_stats(
+                m, level, s, grad_of.get((level, s)), multiplies=mult.get((level, s), 0),
+                theory_mean_sq=float(mf.q[level, s]), theory_var=float(mf.var[level, s]),
+                theory_grad_rms=float(mf.grad_rms[level, s])))
+            maps[level, s] = _display(m, display_size)
+    lap("stats")
+
+    equivariance = _equivariance(net, x, layers)
+    lap("equivariance")
+    strip = tuple(np.ascontiguousarray(_numpy(p[0]).transpose(1, 2, 0) + INPUT_OFFSET) for p in pyr)
+    fan_in = scale_net_fan_in(2, 3, J, D)
+    result = PyramidResult(
+        k=k, depth=depth, init_var=float(net.init_vars[-1]), fan_in=fan_in,
+        image=np.ascontiguousarray(frame, dtype=np.float32).copy(), pyramid=strip, maps=maps,
+        layers=tuple(stats), equivariance=equivariance)
+    return result, costs
+
+
+@torch.no_grad()
+def _equivariance(net: ScaleSharedNet, x: torch.Tensor, layers: list[list[torch.Tensor]]) -> np.ndarray:
+    """max_s |L'_{l,s} - L_{l,s+1}| / max_s |L_{l,s+1}| per level l, L' on the image shrunk by 2."""
+    out = np.full(len(layers), np.nan)
+    shrunk = [image_pyramid(F.avg_pool2d(x, 2))]
+    for i in range(min(net.depth, len(shrunk[0]) - 1)):
+        shrunk.append(net.level(i, shrunk[-1]))
+    for level, maps in enumerate(shrunk):
+        if not maps:
+            break
+        diff = max(float((a - layers[level][s + 1]).abs().max()) for s, a in enumerate(maps))
+        ref = max(float(layers[level][s + 1].abs().max()) for s in range(len(maps)))
+        out[level] = diff / ref if ref > 0 else (0.0 if diff == 0 else np.inf)
+    return out
+
+
+def _residual_input(settings: Settings, frame: np.ndarray | None, device: torch.device) -> torch.Tensor:
+    """L_0 ``[1, J, n, n]`` with unit variance: seeded noise, or the image lifted to J channels."""
+    J = settings.channels
+    gen = torch.Generator().manual_seed(int(settings.seed))
+    if settings.residual_input == "noise":
+        n = settings.noise_size
+        return torch.randn(1, J, n, n, generator=gen).to(device)
+    if frame is None:
+        raise SettingsError("the residual stack on the image needs an image")
+    x = to_network_input(frame, device)
+    # A fixed random 1x1 map lifts RGB to J channels; standardising each channel afterwards
+    # gives the seed's assumption Var(L_0) = 1 on a real picture.
+    lift = torch.randn(J, 3, 1, 1, generator=gen).to(device)
+    y = F.conv2d(x, lift)
+    mean = y.mean(dim=(0, 2, 3), keepdim=True)
+    std = y.std(dim=(0, 2, 3), keepdim=True).clamp_min(1e-12)
+    return ((y - mean) / std).contiguous()
+
+
+def _residual_result(settings: Settings, frame: np.ndarray | None, device: torch.device,
+                     cancel: Callable[[], bool] | None, lap) -> ResidualResult:
+    J, D, L = settings.channels, settings.kernel, settings.residual_depth
+    x0 = _residual_input(settings, frame, device)
+    stack = ResidualStack(J, L, D, settings.residual_init, settings.residual_activation,
+                          settings.seed).to(device).requires_grad_(False)
+    lap("build")
+    with torch.enable_grad():
+        x0.requires_grad_()
+        outs = stack(x0, cancel)
+        lap("forward")
+        gen = torch.Generator().manual_seed(int(settings.seed) + 1)
+        g_top = torch.randn(outs[-1].shape, generator=gen).to(device)
+        grads = torch.autograd.grad(outs[-1], outs, grad_outputs=g_top)
+    lap("backward")
+    shown = set(np.linspace(0, L, min(L + 1, RESIDUAL_MAP_LEVELS)).round().astype(int).tolist())
+    stats, maps = [], {}
+    for level, (m, g) in enumerate(zip(outs, grads)):
+        stats.append(layer_stats(m, level, 0, g))
+        if level in shown:
+            maps[level] = _display(m[:, :16], 64)
+    var0 = stats[0].var
+    init_var = stack.init_var
+    result = ResidualResult(
+        depth=L, init_var=init_var, input_kind=settings.residual_input, layers=tuple(stats),
+        theory_var=theory.residual_forward_var(var0, L, D, J, init_var),
+        theory_grad_var=theory.residual_backward_var(L, D, J, init_var), maps=maps)
+    lap("stats")
+    return result
+
+
+def _run_on(settings: Settings, frame: np.ndarray | None, device: torch.device,
+            cancel: Callable[[], bool] | None, display_size: int) -> dict:
+    lap = _timer()
+    out: dict = {}
+    residual_mode = settings.mode == "init" or settings.residual
+    if not residual_mode:
+        if frame is None:
+            raise SettingsError("no image to run the network on")
+        out["pyramid"], costs = _pyramid_result(settings, frame, device, cancel, display_size, lap)
+        out["costs"] = cost.with_torch_flops(costs, settings.kernel) if settings.mode == "cost" else costs
+        lap("cost")
+    else:
+        out["residual"] = _residual_result(settings, frame, device, cancel, lap)
+        if settings.mode == "init":
+            d = settings.unit_dim
+            unit_var = resolve_init_var(settings.unit_init, d, 1, 1, d, default="lecun")
+            out["unit"] = sample_unit(d, unit_var, settings.unit_activation, seed=settings.seed)
+            lap("unit")
+    out["timings"] = lap.timings  # type: ignore[attr-defined]
+    return out
+
+
+def run(settings: Settings, frame: np.ndarray | None = None, *, cancel: Callable[[], bool] | None = None,
+        source: str = "", display_size: int = DISPLAY_SIZE) -> Result:
+    """Compute everything ``settings`` asks for on ``frame``.
+
+    frame: float32 ``[N, N, 3]`` RGB in [0, 1]; fitted to ``settings.size`` if it is not that
+    size already. It may be None in the initialisation lab on noise. ``cancel`` is polled
+    between levels; when it returns True, :class:`Cancelled` is raised (a newer request won).
+    A device that fails falls back to the CPU with a warning in the result; running out of
+    memory raises :class:`EngineError` with one line saying what to reduce.
+    """
+    t0 = time.perf_counter()
+    if frame is not None and frame.shape[:2] != (settings.size, settings.size):
+        frame, info = fit_to_size(frame, settings.size)
+        source = f"{source}, {info.describe()}" if source else info.describe()
+    device, warnings = pick_device(settings.device)
+    try:
+        out = _run_on(settings, frame, device, cancel, display_size)
+    except Cancelled:
+        raise
+    except CnnvizError:
+        raise
+    except (RuntimeError, MemoryError) as err:
+        oom = isinstance(err, MemoryError) or "memory" in str(err).lower()
+        if device.type != "cpu":
+            warnings.append(f"{device.type} failed ({str(err).splitlines()[0][:120]}); ran on the CPU instead")
+            device = torch.device("cpu")
+            try:
+                out = _run_on(settings, frame, device, cancel, display_size)
+            except (RuntimeError, MemoryError) as err2:
+                raise EngineError(_memory_message(settings) if _is_oom(err2) else
+                                  f"computation failed: {str(err2).splitlines()[0]}") from None
+        elif oom:
+            raise EngineError(_memory_message(settings)) from None
+        else:
+            raise
+    warnings += _overflow_warnings(out)
+    timings = out.pop("timings")
+    timings["total"] = (time.perf_counter() - t0) * 1e3
+    return Result(settings=settings, device=str(device), timings=timings, warnings=tuple(warnings),
+                  source=source, **out)
+
+
+def _is_oom(err: BaseException) -> bool:
+    return isinstance(err, MemoryError) or "memory" in str(err).lower()
+
+
+def _memory_message(settings: Settings) -> str:
+    return (f"out of memory at size {settings.size} with {settings.channels} channels: "
+            "choose a smaller input size or fewer channels")
+
+
+def _overflow_warnings(out: dict) -> list[str]:
+    warnings = []
+    pyr: PyramidResult | None = out.get("pyramid")
+    if pyr is not None:
+        bad = [st for st in pyr.layers if st.nonfinite]
+        if bad:
+            first = min(bad, key=lambda st: (st.level, st.scale))
+            warnings.append(
+                f"activations overflowed to inf/NaN in {len(bad)} layer(s), first at level {first.level} "
+                f"(scale {first.scale}): the init variance is too large for this depth")
+        gbad = [st for st in pyr.layers if st.grad_nonfinite]
+        if gbad and not bad:
+            warnings.append(f"gradients overflowed to inf/NaN in {len(gbad)} layer(s)")
+    res: ResidualResult | None = out.get("residual")
+    if res is not None:
+        bad = [st.level for st in res.layers if st.nonfinite]
+        if bad:
+            warnings.append(f"the residual stack overflowed to inf/NaN from level {bad[0]} on: "
+                            "the init variance is too large for this depth")
+        elif any(st.grad_nonfinite for st in res.layers):
+            warnings.append("the residual stack's gradients overflowed to inf/NaN")
+    return warnings

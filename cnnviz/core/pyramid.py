@@ -1,0 +1,26 @@
+"""Problem 3's image pyramid: I_0 = I, I_{s+1} = the 2x2 average of I_s."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from ..errors import SettingsError
+
+
+def image_pyramid(x: torch.Tensor) -> list[torch.Tensor]:
+    """The pyramid I_0 .. I_k of a square batch.
+
+    x: ``[B, C, 2^k, 2^k]``. Returns k + 1 tensors, ``pyr[s]`` of shape ``[B, C, 2^(k-s), 2^(k-s)]``;
+    ``pyr[s+1][b, c, y, x]`` is exactly the mean of the 2x2 block of ``pyr[s]`` at (2y, 2x)
+    (non-overlapping 2x2 average pooling).
+    """
+    if x.ndim != 4:
+        raise SettingsError(f"the pyramid needs a batch [B, C, H, W], got shape {tuple(x.shape)}")
+    h, w = x.shape[-2:]
+    if h != w or h < 1 or (h & (h - 1)) != 0:
+        raise SettingsError(f"the pyramid needs a square power-of-two image, got {w}x{h}")
+    pyr = [x]
+    while pyr[-1].shape[-1] > 1:
+        pyr.append(F.avg_pool2d(pyr[-1], 2))
+    return pyr

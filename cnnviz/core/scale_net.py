@@ -1,0 +1,110 @@
+"""Problem 3's scale-shared network over an image pyramid.
+
+    L_{l+1,s} = f( W_{l+1,<-} * L_{l,s+1}            (stride 1: the next-coarser scale)
+                 + W_{l+1,^}  *_2 L_{l,s}            (stride 2: the same scale)
+                 + B_{l+1} )
+
+with centred D x D filters and zero padding p = D // 2 at every scale. The weights do not
+depend on s, so the network treats all scales alike as a convolution treats all positions
+alike; ``shared=False`` is the ablation with one filter pair per absolute scale.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..errors import SettingsError
+from .activations import make_activation
+from .init import scale_net_init_vars
+
+
+class Cancelled(Exception):
+    """Raised between levels when the caller's cancel token says stop (a newer request came)."""
+
+
+class ScaleSharedNet(nn.Module):
+    """The scale-shared network of Problem 3.
+
+    Parameters are public: ``w_left[i]`` and ``w_up[i]`` are W_{i+1,<-} and W_{i+1,^} as
+    torch conv weights ``[J, I, D, D]`` (``[S, J, I, D, D]`` with ``shared=False``, one per
+    absolute scale s < ``max_scales``), ``bias[i]`` is B_{i+1} ``[J]``. I is ``in_channels``
+    for i = 0 and J after. ``init_var`` is a number or a rule name (see :mod:`cnnviz.core.init`);
+    ``None`` means "he". Weights are Gaussian, drawn from ``seed``; biases start at zero.
+    """
+
+    def __init__(self, in_channels: int = 3, channels: int = 16, depth: int = 6, kernel: int = 3,
+                 activation: str = "relu", init_var: str | float | None = None, shared: bool = True,
+                 seed: int = 0, max_scales: int = 12) -> None:
+        super().__init__()
+        if kernel % 2 != 1 or kernel < 1:
+            raise SettingsError(f"kernel must be odd (filters are centred), not {kernel}")
+        if depth < 1:
+            raise SettingsError(f"depth must be at least 1, not {depth}")
+        self.in_channels, self.channels, self.depth, self.kernel = in_channels, channels, depth, kernel
+        self.activation, self.shared, self.max_scales = activation, shared, max_scales
+        self._act = make_activation(activation, inplace=True)
+        self.init_vars = scale_net_init_vars(init_var, depth, kernel, channels, in_channels)
+        gen = torch.Generator().manual_seed(int(seed))
+        self.w_left, self.w_up, self.bias = nn.ParameterList(), nn.ParameterList(), nn.ParameterList()
+        for i, var in enumerate(self.init_vars):
+            fan = in_channels if i == 0 else channels
+            shape = (channels, fan, kernel, kernel) if shared else (max_scales, channels, fan, kernel, kernel)
+            std = math.sqrt(var)
+            self.w_left.append(nn.Parameter(torch.randn(shape, generator=gen) * std))
+            self.w_up.append(nn.Parameter(torch.randn(shape, generator=gen) * std))
+            self.bias.append(nn.Parameter(torch.zeros(channels)))
+
+    def weights(self, i: int, scale: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """(W_{i+1,<-}, W_{i+1,^}) used to compute L_{i+1,scale}, each ``[J, I, D, D]``."""
+        if self.shared:
+            return self.w_left[i], self.w_up[i]
+        if scale >= self.max_scales:
+            raise SettingsError(f"unshared weights exist for scales below {self.max_scales}, not {scale}")
+        return self.w_left[i][scale], self.w_up[i][scale]
+
+    def level(self, i: int, prev: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+        """Level i+1 from level i: ``prev[s]`` ``[B, I, n_s, n_s]`` -> ``len(prev) - 1`` maps ``[B, J, n_s/2, n_s/2]``."""
+        p = self.kernel // 2
+        out = []
+        for s in range(len(prev) - 1):
+            w_left, w_up = self.weights(i, s)
+            y = F.conv2d(prev[s + 1], w_left, padding=p)
+            y = y.add_(F.conv2d(prev[s], w_up, self.bias[i], stride=2, padding=p))
+            out.append(self._act(y))
+        return out
+
+    def forward(self, pyr: Sequence[torch.Tensor], cancel: Callable[[], bool] | None = None,
+                grad_from_level: int | None = None) -> list[list[torch.Tensor]]:
+        """All layers L_{l,s}.
+
+        pyr: the image pyramid, ``pyr[s]`` ``[B, I, 2^(k-s), 2^(k-s)]``. Returns ``layers`` with
+        ``layers[0] = list(pyr)`` and ``layers[l][s]`` = L_{l,s} ``[B, J, 2^(k-l-s), 2^(k-l-s)]``,
+        ``len(layers[l]) == len(pyr) - l``.
+
+        ``grad_from_level=g`` computes levels below g without autograd and makes level g's maps
+        leaves that require grad: gradients with respect to every L_{l,s}, l >= g, then cost no
+        backward pass through the levels below (used by the engine; weights need no grad).
+        ``cancel`` is polled between levels; when it returns True, :class:`Cancelled` is raised.
+        """
+        k = len(pyr) - 1
+        if self.depth > k:
+            raise SettingsError(f"depth {self.depth} needs an image of at least {2 ** self.depth} pixels, "
+                                f"got {2 ** k}")
+        layers: list[list[torch.Tensor]] = [list(pyr)]
+        for i in range(self.depth):
+            if cancel is not None and cancel():
+                raise Cancelled
+            if grad_from_level is not None and i + 1 <= grad_from_level:
+                with torch.no_grad():
+                    cur = self.level(i, layers[-1])
+                if i + 1 == grad_from_level:
+                    cur = [m.requires_grad_() for m in cur]
+            else:
+                cur = self.level(i, layers[-1])
+            layers.append(cur)
+        return layers

@@ -1,0 +1,310 @@
+"""The closed forms of ``shared/MATH.md``: what the measured statistics are drawn beside.
+
+Pure numpy, no torch. Everything here is a function of shapes, widths and weight variances
+only, so a view can redraw a theory curve without running a network.
+
+- :func:`border_taps`: T_1(n), T_2(n), the mean number of filter taps that land inside an
+  n x n map (D^2 in the interior, fewer at zero-padded borders).
+- :func:`activation_moments`: m = E f(y), q = E f(y)^2, c = E f'(y)^2 for y ~ N(0, v).
+- :func:`scale_net_mean_field`: the forward and backward mean-field recursion for
+  Problem 3's scale-shared network, per level l and scale s.
+- :func:`residual_init_var`, :func:`residual_forward_var`, :func:`residual_backward_var`:
+  Problem 5.
+- :func:`unit_theory`: Problem 4.
+
+Overflow is part of what the app teaches (an init variance of 1e30 blows up within a few
+levels), so these functions return ``inf``/``nan`` there instead of warning or raising.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.polynomial.hermite_e import hermegauss
+
+from ..errors import SettingsError
+from ..settings import ACTIVATIONS
+from .init import residual_rule
+
+# Probabilists' Gauss-Hermite nodes integrate against exp(-z^2/2); normalised to N(0, 1).
+_GH_NODES, _GH_WEIGHTS = hermegauss(101)
+_GH_WEIGHTS = _GH_WEIGHTS / math.sqrt(2.0 * math.pi)
+# Gauss-Hermite is exact to ~1e-9 while f(sqrt(v) z) is smooth on the scale of its nodes, but
+# once sqrt(v) >> 1 a tanh or sigmoid is a step between two nodes and E f'^2 (a spike of
+# width 1/sqrt(v) at 0) comes out wrong by orders of magnitude. Past this variance a
+# trapezoid rule on a grid that resolves both the Gaussian and f's own scale takes over
+# (checked against a 400k-point reference to ~1e-6 relative for v up to 1e300).
+_GH_MAX_VAR = 1.0
+_Z_GAUSS = np.linspace(-10.0, 10.0, 2001)  # resolves the Gaussian, in z
+_Y_ACT = np.linspace(-30.0, 30.0, 2001)  # resolves f itself, in y = sqrt(v) z
+
+
+def _check_activation(activation: str) -> None:
+    if activation not in ACTIVATIONS:
+        raise SettingsError(
+            f"activation must be one of {', '.join(ACTIVATIONS)}, not {activation!r}"
+        )
+
+
+def _tap_counts_1d(n: int, kernel: int, stride: int) -> np.ndarray:
+    """Taps inside [0, n) for each output position of a 1-D centred conv: ``[ceil(n/stride)]``."""
+    p = kernel // 2
+    out = -(-n // stride)
+    centres = stride * np.arange(out)[:, None] + np.arange(-p, p + 1)[None, :]
+    return ((centres >= 0) & (centres < n)).sum(axis=1)
+
+
+def border_taps(n: int, kernel: int, stride: int) -> float:
+    """T_stride(n): mean over output positions of the taps of a centred ``kernel`` x ``kernel``
+    filter that land inside an ``n`` x ``n`` input (zero padding ``kernel // 2``).
+
+    The output is ``ceil(n / stride)`` square; output (x, y) reads input
+    ``(stride x + dx, stride y + dy)`` for dx, dy in -p..p. The count separates into a product
+    of two 1-D counts, so the 2-D mean is the square of the 1-D mean. Equals ``kernel**2``
+    when no tap ever falls outside (n >> kernel in the limit, or kernel = 1).
+    """
+    if n < 1 or kernel < 1 or kernel % 2 == 0 or stride not in (1, 2):
+        raise SettingsError(
+            f"border taps need n >= 1, an odd kernel and stride 1 or 2, not n={n}, "
+            f"kernel={kernel}, stride={stride}"
+        )
+    return float(_tap_counts_1d(n, kernel, stride).mean() ** 2)
+
+
+def _f_and_df(activation: str, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """f(y) and f'(y) for the saturating activations, written so |y| up to inf is finite."""
+    t = np.tanh(y if activation == "tanh" else 0.5 * y)
+    if activation == "tanh":
+        return t, 1.0 - t * t
+    # sigmoid(y) = (1 + tanh(y/2)) / 2 never evaluates exp(-y), which overflows for y < -709.
+    return 0.5 * (1.0 + t), 0.25 * (1.0 - t * t)
+
+
+def _expect(activation: str, v: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(E f, E f^2, E f'^2) under N(0, v) by quadrature; v finite, >= 0, 1-D."""
+    m = np.empty_like(v)
+    q = np.empty_like(v)
+    c = np.empty_like(v)
+    small = v <= _GH_MAX_VAR
+    if small.any():
+        y = np.sqrt(v[small])[:, None] * _GH_NODES[None, :]
+        f, df = _f_and_df(activation, y)
+        m[small] = f @ _GH_WEIGHTS
+        q[small] = (f * f) @ _GH_WEIGHTS
+        c[small] = (df * df) @ _GH_WEIGHTS
+    wide = ~small
+    if wide.any():
+        s = np.sqrt(v[wide])[:, None]
+        z = np.concatenate(
+            [np.broadcast_to(_Z_GAUSS, (s.shape[0], _Z_GAUSS.size)), _Y_ACT[None, :] / s], axis=1
+        )
+        z.sort(axis=1)
+        phi = np.exp(-0.5 * z * z)
+        f, df = _f_and_df(activation, s * z)
+        # Dividing by the rule's own integral of phi cancels most of its discretisation error.
+        norm = np.trapezoid(phi, z, axis=1)
+        m[wide] = np.trapezoid(f * phi, z, axis=1) / norm
+        q[wide] = np.trapezoid(f * f * phi, z, axis=1) / norm
+        c[wide] = np.trapezoid(df * df * phi, z, axis=1) / norm
+    return m, q, c
+
+
+def activation_moments(
+    activation: str, v: np.ndarray | float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Moments of f(y) for y ~ N(0, v), elementwise over ``v`` (any shape).
+
+    Returns ``(m, q, c)`` = (E f(y), E f(y)^2, E f'(y)^2), each shaped like ``v``:
+    identity (0, v, 1); relu (sqrt(v / 2 pi), v / 2, 1/2); tanh and sigmoid by quadrature
+    (Gauss-Hermite for v <= 1, a trapezoid rule on a grid that resolves the saturation above).
+    v = inf gives the limits (tanh: 0, 1, 0; sigmoid: 1/2, 1/2, 0; relu and identity: inf);
+    a negative or NaN v gives NaN. Never warns.
+    """
+    _check_activation(activation)
+    v = np.asarray(v, dtype=np.float64)
+    bad = ~(v >= 0)  # NaN and negatives
+    if activation == "identity":
+        m, q, c = np.zeros_like(v), v.copy(), np.ones_like(v)
+    elif activation == "relu":
+        with np.errstate(invalid="ignore"):
+            m = np.sqrt(v / (2.0 * math.pi))
+        q, c = 0.5 * v, np.full_like(v, 0.5)
+    else:
+        flat = v.ravel()
+        m, q, c = (np.full(flat.shape, np.nan) for _ in range(3))
+        ok = np.isfinite(flat) & (flat >= 0)
+        if ok.any():
+            m[ok], q[ok], c[ok] = _expect(activation, flat[ok])
+        inf = flat == np.inf
+        if inf.any():
+            # y is +-inf with probability 1/2 each.
+            f, df = _f_and_df(activation, np.array([-np.inf, np.inf]))
+            m[inf], q[inf], c[inf] = f.mean(), (f * f).mean(), (df * df).mean()
+        m, q, c = (a.reshape(v.shape) for a in (m, q, c))
+    m, q, c = (np.array(a, dtype=np.float64) for a in (m, q, c))
+    for a in (m, q, c):
+        a[bad] = np.nan
+    return m, q, c
+
+
+@dataclass(frozen=True)
+class MeanField:
+    """The mean-field prediction for every L_{l,s}, as float64 arrays ``[depth + 1, k + 1]``.
+
+    Row l is level l, column s is scale s; entries with l + s > k are NaN. ``v`` is the
+    variance of the pre-activation y_{l,s} (NaN at level 0, which has none); ``q`` the mean
+    of L_{l,s}^2 over channels and positions (level 0: the measured input ``q0``); ``mean``
+    and ``var`` = q - mean^2 the mean and variance of L_{l,s} (NaN at level 0: the input is
+    measured, not predicted); ``r`` the mean square of dLoss/dL_{l,s} for N(0, 1) injected
+    at every scale of the top level (1 there, NaN at level 0); ``grad_rms`` = sqrt(r).
+    """
+
+    k: int
+    depth: int
+    v: np.ndarray
+    q: np.ndarray
+    mean: np.ndarray
+    var: np.ndarray
+    r: np.ndarray
+    grad_rms: np.ndarray
+
+
+def scale_net_mean_field(
+    q0: np.ndarray | Sequence[float],
+    k: int,
+    depth: int,
+    channels: int,
+    kernel: int,
+    init_vars: Sequence[float],
+    activation: str,
+    in_channels: int = 3,
+) -> MeanField:
+    """MATH.md's forward and backward recursions for the scale-shared network (B = 0).
+
+    ``q0`` ``[k + 1]``: mean of I_s^2 over channels and positions of the input pyramid, after
+    the input transform. ``init_vars[l]`` is sigma_w^2 of level l + 1 (both branches), for
+    l = 0..depth-1. Level l + 1 reads ``in_channels`` channels at l = 0 and ``channels``
+    after. Map sizes are n_{l,s} = 2^(k - l - s).
+
+    Forward: v_{l+1,s} = sigma^2 I_l (T_1(n_{l,s+1}) q_{l,s+1} + T_2(n_{l,s}) q_{l,s}),
+    q_{l+1,s} = E f(sqrt(v) z)^2. Backward (r = 1 at every scale of level ``depth``):
+    r_{l,s} = sigma^2 J (T_1(n_{l,s}) c_{l+1,s-1} r_{l+1,s-1} + T_2(n_{l,s})/4 c_{l+1,s} r_{l+1,s}),
+    a term dropped when its output does not exist (s = 0; l + 1 + s > k).
+    """
+    _check_activation(activation)
+    q0 = np.asarray(q0, dtype=np.float64).ravel()
+    if not 0 <= depth <= k or q0.size != k + 1:
+        raise SettingsError(
+            f"mean field needs 0 <= depth <= k and k + 1 input scales, not depth={depth}, "
+            f"k={k}, {q0.size} scales"
+        )
+    if len(init_vars) != depth:
+        raise SettingsError(f"need one init variance per level ({depth}), not {len(init_vars)}")
+    if channels < 1 or in_channels < 1 or kernel < 1 or kernel % 2 == 0:
+        raise SettingsError(
+            f"mean field needs channels >= 1 and an odd kernel, not J={channels}, D={kernel}"
+        )
+    shape = (depth + 1, k + 1)
+    v, q, m, var, r = (np.full(shape, np.nan) for _ in range(5))
+    q[0] = q0
+    t1 = {}
+    t2 = {}
+    for e in range(k + 1):
+        t1[2**e] = border_taps(2**e, kernel, 1)
+        t2[2**e] = border_taps(2**e, kernel, 2)
+
+    def size(level: int, scale: int) -> int:
+        return 2 ** (k - level - scale)
+
+    # 0 * inf (a zero init on an overflowed layer) is NaN, and we let it be: no warnings.
+    with np.errstate(over="ignore", invalid="ignore"):
+        for lvl in range(depth):
+            fan = init_vars[lvl] * (in_channels if lvl == 0 else channels)
+            for s in range(k - lvl):  # output (lvl + 1, s) exists iff lvl + 1 + s <= k
+                v[lvl + 1, s] = fan * (
+                    t1[size(lvl, s + 1)] * q[lvl, s + 1] + t2[size(lvl, s)] * q[lvl, s]
+                )
+            mm, qq, _ = activation_moments(activation, v[lvl + 1])
+            m[lvl + 1], q[lvl + 1] = mm, qq
+            # q - m^2 is inf - inf once q overflows (the variance is then inf too), and can
+            # round to -1e-17 where f is constant (sigmoid at v = 0).
+            var[lvl + 1] = np.where(np.isinf(qq), qq, np.maximum(qq - mm * mm, 0.0))
+        _, _, c = activation_moments(activation, v)
+
+        if depth >= 1:
+            r[depth, : k - depth + 1] = 1.0
+        for lvl in range(depth - 1, 0, -1):
+            g = init_vars[lvl] * channels
+            for s in range(k - lvl + 1):
+                n = size(lvl, s)
+                acc = 0.0
+                if s >= 1:  # the <- branch of output (lvl + 1, s - 1)
+                    acc += t1[n] * c[lvl + 1, s - 1] * r[lvl + 1, s - 1]
+                if lvl + 1 + s <= k:  # the ^ branch of output (lvl + 1, s)
+                    acc += t2[n] / 4.0 * c[lvl + 1, s] * r[lvl + 1, s]
+                r[lvl, s] = g * acc
+        grad_rms = np.sqrt(r)
+    return MeanField(k=k, depth=depth, v=v, q=q, mean=m, var=var, r=r, grad_rms=grad_rms)
+
+
+def _residual_gain(kernel: int, channels: int, init_var: float) -> float:
+    return 1.0 + kernel * kernel * channels * float(init_var)
+
+
+def residual_init_var(depth: int, kernel: int, channels: int) -> float:
+    """Problem 5(b): sigma_w^2 = ln 2 / (L D^2 J), so that Var(L_L) is about 2 Var(L_0)."""
+    if depth < 1 or kernel < 1 or channels < 1:
+        raise SettingsError(
+            f"the residual rule needs depth, kernel and channels >= 1, not L={depth}, "
+            f"D={kernel}, J={channels}"
+        )
+    return residual_rule(depth, kernel, channels)
+
+
+def residual_forward_var(
+    var0: float, depth: int, kernel: int, channels: int, init_var: float
+) -> np.ndarray:
+    """Problem 5(a): Var(L_l) = Var(L_0) (1 + D^2 J sigma_w^2)^l, ``[depth + 1]`` float64 (inf on overflow)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return float(var0) * np.power(
+            _residual_gain(kernel, channels, init_var), np.arange(depth + 1, dtype=np.float64)
+        )
+
+
+def residual_backward_var(depth: int, kernel: int, channels: int, init_var: float) -> np.ndarray:
+    """Problem 5(c): Var(dL/dL_l) = (1 + D^2 J sigma_w^2)^(L - l) for unit variance at the
+    top, ``[depth + 1]`` float64 (inf on overflow)."""
+    with np.errstate(over="ignore"):
+        return np.power(
+            _residual_gain(kernel, channels, init_var),
+            np.arange(depth, -1, -1, dtype=np.float64),
+        )
+
+
+def unit_theory(dim: int, init_var: float, activation: str) -> tuple[float, float, float]:
+    """Problem 4 for u = f(sum_{i<d} W[i] x[i]): ``(var_y, mean_u, var_u_bound)``.
+
+    var_y = d sigma_w^2 (4a). mean_u: 1/2 for sigmoid (4b: y is symmetric about 0), 0 for
+    tanh and identity (odd f), and for relu E|y|/2, which for Gaussian x and W (what
+    :func:`cnnviz.core.single_unit.sample_unit` draws) is exactly
+    sigma_w Gamma((d+1)/2) / (sqrt(pi) Gamma(d/2)): given x, y ~ N(0, sigma_w^2 |x|^2) and
+    |x| is chi-distributed. It tends to the Gaussian value sqrt(var_y / 2 pi) as d grows
+    (d = 1: 1/pi against 1/sqrt(2 pi) times sigma_w). var_u_bound: the largest possible
+    Var(u), 1/4 for sigmoid (4d), 1 for tanh, NaN where f is unbounded.
+    """
+    _check_activation(activation)
+    if dim < 1 or not (init_var >= 0):
+        raise SettingsError(f"a unit needs d >= 1 and init variance >= 0, not d={dim}, {init_var}")
+    with np.errstate(over="ignore"):
+        var_y = float(np.float64(dim) * np.float64(init_var))
+    if activation == "sigmoid":
+        return var_y, 0.5, 0.25
+    if activation == "tanh":
+        return var_y, 0.0, 1.0
+    if activation == "identity":
+        return var_y, 0.0, float("nan")
+    ratio = math.exp(math.lgamma((dim + 1) / 2) - math.lgamma(dim / 2))
+    return var_y, math.sqrt(init_var) * ratio / math.sqrt(math.pi), float("nan")

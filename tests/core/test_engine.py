@@ -1,0 +1,125 @@
+"""Settings -> Result: what the window, the CLI and the exports all draw from."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from cnnviz.core import engine
+from cnnviz.core.pyramid import image_pyramid
+from cnnviz.core.scale_net import Cancelled, ScaleSharedNet
+from cnnviz.errors import SettingsError
+from cnnviz.settings import Settings
+
+
+@pytest.fixture(scope="module")
+def image():
+    rng = np.random.default_rng(0)
+    # a smooth picture with structure at several scales, not white noise
+    y, x = np.mgrid[0:64, 0:64] / 64
+    img = np.stack([0.5 + 0.4 * np.sin(7 * x + 3 * y), 0.5 + 0.3 * np.cos(11 * y), x * y], axis=-1)
+    return np.clip(img + 0.05 * rng.standard_normal(img.shape), 0, 1).astype(np.float32)
+
+
+def test_result_has_every_layer_with_statistics_that_match_the_tensors(image):
+    s = Settings(size=64, depth=4, channels=6)
+    r = engine.run(s, image)
+    p = r.pyramid
+    assert (p.k, p.depth) == (6, 4)
+    assert len(p.layers) == sum(7 - l for l in range(5))
+    # recompute one layer independently from the same seeded network
+    net = ScaleSharedNet(3, 6, 4, 3, "relu", "he", True, s.seed)
+    with torch.no_grad():
+        layers = net(image_pyramid(engine.to_network_input(image)))
+    for lvl, sc in [(0, 2), (2, 1), (4, 0)]:
+        t = layers[lvl][sc].double()
+        st = p.layer(lvl, sc)
+        assert st.shape == tuple(t.shape)
+        assert st.mean == pytest.approx(t.mean().item(), rel=1e-6, abs=1e-12)
+        assert st.var == pytest.approx(t.var(unbiased=False).item(), rel=1e-5)
+        assert st.zero_frac == pytest.approx((t == 0).double().mean().item())
+        assert st.hist_counts.sum() == t.numel()
+        assert p.maps[lvl, sc].dtype == np.float32 and p.maps[lvl, sc].flags.c_contiguous
+    assert np.isnan(p.layer(0, 0).grad_rms) and np.isfinite(p.layer(1, 0).grad_rms)
+    assert r.total_multiplies == sum(st.multiplies for st in p.layers) > 0
+
+
+def test_gradients_are_those_of_the_seeded_top_level_injection(image):
+    s = Settings(size=64, depth=3, channels=4, activation="tanh", seed=5)
+    r = engine.run(s, image)
+    net = ScaleSharedNet(3, 4, 3, 3, "tanh", "he", True, 5)
+    layers = net(image_pyramid(engine.to_network_input(image)))
+    gen = torch.Generator().manual_seed(6)
+    g_top = [torch.randn(m.shape, generator=gen) for m in layers[3]]
+    (g,) = torch.autograd.grad(layers[3], [layers[1][2]], grad_outputs=g_top)
+    assert r.pyramid.layer(1, 2).grad_rms == pytest.approx(g.double().pow(2).mean().sqrt().item(), rel=1e-5)
+    # the top level's gradient is the injected N(0, 1) noise itself
+    assert r.pyramid.layer(3, 0).grad_var == pytest.approx(1.0, rel=0.1)
+
+
+def test_raising_init_variance_raises_top_variance(image):
+    lo = engine.run(Settings(size=64, depth=5, init=0.01), image).pyramid.layer(5, 0).var
+    hi = engine.run(Settings(size=64, depth=5, init=0.1), image).pyramid.layer(5, 0).var
+    assert hi > 100 * lo
+
+
+def test_equivariance_readout_is_rounding_with_sharing_and_large_without(image):
+    shared = engine.run(Settings(size=64, depth=4), image).pyramid.equivariance
+    unshared = engine.run(Settings(size=64, depth=4, shared=False), image).pyramid.equivariance
+    assert np.nanmax(shared) < 1e-5
+    assert np.nanmax(unshared[1:]) > 0.1
+
+
+def test_overflow_is_counted_and_warned_never_raised(image):
+    r = engine.run(Settings(size=64, depth=6, init=1e30), image)
+    assert r.pyramid.nonfinite_layers, "a 1e30 init must overflow float32"
+    assert any("overflow" in w for w in r.warnings)
+    top = r.pyramid.layer(6, 0)
+    assert top.nonfinite == top.numel
+
+
+def test_frame_of_another_size_is_fitted_and_said(image):
+    r = engine.run(Settings(size=32, depth=2), image, source="test.png")
+    assert r.pyramid.image.shape == (32, 32, 3)
+    assert "resized" in r.source
+
+
+def test_unavailable_device_falls_back_with_a_warning(image):
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    r = engine.run(Settings(size=32, depth=2, device="cuda"), image)
+    assert r.device == "cpu"
+    assert any("not available" in w for w in r.warnings)
+
+
+def test_cancel_raises_cancelled(image):
+    with pytest.raises(Cancelled):
+        engine.run(Settings(size=64, depth=4), image, cancel=lambda: True)
+
+
+def test_pyramid_mode_needs_an_image():
+    with pytest.raises(SettingsError):
+        engine.run(Settings(size=64, depth=2), None)
+
+
+def test_init_mode_runs_the_residual_stack_and_the_single_unit_on_noise():
+    s = Settings(mode="init", residual_depth=12, channels=8, noise_size=32)
+    r = engine.run(s, None)
+    res = r.residual
+    assert len(res.layers) == 13 and res.theory_var.shape == (13,)
+    assert res.layers[0].var == pytest.approx(1.0, rel=0.05)
+    assert res.init_var == pytest.approx(np.log(2) / (12 * 9 * 8))
+    assert r.unit is not None and r.unit.u.size > 1000
+    assert r.pyramid is None
+
+
+def test_residual_stack_on_the_image_is_standardised(image):
+    r = engine.run(Settings(mode="init", residual_input="image", size=64, channels=4), image)
+    assert r.residual.layers[0].var == pytest.approx(1.0, rel=1e-3)
+    assert r.residual.input_kind == "image"
+
+
+def test_cost_mode_fills_torchs_count(image):
+    r = engine.run(Settings(mode="cost", size=64, depth=3), image)
+    assert all(row.torch_flops == 2 * row.multiplies for row in r.costs)
