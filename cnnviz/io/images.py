@@ -38,6 +38,7 @@ from __future__ import annotations
 import functools
 import io
 import os
+import re
 import stat
 import warnings
 from dataclasses import dataclass
@@ -50,8 +51,9 @@ from PIL import Image, ImageOps
 from ..errors import InputError
 from ..settings import SIZE_MAX, SIZE_MIN, is_power_of_two
 
-# 8192 x 8192: a full-resolution camera photo fits with room to spare, while the float
-# copy of the largest allowed picture (768 MiB) still fits in a laptop's memory.
+# 8192 x 8192 = 2^26, "64 megapixels" in binary units: a full-resolution camera photo fits
+# with room to spare, while the float copy of the largest allowed picture (768 MiB) still
+# fits in a laptop's memory.
 MAX_PIXELS = 8192 * 8192
 
 # Pillow format names we decode, in the order shown to a user. "JPEG" also opens camera
@@ -190,32 +192,30 @@ def _one_line(exc: BaseException) -> str:
     return text if len(text) <= 160 else text[:157] + "..."
 
 
+_LIMIT_TEXT = f"the limit of 8192x8192 = {MAX_PIXELS / 1e6:.1f} million pixels"
+
+
 def _check_pixels(w: int, h: int, label: str) -> None:
     if w * h > MAX_PIXELS:
-        raise InputError(
-            f"{label}: {w}x{h} pixels ({w * h / 1e6:.0f} megapixels) is over the limit of "
-            f"{MAX_PIXELS / 1e6:.0f} megapixels (8192x8192)"
-        )
+        raise InputError(f"{label}: {w}x{h} is {w * h / 1e6:.1f} million pixels, over {_LIMIT_TEXT}")
 
 
 def _decode(fp: IO[bytes], label: str) -> np.ndarray:
     """Open, check the header's size, decode the first frame; float32 ``[H, W, 3]``."""
-    # Warnings filters are process-wide, so another thread's warnings are also muted while
-    # a picture decodes (milliseconds); the GUI reads files on one thread.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
+    # Pillow's warnings are recorded, never shown. Warnings filters are process-wide, so
+    # another thread's warnings are also caught while a picture decodes (milliseconds).
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         try:
             im = Image.open(fp, formats=supported_formats())
         except Image.UnidentifiedImageError:
             raise InputError(
                 f"{label}: not an image file in a supported format ({supported_formats_text()})"
             ) from None
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-            raise InputError(
-                f"{label}: the picture is too large (over the {MAX_PIXELS / 1e6:.0f}-megapixel "
-                f"limit; {_one_line(exc)})"
-            ) from None
+        except Image.DecompressionBombError as exc:
+            found = re.search(r"\((\d+) pixels\)", str(exc))
+            size = f"{int(found[1]):,} pixels" if found else "too many pixels"
+            raise InputError(f"{label}: the header says {size}, over {_LIMIT_TEXT}") from None
         except _DECODE_ERRORS as exc:
             raise InputError(f"{label}: cannot read the image header ({_one_line(exc)})") from exc
         with im:
@@ -223,9 +223,17 @@ def _decode(fp: IO[bytes], label: str) -> np.ndarray:
             if w < 1 or h < 1:
                 raise InputError(f"{label}: the picture is empty ({w}x{h} pixels)")
             _check_pixels(w, h, label)
+            # Only reachable if someone lowered Image.MAX_IMAGE_PIXELS below our limit.
+            if any(issubclass(c.category, Image.DecompressionBombWarning) for c in caught):
+                raise InputError(
+                    f"{label}: {w}x{h} pixels is over Pillow's decompression-bomb limit "
+                    f"({Image.MAX_IMAGE_PIXELS:,} pixels)"
+                )
             try:
                 im.seek(0)  # the first frame of an animation or a multi-page TIFF
                 im.load()
+            except MemoryError:
+                raise InputError(f"{label}: not enough memory for a {w}x{h} picture") from None
             except _DECODE_ERRORS as exc:
                 raise InputError(
                     f"{label}: the image data is corrupt or truncated ({_one_line(exc)})"

@@ -1,0 +1,204 @@
+"""The ``cnnviz`` command: the window, ``stats`` and the exports, all through Settings -> Result.
+
+    cnnviz [FILE] [settings flags] [--mode M] [--reset] [--screenshot OUT.png] [--window-size WxH]
+    cnnviz stats [IMAGE|VIDEO] [settings flags] [--json]
+
+A user's mistake (a bad file, a contradictory flag) is one line on stderr and a non-zero exit;
+a traceback is a bug.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from . import __version__
+from .errors import CnnvizError, SettingsError
+from .settings import ACTIVATIONS, DEVICES, INIT_RULES, MODES, RESIDUAL_INPUTS, Settings, log2_size
+
+VIDEO_EXTENSIONS = {".mp4", ".m4v", ".mkv", ".webm", ".avi", ".mov", ".mpg", ".mpeg", ".ogv"}
+DEFAULT_DEPTH = Settings().depth
+
+
+class UsageError(SettingsError):
+    """A flag argparse cannot parse: exit code 2, like argparse's own."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a bad flag as one line (no usage dump) through main()."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+def _settings_flags() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(add_help=False)
+    g = p.add_argument_group("network settings")
+    g.add_argument("--settings", metavar="FILE.json", help="start from saved settings (JSON); flags override them")
+    g.add_argument("--size", type=int, metavar="N", help="input size, a power of two from 32 to 2048 (default 256)")
+    g.add_argument("--depth", type=int, metavar="L",
+                   help=f"levels (default {DEFAULT_DEPTH}, at most log2 N; the residual stack up to 100)")
+    g.add_argument("--channels", type=int, metavar="J", help="feature channels J (default 16)")
+    g.add_argument("--kernel", type=int, metavar="D", help="filter size D, odd (default 3)")
+    g.add_argument("--activation", choices=ACTIVATIONS,
+                   help="activation (default relu; identity for the residual stack, as in the seed)")
+    init = g.add_mutually_exclusive_group()
+    init.add_argument("--init-var", type=float, metavar="V", help="weight variance sigma_w^2, a number >= 0")
+    init.add_argument("--init", choices=INIT_RULES,
+                      help="initialisation rule: lecun 1/fan_in, he 2/fan_in, residual ln2/(L D^2 J) (default he)")
+    g.add_argument("--unshared", action="store_true", help="one filter pair per scale (breaks scale equivariance)")
+    g.add_argument("--residual", action="store_true", help="Problem 5's residual stack instead of the pyramid network")
+    g.add_argument("--residual-input", choices=RESIDUAL_INPUTS, help="what the residual stack sees (default noise)")
+    g.add_argument("--noise-size", type=int, metavar="N", help="side of the residual stack's noise input (default 64)")
+    g.add_argument("--seed", type=int, metavar="N", help="weight seed (default 0)")
+    g.add_argument("--device", choices=DEVICES, help="where torch runs (default auto: cuda, mps, then cpu)")
+    return p
+
+
+def settings_from_args(args: argparse.Namespace, mode: str | None = None) -> Settings:
+    """Defaults (or ``--settings FILE``) with the flags applied; raises SettingsError."""
+    base = Settings.load(args.settings) if getattr(args, "settings", None) else Settings()
+    if args.unshared and args.residual:
+        raise SettingsError("--unshared applies to the pyramid network, not to --residual")
+    changes: dict = {}
+    for name in ("size", "channels", "kernel", "seed", "device", "noise_size", "residual_input"):
+        value = getattr(args, name)
+        if value is not None:
+            changes[name] = value
+    if mode is not None:
+        changes["mode"] = mode
+    if args.unshared:
+        changes["shared"] = False
+    init = args.init_var if args.init_var is not None else args.init
+    if args.residual:
+        changes["residual"] = True
+        if args.depth is not None:
+            changes["residual_depth"] = args.depth
+        if args.activation is not None:
+            changes["residual_activation"] = args.activation
+        if init is not None:
+            changes["residual_init"] = init
+    else:
+        if args.activation is not None:
+            changes["activation"] = args.activation
+        if init is not None:
+            changes["init"] = init
+        size = changes.get("size", base.size)
+        if args.depth is not None:
+            k = log2_size(size) if size > 0 else 0
+            if args.depth > k > 0:
+                raise SettingsError(f"--depth {args.depth} is more than log2 of the size {size} ({k})")
+            changes["depth"] = args.depth
+        elif size > 0 and base.depth > log2_size(size):
+            changes["depth"] = max(1, log2_size(size))  # a small image keeps the deepest depth it allows
+    return base.replace(**changes)
+
+
+def _window_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="cnnviz", parents=[_settings_flags()],
+                description="See inside a scale-shared CNN. `cnnviz stats --help` for the per-layer table.")
+    p.add_argument("file", nargs="?", help="image or video to open (default: the bundled sample)")
+    p.add_argument("--mode", choices=MODES, help="pyramid (Problem 3), init lab (Problems 4, 5) or cost (Problem 1)")
+    p.add_argument("--reset", action="store_true", help="forget the saved window state and start as on a first launch")
+    p.add_argument("--screenshot", metavar="OUT.png",
+                   help="render the window offscreen from the defaults plus these flags, save a PNG and exit")
+    p.add_argument("--window-size", metavar="WxH", help="window size for --screenshot (default 1600x900)")
+    p.add_argument("--version", action="version", version=f"cnnviz {__version__}")
+    return p
+
+
+def _stats_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="cnnviz stats", parents=[_settings_flags()],
+                description="Print the per-layer table: measured statistics beside the theory.")
+    p.add_argument("file", nargs="?", help="image or video (default: the bundled sample image)")
+    p.add_argument("--json", action="store_true", help="strict JSON instead of the table (NaN/inf become null)")
+    try:
+        from .cli_video import add_video_arguments
+    except ImportError:  # pragma: no cover - video support is optional at import time
+        pass
+    else:
+        add_video_arguments(p)
+    return p
+
+
+def _window_size(text: str | None) -> tuple[int, int] | None:
+    if text is None:
+        return None
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise SettingsError(f"--window-size must look like 1600x900, not {text!r}") from None
+    if not (200 <= w <= 8000 and 200 <= h <= 8000):
+        raise SettingsError(f"--window-size must be between 200x200 and 8000x8000, not {text}")
+    return w, h
+
+
+def is_video(path: str | Path) -> bool:
+    return Path(path).suffix.lower() in VIDEO_EXTENSIONS
+
+
+def cmd_stats(argv: list[str], out: TextIO, err: TextIO) -> int:
+    args = _stats_parser().parse_args(argv)
+    settings = settings_from_args(args)
+    if args.file and is_video(args.file) and not settings.residual:
+        from .cli_video import stats_video
+        return stats_video(args.file, settings, args, out=out, err=err)
+    from .core.engine import run
+    from .io.images import load_image
+    from .paths import SAMPLE_IMAGE
+
+    frame, source = None, "noise"
+    if not (settings.residual and settings.residual_input == "noise"):
+        path = args.file or SAMPLE_IMAGE
+        frame, info = load_image(path, settings.size)
+        source = f"{Path(path).name}: {info.describe()}"
+    result = run(settings, frame, source=source)
+    from .report import layer_table, result_to_dict, strict_json
+    if args.json:
+        out.write(strict_json(result_to_dict(result)) + "\n")
+    else:
+        out.write(layer_table(result) + "\n")
+    return 0
+
+
+def cmd_window(argv: list[str], err: TextIO) -> int:
+    args = _window_parser().parse_args(argv)
+    size = _window_size(args.window_size)
+    if args.window_size and not args.screenshot:
+        raise SettingsError("--window-size applies to --screenshot")
+    explicit = any(a.startswith("--") and a not in ("--reset",) for a in argv)
+    settings = settings_from_args(args, mode=args.mode)
+    if args.file and not Path(args.file).exists():
+        raise CnnvizError(f"{args.file}: no such file")
+    from .gui.app import launch
+
+    # The screenshot is reproducible: defaults plus flags, never the saved state. A normal
+    # launch restores the saved state unless flags were given.
+    use = settings if (args.screenshot or explicit) else None
+    return launch(file=args.file, settings=use, reset=args.reset, screenshot=args.screenshot, window_size=size)
+
+
+def main(argv: list[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    out = out or sys.stdout
+    err = err or sys.stderr
+    try:
+        if argv and argv[0] == "stats":
+            return cmd_stats(argv[1:], out, err)
+        return cmd_window(argv, err)
+    except CnnvizError as e:
+        err.write(f"cnnviz: error: {e}\n")
+        return 2 if isinstance(e, UsageError) else 1
+    except SystemExit as e:  # --help and --version
+        return e.code if isinstance(e.code, int) else 0
+    except KeyboardInterrupt:
+        err.write("cnnviz: interrupted\n")
+        return 130
+    except BrokenPipeError:  # `cnnviz stats | head` is fine
+        return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
