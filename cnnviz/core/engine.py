@@ -26,7 +26,7 @@ from .residual import ResidualStack
 from .result import PyramidResult, ResidualResult, Result
 from .scale_net import Cancelled, ScaleSharedNet
 from .single_unit import sample_unit
-from .stats import layer_stats, mean_square
+from .stats import layer_stats
 
 __all__ = ["run", "Cancelled", "EngineError", "DISPLAY_SIZE", "INPUT_OFFSET", "to_network_input"]
 
@@ -99,26 +99,31 @@ def _pyramid_result(settings: Settings, frame: np.ndarray, device: torch.device,
 
     costs = cost.scale_net_costs(k, depth, J, D)
     mult = {(row.level, row.scale): row.multiplies for row in costs}
-    mf = theory.scale_net_mean_field(mean_square(pyr), k, depth, J, D, net.init_vars, settings.activation)
+    # Level 0 first: its measured mean squares q_{0,s} start the mean-field recursion.
+    stats = [layer_stats(m, 0, s) for s, m in enumerate(layers[0])]
+    mf = theory.scale_net_mean_field(np.array([st.mean_sq for st in stats]), k, depth, J, D,
+                                     net.init_vars, settings.activation)
     lap("theory")
-
-    stats, maps = [], {}
-    for level, maps_l in enumerate(layers):
+    for level, maps_l in enumerate(layers[1:], start=1):
         for s, m in enumerate(maps_l):
             stats.append(layer_stats(
-                m, level, s, grad_of.get((level, s)), multiplies=mult.get((level, s), 0),
+                m, level, s, grad_of[level, s], multiplies=mult[level, s],
                 theory_mean_sq=float(mf.q[level, s]), theory_var=float(mf.var[level, s]),
                 theory_grad_rms=float(mf.grad_rms[level, s])))
-            maps[level, s] = _display(m, display_size)
+    maps = {(level, s): _display(m, display_size) for level, maps_l in enumerate(layers)
+            for s, m in enumerate(maps_l)}
     lap("stats")
 
     equivariance = _equivariance(net, x, layers)
     lap("equivariance")
-    strip = tuple(np.ascontiguousarray(_numpy(p[0]).transpose(1, 2, 0) + INPUT_OFFSET) for p in pyr)
+    image = np.ascontiguousarray(frame, dtype=np.float32).copy()
+    image.flags.writeable = False  # shared by .image and .pyramid[0]
+    strip = (image,) + tuple(np.ascontiguousarray(_numpy(p[0]).transpose(1, 2, 0) + INPUT_OFFSET)
+                             for p in pyr[1:])
     fan_in = scale_net_fan_in(2, 3, J, D)
     result = PyramidResult(
         k=k, depth=depth, init_var=float(net.init_vars[-1]), fan_in=fan_in,
-        image=np.ascontiguousarray(frame, dtype=np.float32).copy(), pyramid=strip, maps=maps,
+        image=image, pyramid=strip, maps=maps,
         layers=tuple(stats), equivariance=equivariance)
     return result, costs
 

@@ -7,7 +7,7 @@ are counted and left out of the moments, so one inf does not hide what the rest 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -15,47 +15,52 @@ import torch
 from .result import HIST_BINS, LayerStats
 
 
-def _flat64(x: torch.Tensor) -> torch.Tensor:
-    return x.detach().reshape(-1).to(torch.float64)
+class Moments(NamedTuple):
+    n: int  # finite values
+    total: float  # sum of the finite values
+    total_sq: float  # sum of their squares
+    nonfinite: int
+
+    @property
+    def mean(self) -> float:
+        return self.total / self.n if self.n else float("nan")
+
+    @property
+    def mean_sq(self) -> float:
+        return self.total_sq / self.n if self.n else float("nan")
+
+    @property
+    def var(self) -> float:
+        # One pass in float64: the cancellation error is ~1e-16 * mean^2 / var, far below
+        # anything a plot or a 4-digit table can show.
+        return max(self.mean_sq - self.mean**2, 0.0) if self.n else float("nan")
 
 
-def _moments(xd: torch.Tensor) -> tuple[float, float, float, float, float, float, int]:
-    """``(n_finite, sum, sum_sq, zeros, min, max, nonfinite)`` of a flat float64 tensor."""
-    numel = xd.numel()
+def moments(x: torch.Tensor) -> tuple[Moments, torch.Tensor]:
+    """Float64 moments of x (any shape) and x's finite values as a flat tensor (x's dtype)."""
+    flat = x.detach().reshape(-1)
+    xd = flat.to(torch.float64)
     s2 = float(torch.dot(xd, xd))
     # Squares of float32 values cannot overflow float64, so a finite sum of squares proves
     # every value is finite and the cheap path applies; masks are only built when needed.
-    if np.isfinite(s2):
-        lo, hi = torch.aminmax(xd)
-        return (numel, float(xd.sum()), s2, float(numel - torch.count_nonzero(xd)), float(lo), float(hi), 0)
-    finite = torch.isfinite(xd)
+    if np.isfinite(s2) or flat.dtype == torch.float64 and bool(torch.isfinite(xd).all()):
+        return Moments(xd.numel(), float(xd.sum()), s2, 0), flat
+    finite = torch.isfinite(flat)
     xf = xd[finite]
-    n = xf.numel()
-    zeros = float((xf == 0).sum())
-    if n == 0:
-        return (0, float("nan"), float("nan"), 0.0, float("nan"), float("nan"), numel)
-    lo, hi = torch.aminmax(xf)
-    return (n, float(xf.sum()), float(torch.dot(xf, xf)), zeros, float(lo), float(hi), numel - n)
+    return Moments(xf.numel(), float(xf.sum()), float(torch.dot(xf, xf)), flat.numel() - xf.numel()), flat[finite]
 
 
-def _histogram(xd: torch.Tensor, lo: float, hi: float, nonfinite: int) -> tuple[np.ndarray, np.ndarray]:
-    """Counts of the finite values of a flat float64 tensor in HIST_BINS equal bins over [lo, hi]."""
-    if not (np.isfinite(lo) and np.isfinite(hi)) or lo > hi:
+def histogram(finite: torch.Tensor, lo: float, hi: float) -> tuple[np.ndarray, np.ndarray]:
+    """Counts of ``finite`` (a flat tensor of finite values) in HIST_BINS equal bins over [lo, hi]."""
+    if finite.numel() == 0:
         return np.zeros(HIST_BINS, np.int64), np.linspace(0.0, 1.0, HIST_BINS + 1)
     if hi == lo:
         lo, hi = lo - 0.5, hi + 0.5
-    if nonfinite:
-        xd = xd[torch.isfinite(xd)]
-    counts = torch.histc(xd, HIST_BINS, min=lo, max=hi)
+    # Bin indices by arithmetic and bincount: ~3x faster than torch.histc on the CPU. A
+    # float32 overflow of (x - lo) goes to +inf, which the clamp puts in the last bin.
+    idx = ((finite - lo) * (HIST_BINS / (hi - lo))).clamp_(0, HIST_BINS - 1).to(torch.int32)
+    counts = torch.bincount(idx, minlength=HIST_BINS)
     return counts.cpu().numpy().astype(np.int64), np.linspace(lo, hi, HIST_BINS + 1)
-
-
-def _grad_moments(g: torch.Tensor) -> tuple[float, float, int]:
-    n, s1, s2, _, _, _, nonfinite = _moments(_flat64(g))
-    if n == 0:
-        return float("nan"), float("nan"), nonfinite
-    mean = s1 / n
-    return float(max(s2 / n - mean * mean, 0.0)), float(np.sqrt(s2 / n)), nonfinite
 
 
 def layer_stats(x: torch.Tensor, level: int, scale: int = 0, grad: torch.Tensor | None = None,
@@ -64,28 +69,23 @@ def layer_stats(x: torch.Tensor, level: int, scale: int = 0, grad: torch.Tensor 
 
     ``extra`` fills the remaining :class:`LayerStats` fields (multiplies, theory values).
     """
-    xd = _flat64(x)
-    n, s1, s2, zeros, lo, hi, nonfinite = _moments(xd)
+    m, finite = moments(x)
     numel = x.numel()
-    if n > 0:
-        mean = s1 / n
-        mean_sq = s2 / n
-        var = max(mean_sq - mean * mean, 0.0)
+    if m.n:
+        lo, hi = (float(v) for v in torch.aminmax(finite))
+        zeros = m.n - int(torch.count_nonzero(finite))
     else:
-        mean = mean_sq = var = float("nan")
-    counts, edges = _histogram(xd, lo, hi, nonfinite)
+        lo = hi = float("nan")
+        zeros = 0
+    counts, edges = histogram(finite, lo, hi)
     fields = dict(
         level=level, scale=scale, shape=tuple(int(d) for d in x.shape),
-        mean=float(mean), var=float(var), mean_sq=float(mean_sq),
-        zero_frac=float(zeros / numel) if numel else float("nan"), nonfinite=int(nonfinite),
+        mean=float(m.mean), var=float(m.var), mean_sq=float(m.mean_sq),
+        zero_frac=zeros / numel if numel else float("nan"), nonfinite=int(m.nonfinite),
         hist_counts=counts, hist_edges=edges,
     )
     if grad is not None:
-        fields["grad_var"], fields["grad_rms"], fields["grad_nonfinite"] = _grad_moments(grad)
+        g, _ = moments(grad)
+        fields.update(grad_var=float(g.var), grad_rms=float(np.sqrt(g.mean_sq)), grad_nonfinite=int(g.nonfinite))
     fields.update(extra)
     return LayerStats(**fields)
-
-
-def mean_square(maps: Sequence[torch.Tensor]) -> np.ndarray:
-    """Mean of x^2 per map, float64 ``[len(maps)]`` (q_{0,s} of the input pyramid)."""
-    return np.array([float(torch.mean(m.detach().to(torch.float64) ** 2)) for m in maps])
