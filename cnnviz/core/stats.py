@@ -36,9 +36,17 @@ class Moments(NamedTuple):
         return max(self.mean_sq - self.mean**2, 0.0) if self.n else float("nan")
 
 
+def flatten(x: torch.Tensor) -> torch.Tensor:
+    """x's values as a flat tensor, a view where possible (element order does not matter here)."""
+    x = x.detach()
+    if x.ndim == 4 and not x.is_contiguous() and x.is_contiguous(memory_format=torch.channels_last):
+        return x.permute(0, 2, 3, 1).reshape(-1)
+    return x.reshape(-1)
+
+
 def moments(x: torch.Tensor) -> tuple[Moments, torch.Tensor]:
     """Float64 moments of x (any shape) and x's finite values as a flat tensor (x's dtype)."""
-    flat = x.detach().reshape(-1)
+    flat = flatten(x)
     xd = flat.to(torch.float64)
     s2 = float(torch.dot(xd, xd))
     # Squares of float32 values cannot overflow float64, so a finite sum of squares proves
