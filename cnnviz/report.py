@@ -131,6 +131,8 @@ def layer_table(result: Result) -> str:
         lines.append(
             f"residual stack (Problem 5): depth={r.depth} J={s.channels} D={s.kernel} {s.residual_activation}, "
             f"sigma_w^2={r.init_var:.4g}, input {r.input_kind}, {result.device}")
+        if s.residual_activation != "identity":
+            lines.append("(theory columns are Problem 5's closed forms, exact only for the identity branch)")
         head = (f"{'l':>3} {'shape':>14} {'mean':>10} {'var':>10} {'var(th)':>10} {'grad var':>10} "
                 f"{'gvar(th)':>10} {'nonfin':>7}")
         lines += [head, "-" * len(head)]
