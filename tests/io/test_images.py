@@ -512,3 +512,19 @@ def test_bundled_sample_loads():
     assert info.original == (451, 300)
     assert out.std() > 0.05
     assert out.reshape(-1, 3).std(0).min() > 0.05  # every channel carries a picture
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32])
+def test_an_exact_halving_is_the_pyramids_own_2x2_average(dtype):
+    import torch
+
+    from cnnviz.core.pyramid import image_pyramid
+
+    rng = np.random.default_rng(5)
+    big = rng.random((128, 140, 3))  # centre-cropped to 128x128 first
+    src = (big * 255).astype(np.uint8) if dtype == np.uint8 else big.astype(np.float32)
+    small, info = fit_to_size(src, 64)
+    crop = src[:, 6:134].astype(np.float32) / (255 if dtype == np.uint8 else 1)
+    level1 = image_pyramid(torch.from_numpy(crop).permute(2, 0, 1)[None])[1][0].permute(1, 2, 0).numpy()
+    np.testing.assert_allclose(small, level1, atol=1e-6)
+    assert info.crop == (6, 0, 134, 128)
