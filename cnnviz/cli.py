@@ -136,7 +136,17 @@ def _window_size(text: str | None) -> tuple[int, int] | None:
 
 
 def is_video(path: str | Path) -> bool:
-    return Path(path).suffix.lower() in VIDEO_EXTENSIONS
+    """A video container by its extension, or a GIF with more than one frame."""
+    suffix = Path(path).suffix.lower()
+    if suffix == ".gif":
+        try:
+            from PIL import Image
+
+            with Image.open(path) as im:
+                return getattr(im, "n_frames", 1) > 1
+        except Exception:  # unreadable: let the image loader say what is wrong
+            return False
+    return suffix in VIDEO_EXTENSIONS
 
 
 def cmd_stats(argv: list[str], out: TextIO, err: TextIO) -> int:

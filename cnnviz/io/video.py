@@ -23,6 +23,12 @@ Bad input (missing file, unknown container, no video stream, zero frames, a fram
 with one line. A truncated or corrupt file that still gives frames does not raise: the frames
 before the damage are returned and :attr:`VideoReader.problem` says what happened.
 
+The time limit: FFmpeg's interrupt callback abandons any file read that blocks for longer
+than ``timeout`` seconds, and a reader that goes ``timeout`` seconds between packets without
+producing a frame gives up with :class:`InputError`. (One call into a decoder cannot be
+interrupted from Python; FFmpeg's decoders return per packet.) Paths that are not regular
+files (a FIFO would block in open()) are refused before FFmpeg sees them.
+
 A reader is not thread-safe; use one per thread.
 """
 
@@ -46,14 +52,6 @@ MAX_PIXELS = 64_000_000  # "64 megapixels": one RGB float32 copy of such a frame
 DEFAULT_TIMEOUT_S = 10.0  # longest wait for one frame (I/O or decoding) before giving up
 INDEX_AT_OPEN_BYTES = 256 * 2**20  # files up to this size are indexed when opened
 _MAX_BAD_PACKETS = 50  # undecodable packets in a row before the rest is declared corrupt
-
-VIDEO_SUFFIXES = (".mp4", ".m4v", ".mkv", ".webm", ".avi", ".mov", ".gif", ".mpg", ".mpeg", ".ts", ".wmv", ".flv", ".ogv")
-
-
-def is_video_path(path: str | Path) -> bool:
-    """True when ``path``'s suffix is one of :data:`VIDEO_SUFFIXES` (what the CLI routes here)."""
-    return Path(path).suffix.lower() in VIDEO_SUFFIXES
-
 
 @dataclass(frozen=True)
 class VideoInfo:
@@ -122,6 +120,10 @@ class _Index:
 def _one_line(err: BaseException) -> str:
     text = str(err).strip().splitlines()
     return text[0] if text else type(err).__name__
+
+
+class _Undecodable(InputError):
+    """A frame the index lists but the decoder cannot produce (damaged data)."""
 
 
 class VideoReader:
@@ -198,6 +200,7 @@ class VideoReader:
             self._rotation = _quarter_turns(first.rotation) * 90
             self._coded = (int(first.width), int(first.height))
             self.info = self._make_info()
+            self._check_index()
         except BaseException:
             self.close()
             raise
@@ -291,6 +294,7 @@ class VideoReader:
         self._index = _Index(pts=p, key_before=key_before, end_pts=int(end))
         if hasattr(self, "info"):
             self.info = self._make_info()
+            self._check_index()
 
     def ensure_index(self) -> VideoInfo:
         """Index the file now if it was too large to index at open; returns the exact info."""
@@ -381,7 +385,7 @@ class VideoReader:
         if self._index is not None and index < len(self._index.pts):
             return float((self._index.pts[index] - self._index.pts[0]) * self._time_base)
         if raw.pts is not None:
-            return float(raw.pts * self._time_base)
+            return float((raw.pts - (self._stream.start_time or 0)) * self._time_base)
         return index / self.info.fps if self.info.fps else 0.0
 
     def _restart(self) -> None:
@@ -402,6 +406,7 @@ class VideoReader:
         file was truncated or corrupt (the frames before the damage have been yielded)."""
         if self.frames_read > len(self._lookahead):
             self._restart()
+        self._bad_packets = self._bad_in_a_row = 0
         count = 0
         while (raw := self._next_raw()) is not None:
             idx = self._index_of(raw)
@@ -413,8 +418,8 @@ class VideoReader:
         if count == 0:
             raise InputError(f"{self.path.name} contains no video frames that can be decoded")
 
-    def _check_complete(self, count: int) -> None:
-        """After a full pass from the start: did we get every frame the file promises?"""
+    def _damage(self, count: int) -> list[str]:
+        """Why ``count`` frames look like less than the file promises (empty when they do not)."""
         assert self._container is not None
         header = int(self._stream.frames or 0)  # the container's own count (mp4 sample table)
         listed = len(self._index.pts) if self._index is not None else 0
@@ -430,6 +435,19 @@ class VideoReader:
         if not reasons and promised and info.indexed and info.fps:
             if info.duration < promised - 2.0 / info.fps:
                 reasons.append(f"the header promises {promised:.2f} s, the frames last {info.duration:.2f} s")
+        return reasons
+
+    def _check_index(self) -> None:
+        """The index pass read the whole file: say now if it is shorter than its header."""
+        if self._index is not None:
+            n = len(self._index.pts)
+            reasons = self._damage(n)
+            if reasons:
+                self.problem = f"{self.path.name} is truncated or corrupt: {n} frames present ({'; '.join(reasons)})"
+
+    def _check_complete(self, count: int) -> None:
+        """After a full pass from the start: did we get every frame the file promises?"""
+        reasons = self._damage(count)
         if reasons:
             self.problem = f"{self.path.name} is truncated or corrupt: read {count} frames ({'; '.join(reasons)})"
 
@@ -457,7 +475,7 @@ class VideoReader:
             # Landed past the target (a demuxer that seeks loosely) or lost count:
             # decode from the very start, which every container supports.
             self._restart()
-        raise InputError(f"{self.path.name}: frame {index} cannot be decoded (corrupt file?)")
+        raise _Undecodable(f"{self.path.name}: frame {index} cannot be decoded (truncated or corrupt file)")
 
     def _seek_keyframe(self, key: int) -> None:
         assert self._container is not None and self._index is not None
@@ -510,12 +528,23 @@ class VideoReader:
         """The frames with these indices, in increasing order, each exactly once.
 
         Reads sequentially across short gaps and seeks across long ones; frames in between
-        are decoded only as the codec requires and never converted.
+        are decoded only as the codec requires and never converted. Frames a damaged file
+        cannot give are skipped and named in :attr:`problem`.
         """
         self.ensure_index()
+        missing = []
         for i in sorted(set(int(i) for i in indices)):
-            self._last = self._to_frame(self._goto(i), i)
+            try:
+                raw = self._goto(i)
+            except _Undecodable:
+                missing.append(i)
+                continue
+            self._last = self._to_frame(raw, i)
             yield self._last
+        if missing:
+            shown = ", ".join(map(str, missing[:5])) + (", ..." if len(missing) > 5 else "")
+            lead = f"{self.problem}; " if self.problem else f"{self.path.name} is truncated or corrupt: "
+            self.problem = f"{lead}{len(missing)} requested frames could not be decoded ({shown})"
 
     # -- lifetime ------------------------------------------------------------------------
     def close(self) -> None:
@@ -544,9 +573,11 @@ def _quarter_turns(degrees: float | int | None) -> int:
 
 
 def probe(path: str | Path) -> VideoInfo:
-    """Open ``path``, index it, and return its :class:`VideoInfo` (raises InputError)."""
+    """Open ``path``, index it when it can be, and return its :class:`VideoInfo` (raises InputError)."""
     with VideoReader(path, size=None) as reader:
-        return reader.ensure_index() if reader._index is None else reader.info
+        if reader._index is None:
+            reader._build_index()
+        return reader.info
 
 
 __all__ = [
@@ -554,9 +585,7 @@ __all__ = [
     "Frame",
     "INDEX_AT_OPEN_BYTES",
     "MAX_PIXELS",
-    "VIDEO_SUFFIXES",
     "VideoInfo",
     "VideoReader",
-    "is_video_path",
     "probe",
 ]

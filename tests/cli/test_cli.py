@@ -106,3 +106,19 @@ def test_python_dash_m_runs_without_a_traceback():
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["settings"]["depth"] == 5  # the default 6 clamped to log2(32)
+
+
+def test_animated_gif_goes_to_the_video_path_and_a_still_gif_to_the_image_path(tmp_path):
+    from PIL import Image
+
+    frames = [Image.new("RGB", (40, 40), (i * 60, 100, 200 - i * 60)) for i in range(3)]
+    anim = tmp_path / "anim.gif"
+    frames[0].save(anim, save_all=True, append_images=frames[1:], duration=100, loop=0)
+    still = tmp_path / "still.gif"
+    frames[0].save(still)
+    code, out, err = run_cli("stats", str(anim), "--size", "32", "--depth", "2", "--json")
+    assert code == 0, err
+    assert "frames" in json.loads(out)  # the per-frame video report
+    code, out, err = run_cli("stats", str(still), "--size", "32", "--depth", "2", "--json")
+    assert code == 0, err
+    assert "pyramid" in json.loads(out)

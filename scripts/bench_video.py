@@ -1,0 +1,188 @@
+#!/usr/bin/env python
+"""Benchmark video: decode -> fit -> engine.run per frame, and resident memory over a loop.
+
+Prints a table and writes JSON (default bench-results/video.json). Not a test: figures
+depend on the machine, so they are reported, never asserted.
+
+1. Throughput, for each size (256, 512), depth 6, J 16, D 3, on the sample clip
+   (resources/chelsea_zoom.mp4, 512x512 H.264): every frame read in order
+   (demux + threaded decode + RGB conversion + fit_to_size = "decode") and run through
+   engine.run, the full per-frame Result: forward, backward, float64 statistics, theory,
+   equivariance readout and display maps ("compute"). Frames per second end to end, and
+   each stage on its own. Targets (issue 5, 2-core CPU): 60 fps at 256^2, 20 fps at 512^2.
+2. Problem 2's video network: one window of 8 frames at 256^2, stride 2, forward + backward.
+3. Resident memory (RSS) while the clip loops for --minutes at 256^2 through the same
+   pipeline; sampled every few seconds. Flat means the last sample is within a few MB of the
+   sample after the first pass.
+
+Usage: python scripts/bench_video.py [--minutes 0.5] [--passes 2] [--json PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from cnnviz.core import engine  # noqa: E402
+from cnnviz.core.video_stats import make_video_net, video_net_layer_stats  # noqa: E402
+from cnnviz.core.video_net import ClipWindow  # noqa: E402
+from cnnviz.io.video import VideoReader  # noqa: E402
+from cnnviz.paths import SAMPLE_VIDEO  # noqa: E402
+from cnnviz.settings import Settings  # noqa: E402
+
+
+def rss_bytes() -> int:
+    """Current resident set size (Linux /proc; elsewhere the peak from getrusage)."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except OSError:
+        import resource
+
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return peak if sys.platform == "darwin" else peak * 1024
+
+
+def throughput(path: Path, size: int, depth: int, channels: int, passes: int) -> dict:
+    settings = Settings(size=size, depth=depth, channels=channels, device="cpu")
+    with VideoReader(path, size=size) as reader:
+        first = next(iter(reader))
+        for _ in range(3):  # warm up autograd and the allocator
+            engine.run(settings, first.rgb)
+        decode_s = compute_s = 0.0
+        frames = 0
+        for _ in range(passes):
+            it = iter(reader)
+            while True:
+                t0 = time.perf_counter()
+                frame = next(it, None)
+                t1 = time.perf_counter()
+                if frame is None:
+                    break
+                engine.run(settings, frame.rgb)
+                t2 = time.perf_counter()
+                decode_s += t1 - t0
+                compute_s += t2 - t1
+                frames += 1
+    total = decode_s + compute_s
+    return {
+        "size": size, "depth": depth, "channels": channels, "frames": frames,
+        "fps": frames / total, "decode_ms_per_frame": decode_s / frames * 1e3,
+        "compute_ms_per_frame": compute_s / frames * 1e3,
+        "decode_fps": frames / decode_s, "compute_fps": frames / compute_s,
+    }
+
+
+def video_net_timing(path: Path, size: int, depth: int, channels: int, window: int = 8, reps: int = 5) -> dict:
+    settings = Settings(size=size, depth=depth, channels=channels, device="cpu")
+    net, spec = make_video_net(settings, stride=2, kernel_t=3, window=window)
+    buf = ClipWindow(window)
+    with VideoReader(path, size=size) as reader:
+        for frame in reader.frames_at(range(window)):
+            buf.push(frame.index, frame.rgb)
+    clip = buf.clip(engine.INPUT_OFFSET)
+    video_net_layer_stats(net, clip, 0)
+    t0 = time.perf_counter()
+    for _ in range(reps):
+        video_net_layer_stats(net, clip, 0)
+    ms = (time.perf_counter() - t0) / reps * 1e3
+    return {"size": size, "window": window, "stride": 2, "depth": depth, "channels": channels,
+            "ms_per_window": ms, "multiplies": sum(spec.multiplies), "clip_bytes": spec.clip_bytes,
+            "activation_bytes": spec.activation_bytes}
+
+
+def memory_loop(path: Path, minutes: float, size: int, depth: int, channels: int, every_s: float = 5.0) -> dict:
+    settings = Settings(size=size, depth=depth, channels=channels, device="cpu")
+    samples: list[tuple[float, int]] = []
+    start = time.perf_counter()
+    end = start + minutes * 60
+    frames = passes = 0
+    after_first = None
+    next_sample = start
+    with VideoReader(path, size=size) as reader:
+        while time.perf_counter() < end:
+            for frame in reader:
+                engine.run(settings, frame.rgb)
+                frames += 1
+                now = time.perf_counter()
+                if now >= next_sample:
+                    samples.append((now - start, rss_bytes()))
+                    next_sample = now + every_s
+                if now >= end:
+                    break
+            passes += 1
+            if after_first is None:
+                after_first = rss_bytes()
+    samples.append((time.perf_counter() - start, rss_bytes()))
+    mib = 2**20
+    rss = [r for _, r in samples]
+    return {
+        "minutes": minutes, "size": size, "frames": frames, "passes": passes,
+        "rss_after_first_pass_mib": (after_first or rss[0]) / mib, "rss_end_mib": rss[-1] / mib,
+        "rss_max_mib": max(rss) / mib, "rss_min_mib": min(rss) / mib,
+        "growth_after_first_pass_mib": (rss[-1] - (after_first or rss[0])) / mib,
+        "samples": [(round(t, 1), round(r / mib, 1)) for t, r in samples],
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--video", type=Path, default=SAMPLE_VIDEO)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512])
+    parser.add_argument("--depth", type=int, default=6)
+    parser.add_argument("--channels", type=int, default=16)
+    parser.add_argument("--passes", type=int, default=2, help="passes over the clip per size (default 2)")
+    parser.add_argument("--minutes", type=float, default=0.5, help="length of the memory loop (issue: 5)")
+    parser.add_argument("--threads", type=int, help="torch.set_num_threads (default: torch's own choice)")
+    parser.add_argument("--json", type=Path, default=ROOT / "bench-results" / "video.json")
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    load_before = os.getloadavg() if hasattr(os, "getloadavg") else None
+
+    with VideoReader(args.video, size=None) as reader:
+        info = reader.info
+    print(f"video: {info.describe()}")
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs, "
+          f"{platform.processor() or platform.machine()}, load average {load_before}")
+    rows = []
+    print(f"{'size':>5} {'fps':>7} {'decode ms':>10} {'compute ms':>11} {'decode fps':>11} {'compute fps':>12}")
+    for size in args.sizes:
+        row = throughput(args.video, size, args.depth, args.channels, args.passes)
+        rows.append(row)
+        print(f"{size:>5} {row['fps']:>7.1f} {row['decode_ms_per_frame']:>10.2f} {row['compute_ms_per_frame']:>11.2f} "
+              f"{row['decode_fps']:>11.1f} {row['compute_fps']:>12.1f}")
+    vnet = video_net_timing(args.video, 256, args.depth, args.channels)
+    print(f"video network, 8 frames of 256^2, stride 2: {vnet['ms_per_window']:.1f} ms per window "
+          f"({vnet['multiplies']:,} multiplies; window {vnet['clip_bytes'] / 2**20:.1f} MiB)")
+    mem = memory_loop(args.video, args.minutes, 256, args.depth, args.channels)
+    print(f"memory over {args.minutes:g} min ({mem['passes']} passes, {mem['frames']} frames at 256^2): RSS "
+          f"{mem['rss_after_first_pass_mib']:.1f} MiB after the first pass, {mem['rss_end_mib']:.1f} MiB at the end "
+          f"(min {mem['rss_min_mib']:.1f}, max {mem['rss_max_mib']:.1f})")
+    result = {
+        "video": dataclasses.asdict(info),
+        "machine": {"cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(), "torch": torch.__version__,
+                    "python": platform.python_version(), "platform": platform.platform(),
+                    "load_average_before": load_before,
+                    "load_average_after": os.getloadavg() if hasattr(os, "getloadavg") else None},
+        "throughput": rows, "video_net": vnet, "memory": mem,
+    }
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(result, indent=2))
+    print(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
