@@ -8,6 +8,7 @@ them, multiply counts and timings. It never touches Qt and never reads live widg
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 
@@ -70,6 +71,16 @@ def _timer() -> Callable[[str], None]:
     return lap
 
 
+@functools.lru_cache(maxsize=4)
+def _scale_net(channels: int, depth: int, kernel: int, activation: str, init: str | float, shared: bool,
+               seed: int, max_scales: int, device: str) -> ScaleSharedNet:
+    """The network for these settings, built once: video frames and slider drags that keep the
+    weights (size, display) reuse it. It is never modified after it is built."""
+    net = ScaleSharedNet(3, channels, depth, kernel, activation, init, shared, seed,
+                         max_scales=max_scales).requires_grad_(False)
+    return net.to(device, memory_format=torch.channels_last) if shared else net.to(device)
+
+
 def _pyramid_result(settings: Settings, frame: np.ndarray, device: torch.device,
                     cancel: Callable[[], bool] | None, display_size: int, lap) -> tuple[PyramidResult, tuple]:
     k, depth, J, D = settings.k, settings.depth, settings.channels, settings.kernel
@@ -77,9 +88,8 @@ def _pyramid_result(settings: Settings, frame: np.ndarray, device: torch.device,
     # forward and backward (measured in scripts/bench.py).
     x = to_network_input(frame, device).contiguous(memory_format=torch.channels_last)
     pyr = image_pyramid(x)
-    net = ScaleSharedNet(3, J, depth, D, settings.activation, settings.init, settings.shared,
-                         settings.seed, max_scales=k + 1).requires_grad_(False)
-    net = net.to(device, memory_format=torch.channels_last) if settings.shared else net.to(device)
+    net = _scale_net(J, depth, D, settings.activation, settings.init, settings.shared, settings.seed, k + 1,
+                     str(device))
     lap("build")
     with torch.enable_grad():
         # Level 1 is computed without autograd: gradients are wanted with respect to the

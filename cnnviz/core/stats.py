@@ -15,6 +15,9 @@ import torch
 from .result import HIST_BINS, LayerStats
 
 
+_UNIT_EDGES = np.linspace(0.0, 1.0, HIST_BINS + 1)  # np.linspace per layer cost more than the bincount
+
+
 class Moments(NamedTuple):
     n: int  # finite values
     total: float  # sum of the finite values
@@ -68,7 +71,7 @@ def histogram(finite: torch.Tensor, lo: float, hi: float) -> tuple[np.ndarray, n
     # float32 overflow of (x - lo) goes to +inf, which the clamp puts in the last bin.
     idx = ((finite - lo) * (HIST_BINS / (hi - lo))).clamp_(0, HIST_BINS - 1).to(torch.int32)
     counts = torch.bincount(idx, minlength=HIST_BINS)
-    return counts.cpu().numpy().astype(np.int64), np.linspace(lo, hi, HIST_BINS + 1)
+    return counts.cpu().numpy().astype(np.int64), lo + (hi - lo) * _UNIT_EDGES
 
 
 def layer_stats(x: torch.Tensor, level: int, scale: int = 0, grad: torch.Tensor | None = None,
