@@ -34,7 +34,6 @@ import torch.nn.functional as F
 from cnnviz.core import engine
 from cnnviz.core.cost import scale_net_costs
 from cnnviz.core.pyramid import image_pyramid
-from cnnviz.core.scale_net import ScaleSharedNet
 from cnnviz.io.images import load_image
 from cnnviz.paths import SAMPLE_IMAGE
 from cnnviz.settings import Settings
@@ -66,7 +65,9 @@ def bench(size: int, depth: int, reps: int, channels: int = 16, kernel: int = 3)
     frame, _ = load_image(SAMPLE_IMAGE, size)
     settings = Settings(size=size, depth=depth, channels=channels, kernel=kernel, device="cpu")
     x = engine.to_network_input(frame)
-    net = ScaleSharedNet(3, channels, depth, kernel, seed=0).requires_grad_(False)
+    # the engine's own network and layout (channels_last), built as engine.run builds it
+    net = engine._scale_net(channels, depth, kernel, "relu", "he", True, 0, settings.k + 1, "cpu")
+    x_engine = x.contiguous(memory_format=torch.channels_last)
     w_left = [w.detach().clone() for w in net.w_left]
     w_up = [w.detach().clone() for w in net.w_up]
     bias = [b.detach().clone() for b in net.bias]
@@ -78,14 +79,14 @@ def bench(size: int, depth: int, reps: int, channels: int = 16, kernel: int = 3)
 
     def engine_fwd():
         with torch.inference_mode():
-            net(image_pyramid(x))
+            net(image_pyramid(x_engine))
 
     def loop_fwd():
         with torch.no_grad():
             loop_forward(image_pyramid(x), w_left, w_up, bias, depth, p)
 
     def engine_fwd_bwd():
-        layers = net(image_pyramid(x), grad_from_level=1)
+        layers = net(image_pyramid(x_engine), grad_from_level=1)
         torch.autograd.grad(layers[depth], [m for lv in layers[1:] for m in lv], grad_outputs=g_top)
 
     def loop_fwd_bwd():
