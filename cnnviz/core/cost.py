@@ -13,6 +13,7 @@ size.
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 from ..errors import SettingsError
 from .result import CostRow
@@ -73,6 +74,13 @@ def scale_net_costs(
 
 
 def _meta_flops(layers: list[tuple[int, int, int, int, int]]) -> list[int]:
+    """FlopCounterMode's count per layer, cached: it depends on shapes only, and counting
+    (even on the meta device) took ~0.7 s per network, every time the cost view redrew."""
+    return list(_meta_flops_cached(tuple(layers)))
+
+
+@functools.lru_cache(maxsize=64)
+def _meta_flops_cached(layers: tuple[tuple[int, int, int, int, int], ...]) -> tuple[int, ...]:
     """FlopCounterMode's count for the two convolutions that make each layer.
 
     ``layers``: (batch, in_ch, out_ch, n, kernel) per layer, output n x n. One counter for all
@@ -94,7 +102,7 @@ def _meta_flops(layers: list[tuple[int, int, int, int, int]]) -> list[int]:
             F.conv2d(coarser, w, padding=p)
             F.conv2d(same, w, stride=2, padding=p)
             out.append(int(counter.get_total_flops() - before))
-    return out
+    return tuple(out)
 
 
 def torch_flops_per_layer(

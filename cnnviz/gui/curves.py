@@ -1,0 +1,308 @@
+"""Curves of the pyramid network against level l: what happens to the signal with depth.
+
+Activation variance and gradient RMS per scale s on log axes, each beside the mean-field
+theory (dashed, MATH.md "Beyond the seed"); the fraction of exact zeros (dead ReLUs); the
+equivariance readout (L' on the image shrunk by 2 against L one scale over); and the
+histogram of the selected layer.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QImage
+from PySide6.QtCore import QSize
+from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
+
+from ..core.result import PyramidResult, Result
+from . import theme
+from .plots import (CornerText, OverflowMarks, legend_html, level_ticks, log_range, nice_range, positive,
+                    set_range, style_plot)
+from .qt import pg
+
+EQUIVARIANT_BELOW = 1e-4  # relative error of float32 rounding through a few levels, with margin
+EQ_FLOOR = 1e-9  # an exact 0 is drawn here: a log axis has no 0
+
+
+class CurvesView(QWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._zoom = 1.0
+        self._result: Result | None = None
+        self._selected: tuple[int, int] | None = None
+        self.equivariance_error = math.nan
+
+        self.readout = QLabel(" ")
+        self.readout.setObjectName("equivariance")
+        self.readout.setTextFormat(Qt.TextFormat.RichText)
+        self.readout.setWordWrap(True)
+        self.glw = pg.GraphicsLayoutWidget()
+        self.glw.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(2)
+        self.legend = QLabel(" ")
+        self.legend.setTextFormat(Qt.TextFormat.RichText)
+        self.legend.setWordWrap(True)
+        lay.addWidget(self.readout)
+        lay.addWidget(self.legend)
+        # Plots never squeeze into each other: below their minimum size the panel scrolls.
+        self.scroll = QScrollArea()
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setWidget(self.glw)
+        lay.addWidget(self.scroll, 1)
+
+        self.var_plot = self.glw.addPlot(row=1, col=0)
+        self.grad_plot = self.glw.addPlot(row=1, col=1)
+        self.zero_plot = self.glw.addPlot(row=2, col=0)
+        self.eq_plot = self.glw.addPlot(row=2, col=1)
+        self.hist_plot = self.glw.addPlot(row=3, col=0, colspan=2)
+        self._series: dict[str, list[tuple[pg.PlotDataItem, pg.PlotDataItem | None]]] = {
+            "var": [], "grad": [], "zero": []}
+        self._styled: dict[str, tuple[float, int]] = {}  # (zoom, scales) the pens were made for
+        self._marks = {name: OverflowMarks(p) for name, p in
+                       (("var", self.var_plot), ("grad", self.grad_plot), ("zero", self.zero_plot))}
+        # One scatter item per plot for the measured points of every scale: cheaper to paint
+        # than a symbol set per line.
+        self._dots = {name: pg.ScatterPlotItem(pen=None) for name in self._series}
+        for name, plot in (("var", self.var_plot), ("grad", self.grad_plot), ("zero", self.zero_plot)):
+            self._dots[name].setZValue(5)
+            plot.addItem(self._dots[name])
+        self.eq_item = self.eq_plot.plot([], [])
+        self.eq_ref = pg.InfiniteLine(angle=0, movable=False)
+        self.eq_plot.addItem(self.eq_ref, ignoreBounds=True)
+        self.eq_note = pg.TextItem(anchor=(0, 0))
+        self.eq_plot.addItem(self.eq_note, ignoreBounds=True)
+        self.hist_item = pg.PlotDataItem([0, 1], [0], stepMode="center", fillLevel=0)
+        self.hist_plot.addItem(self.hist_item)
+        self.hist_mean = pg.InfiniteLine(angle=90, movable=False)
+        self.hist_plot.addItem(self.hist_mean, ignoreBounds=True)
+        self.hist_note = CornerText(self.hist_plot)
+        self.zero_plot.setYRange(0, 100, padding=0.02)
+        self.set_zoom(1.0)
+
+    # -- public -------------------------------------------------------------------------------
+    def measured(self, name: str, scale: int) -> tuple[np.ndarray, np.ndarray]:
+        """(levels, values) of the measured curve ``name`` ("var", "grad", "zero") at scale s, as drawn."""
+        items = self._series[name]
+        if scale >= len(items) or not items[scale][0].isVisible():
+            return np.array([]), np.array([])
+        item = items[scale][0]
+        return np.asarray(item.xData, dtype=float), np.asarray(item.yData, dtype=float)
+
+    def overflow_marks(self, name: str) -> int:
+        return self._marks[name].count
+
+    def set_zoom(self, zoom: float) -> None:
+        self._zoom = zoom
+        self._styled.clear()
+        self._hist_title = self._eq_note = self._zero_title = None
+        self.readout.setFont(theme.font(zoom, 1.05))
+        self.legend.setFont(theme.font(zoom, 0.9))
+        style_plot(self.var_plot, zoom, "Variance", "level l", "Var(L<sub>l,s</sub>)", log_y=True)
+        style_plot(self.grad_plot, zoom, "Gradient RMS", "level l", "RMS ∂/∂L<sub>l,s</sub>", log_y=True)
+        style_plot(self.zero_plot, zoom, "Dead ReLU", "level l", "exact zeros (%)")
+        style_plot(self.eq_plot, zoom, "Equivariance", "level l", "max|L′−L| / max|L|", log_y=True)
+        style_plot(self.hist_plot, zoom, "Histogram", "value", "count (log)", log_y=True)
+        self.glw.setMinimumSize(QSize(int(2 * (120 + 90 * zoom)), int(3 * (70 + 100 * zoom))))
+        self.eq_ref.setPen(theme.pen(theme.MUTED, zoom, theory=True, width=0.5))
+        self.hist_mean.setPen(theme.pen(theme.SELECT_HEX, zoom, width=0.6))
+        if self._result is not None:
+            self.set_result(self._result)
+
+    def set_selected(self, level: int, scale: int) -> None:
+        self._selected = (level, scale)
+        if self._result is not None and self._result.pyramid is not None:
+            self._draw_histogram(self._result.pyramid)
+
+    def set_result(self, result: Result) -> None:
+        pyr = result.pyramid
+        if pyr is None:
+            return
+        self._result = result
+        if self._selected is None or self._selected not in {(st.level, st.scale) for st in pyr.layers}:
+            self._selected = (pyr.depth, 0)
+        n_scales = pyr.k + 1
+        self.legend.setText(legend_html(n_scales, " (mean field)"))
+        bad = pyr.grid("nonfinite") > 0
+        var = pyr.grid("var")
+        grad = pyr.grid("grad_rms")
+        self._draw_family("var", self.var_plot, pyr, var, pyr.grid("theory_var"), bad, log=True)
+        self._draw_family("grad", self.grad_plot, pyr, grad, pyr.grid("theory_grad_rms"),
+                          bad | (pyr.grid("grad_nonfinite") > 0), log=True, first_level=1)
+        self._draw_family("zero", self.zero_plot, pyr, 100 * pyr.grid("zero_frac"), None, bad, log=False,
+                          first_level=1)
+        zero_title = "Dead ReLU" if result.settings.activation == "relu" else "Exact zeros"
+        if zero_title != getattr(self, "_zero_title", None):
+            self._zero_title = zero_title
+            self.zero_plot.setTitle(zero_title, size=theme.pt(self._zoom, 1.05), color=theme.TEXT)
+        self._draw_equivariance(pyr, result.settings.shared)
+        self._draw_histogram(pyr)
+
+    def render_image(self) -> QImage:
+        return self.grab().toImage()
+
+    # -- drawing ---------------------------------------------------------------------------
+    def _items(self, name: str, plot: pg.PlotItem, n: int, theory: bool) -> list:
+        items = self._series[name]
+        while len(items) < n:
+            meas = plot.plot([], [], connect="finite")
+            th = plot.plot([], [], connect="finite") if theory else None
+            items.append((meas, th))
+        return items
+
+    def _draw_family(self, name: str, plot: pg.PlotItem, pyr: PyramidResult, measured: np.ndarray,
+                     theory: np.ndarray | None, bad: np.ndarray, log: bool, first_level: int = 0) -> None:
+        n_scales = pyr.k + 1
+        colors = theme.scale_colors(n_scales)
+        items = self._items(name, plot, n_scales, theory is not None)
+        shown_meas, shown_th, overflow_x = [], [], []
+        dots_x, dots_y, dots_brush = [], [], []
+        z = self._zoom
+        if self._styled.get(name) != (z, n_scales):
+            self._styled[name] = (z, n_scales)
+            for s, (meas, th) in enumerate(items[:n_scales]):
+                meas.setPen(theme.pen(colors[s], z))
+                if th is not None:
+                    th.setPen(theme.pen(colors[s], z, theory=True, width=0.7))
+        for s, (meas, th) in enumerate(items):
+            if s >= n_scales:
+                meas.hide()
+                if th is not None:
+                    th.hide()
+                continue
+            levels = np.arange(first_level, min(pyr.depth, pyr.k - s) + 1)
+            if levels.size == 0:
+                meas.hide()
+                if th is not None:
+                    th.hide()
+                continue
+            y = measured[levels, s]
+            y_draw = positive(y) if log else np.where(np.isfinite(y), y, np.nan)
+            y_draw[bad[levels, s]] = np.nan
+            overflow_x += levels[bad[levels, s] | ~np.isfinite(y)].tolist()
+            if np.isnan(y_draw).all():  # nothing drawable (pyqtgraph warns on all-NaN points)
+                meas.hide()
+            else:
+                meas.setData(levels.astype(float), y_draw)
+                meas.show()
+                ok = np.isfinite(y_draw)
+                dots_x += levels[ok].tolist()
+                dots_y += (np.log10(y_draw[ok]) if log else y_draw[ok]).tolist()
+                dots_brush += [self._brush(colors[s])] * int(ok.sum())
+            shown_meas.append(y_draw)
+            if th is not None:
+                t = theory[levels, s]
+                t_draw = positive(t) if log else t
+                if np.isnan(t_draw).all():
+                    th.hide()
+                else:
+                    th.setData(levels.astype(float), t_draw)
+                    th.show()
+                shown_th.append(t_draw)
+        self._dots[name].setData(dots_x, dots_y, brush=dots_brush, size=7 * z, pen=None)
+        level_ticks(plot, range(first_level, pyr.depth + 1))
+        set_range(plot, x=(first_level - 0.5, pyr.depth + 0.5))
+        if log:
+            rng = log_range(*shown_meas) or log_range(*shown_th)
+            if rng is not None:
+                # Theory may run off to 1e300 where the measurement overflowed: the range
+                # follows the measurement, widened only to theory within 6 decades of it.
+                th_rng = log_range(*shown_th)
+                lo, hi = rng
+                if th_rng is not None:
+                    lo = max(min(lo, th_rng[0]), rng[0] - 6)
+                    hi = min(max(hi, th_rng[1]), rng[1] + 6)
+                set_range(plot, y=(lo, hi))
+            top = plot.viewRange()[1][1]
+            self._marks[name].set(sorted(set(overflow_x)), top - 0.04 * (top - plot.viewRange()[1][0]))
+        else:
+            self._marks[name].set(sorted(set(overflow_x)), 97.0)
+
+    _brushes: dict[str, object] = {}
+
+    @classmethod
+    def _brush(cls, color):
+        key = color.name()
+        if key not in cls._brushes:
+            cls._brushes[key] = pg.mkBrush(color)
+        return cls._brushes[key]
+
+    def _draw_equivariance(self, pyr: PyramidResult, shared: bool) -> None:
+        eq = np.asarray(pyr.equivariance, dtype=float)
+        levels = np.arange(1, len(eq))
+        vals = eq[1:]
+        finite = vals[np.isfinite(vals)]
+        err = float(finite.max()) if finite.size else math.nan
+        self.equivariance_error = err
+        z = self._zoom
+        drawn = np.where(np.isfinite(vals), np.maximum(vals, EQ_FLOOR), np.nan)
+        if np.isnan(drawn).all():
+            self.eq_item.setData([], [])
+        else:
+            self.eq_item.setData(levels.astype(float), drawn, pen=theme.pen("#444444", z), symbol="o",
+                                 symbolSize=6 * z, symbolBrush="#444444", symbolPen=None, connect="finite")
+        self.eq_ref.setValue(math.log10(EQUIVARIANT_BELOW))
+        level_ticks(self.eq_plot, range(1, pyr.depth + 1))
+        set_range(self.eq_plot, x=(0.5, pyr.depth + 0.5))
+        rng = log_range(drawn, np.array([EQUIVARIANT_BELOW]))
+        if rng:
+            set_range(self.eq_plot, y=(min(rng[0], math.log10(EQ_FLOOR) - 1), max(rng[1], 1.0)))
+        exact = bool(np.any(vals == 0))
+        note = (f"<span style='font-size:{theme.pt(z, 0.85)}; color:{theme.MUTED}'>"
+                + ("exactly 0 (drawn at 10<sup>−9</sup>)<br>" if exact else "") + "- - - float rounding</span>")
+        if note != getattr(self, "_eq_note", None):
+            self._eq_note = note
+            self.eq_note.setHtml(note)
+            self.eq_note.setPos(1.0, math.log10(EQUIVARIANT_BELOW))
+        weights = "shared weights" if shared else "weights not shared"
+        if math.isnan(err):
+            verdict, color = "no level has a pair to compare", theme.MUTED
+        elif err < EQUIVARIANT_BELOW:
+            verdict, color = "equal up to float rounding, scale-equivariant ✓", "#1a7f37"
+        else:
+            verdict, color = "equivariance broken ✗", "#b35900"
+        self.readout.setText(
+            f"<b>Equivariance</b> &nbsp;max |L′<sub>l,s</sub> − L<sub>l,s+1</sub>| / max|L| = "
+            f"<b style='color:{color}'>{theme.fmt(err)}</b> — {weights}: "
+            f"<span style='color:{color}'>{verdict}</span>")
+        self.readout.setToolTip("L′ is the network on the image shrunk 2× (2×2 averaging). With weights shared "
+                                "across scales, L′_{l,s} equals L_{l,s+1} up to float rounding; unshared, it does not.")
+
+    def _draw_histogram(self, pyr: PyramidResult) -> None:
+        key = self._selected
+        try:
+            st = pyr.layer(*key)
+        except (KeyError, TypeError):
+            return
+        counts = st.hist_counts.astype(float)
+        edges = st.hist_edges.astype(float)
+        name = f"I<sub>{key[1]}</sub>" if key[0] == 0 else f"L<sub>{key[0]},{key[1]}</sub>"
+        title = f"Histogram of {name}"
+        if title != getattr(self, "_hist_title", None):  # a new title re-lays out the plots
+            self._hist_title = title
+            self.hist_plot.setTitle(title, size=theme.pt(self._zoom, 1.05), color=theme.TEXT)
+        note = (f"mean <span style='color:{theme.SELECT_HEX}'><b>{theme.fmt(st.mean)}</b></span><br>"
+                f"var <b>{theme.fmt(st.var)}</b>")
+        if math.isfinite(st.theory_var):
+            note += f" (theory {theme.fmt(st.theory_var)})"
+        if st.nonfinite:
+            note += f"<br><span style='color:{theme.NONFINITE_HEX}'>{st.nonfinite} inf/NaN left out</span>"
+        self.hist_note.set_html(f"<span style='font-size:{theme.pt(self._zoom, 0.9)}; color:{theme.TEXT}'>{note}</span>")
+        if counts.size == 0 or not np.all(np.isfinite(edges)) or counts.sum() == 0:
+            self.hist_item.setData([0, 1], [np.nan])
+            self.hist_mean.hide()
+            return
+        # log axis: empty bins are drawn at 0.5 (below one count) rather than dropped
+        self.hist_item.setData(edges, np.maximum(counts, 0.5), stepMode="center", fillLevel=math.log10(0.5),
+                               pen=theme.pen("#31688e", self._zoom, width=0.6), brush=(49, 104, 142, 90))
+        set_range(self.hist_plot, x=nice_range(edges[0], edges[-1]),
+                  y=(math.log10(0.5), math.ceil(math.log10(max(counts.max(), 1)) + 0.15)))
+        if math.isfinite(st.mean):
+            self.hist_mean.setValue(st.mean)
+            self.hist_mean.show()
+        else:
+            self.hist_mean.hide()

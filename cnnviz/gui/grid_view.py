@@ -1,0 +1,419 @@
+"""The (l, s) triangle of feature maps L_{l,s} of the scale-shared network.
+
+Layout: column = scale s, row (from the bottom) = l + s, so every row holds maps of one size
+n = 2^(k-l-s). Then the two inputs of L_{l+1,s} sit exactly where the seed's arrows point:
+L_{l,s+1} to its right (<-, stride 1, same size) and L_{l,s} below it (^, stride 2, twice the
+size). The diagonal is the input pyramid I_s = L_{0,s}.
+
+All cells live in one ViewBox (one scene, cheap to redraw, zoomable with the mouse wheel);
+each cell is one RGBA ImageItem coloured in numpy with explicit levels, so NaN/inf get the
+marked colour and mosaic gaps are transparent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QFont, QImage
+from PySide6.QtWidgets import (
+    QGraphicsItem,
+    QGraphicsRectItem,
+    QGraphicsTextItem,
+    QLabel,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..core.result import LayerStats, Result
+from . import theme
+from .maps import MapImage, grid_keys, levels_for, map_image, pyramid_rgb
+from .qt import pg
+from .view_state import NORMALISATION_LABELS, ViewState
+
+PITCH = 1.35  # cell size 1 plus the gap that holds titles and arrows
+
+
+@dataclass
+class _Cell:
+    key: tuple[int, int]
+    item: pg.ImageItem
+    title: DiagramText
+    frame: QGraphicsRectItem
+    rect: QRectF
+    image: MapImage | None = None
+    levels: tuple[float, float] = (0.0, 1.0)
+
+
+FONT_PX = 40.0  # labels are laid out at this pixel size, then scaled into view units
+
+
+class DiagramText(QGraphicsTextItem):
+    """Text that is part of the diagram: its size is given in view units (a cell is 1), so it
+    grows and shrinks with the cells and never collides with them, on any screen and zoom.
+    Kept as a pixmap between redraws of the maps (DeviceCoordinateCache)."""
+
+    def __init__(self, html: str, height: float, anchor: tuple[float, float] = (0.0, 0.0)) -> None:
+        super().__init__()
+        f = QFont()
+        f.setPixelSize(int(FONT_PX))
+        self.setFont(f)
+        self.document().setDocumentMargin(0)
+        self._height, self._anchor = height, anchor
+        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self.set_html(html)
+
+    def set_html(self, html: str) -> None:
+        self.setHtml(html)
+        self.setScale(self._height / FONT_PX)
+
+    def place(self, x: float, y: float) -> None:
+        r = self.boundingRect()
+        k = self.scale()
+        self.setPos(x - self._anchor[0] * r.width() * k, y - self._anchor[1] * r.height() * k)
+
+    def view_width(self) -> float:
+        return self.boundingRect().width() * self.scale()
+
+
+def cell_origin(k: int, level: int, scale: int) -> tuple[float, float]:
+    """Top-left corner of cell (l, s) in view coordinates (y grows downwards)."""
+    row = level + scale
+    return scale * PITCH, (k - row) * PITCH
+
+
+class FeatureGridView(QWidget):
+    """Draws ``result.pyramid`` as the (l, s) triangle; hovering reads values, clicking selects."""
+
+    cell_clicked = Signal(int, int)  # level, scale
+    selection_changed = Signal(int, int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._zoom = 1.0
+        self._result: Result | None = None
+        self._view = ViewState()
+        self._cells: dict[tuple[int, int], _Cell] = {}
+        self._static: list = []  # labels and arrows of the current structure
+        self._structure: tuple[int, int] | None = None
+        self._selected: tuple[int, int] | None = None
+
+        self.glw = pg.GraphicsLayoutWidget()
+        self.glw.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.glw.ci.setContentsMargins(4, 4, 4, 4)
+        self.vb: pg.ViewBox = self.glw.addViewBox(row=0, col=0)
+        self.vb.setAspectLocked(True)
+        self.vb.invertY(True)
+        self.vb.setMenuEnabled(False)
+        self.cbar = pg.ColorBarItem(values=(0, 1), colorMap=theme.colormap("viridis"), interactive=False,
+                                    width=18, colorMapMenu=False)
+        self.glw.addItem(self.cbar, row=0, col=1)
+        self.glw.ci.layout.setColumnStretchFactor(0, 10)
+        self.legend = QLabel(" ")
+        self.legend.setTextFormat(Qt.TextFormat.RichText)
+        self.legend.setWordWrap(True)
+
+        self.readout = QLabel(" ")
+        self.readout.setTextFormat(Qt.TextFormat.RichText)
+        self.readout.setWordWrap(True)
+        self.readout.setObjectName("readout")
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(2)
+        lay.addWidget(self.glw, 1)
+        lay.addWidget(self.legend)
+        lay.addWidget(self.readout)
+
+        self.sel_frame = QGraphicsRectItem()
+        self.sel_frame.setPen(pg.mkPen(theme.SELECT_HEX, width=3, cosmetic=True))
+        self.sel_frame.setZValue(20)
+        self.sel_frame.hide()
+        self.vb.addItem(self.sel_frame, ignoreBounds=True)
+
+        self.glw.scene().sigMouseMoved.connect(self._on_mouse_moved)
+        self.glw.scene().sigMouseClicked.connect(self._on_mouse_clicked)
+        self._apply_zoom()
+
+    # -- public -----------------------------------------------------------------------------
+    @property
+    def cell_keys(self) -> list[tuple[int, int]]:
+        return sorted(self._cells)
+
+    @property
+    def levels_shown(self) -> list[int]:
+        return sorted({l for l, _ in self._cells})
+
+    @property
+    def selected(self) -> tuple[int, int] | None:
+        return self._selected
+
+    def cell_levels(self, key: tuple[int, int]) -> tuple[float, float]:
+        return self._cells[key].levels
+
+    def cell_image(self, key: tuple[int, int]) -> MapImage | None:
+        return self._cells[key].image
+
+    def marked_cells(self) -> list[tuple[int, int]]:
+        """Cells framed as overflowed (their layer holds inf or NaN)."""
+        return sorted(key for key, cell in self._cells.items() if cell.frame.isVisible())
+
+    def set_zoom(self, zoom: float) -> None:
+        self._zoom = zoom
+        self._apply_zoom()
+        if self._structure is not None:
+            self._build(*self._structure, force=True)
+            self._redraw()
+
+    def set_result(self, result: Result, view: ViewState) -> None:
+        if result.pyramid is None:
+            return
+        self._result, self._view = result, view
+        pyr = result.pyramid
+        self._build(pyr.k, pyr.depth)
+        if self._selected not in self._cells or self._selected is None:
+            self._selected = (pyr.depth, 0)
+        self._redraw()
+
+    def set_view_state(self, view: ViewState) -> None:
+        self._view = view
+        if self._result is not None:
+            self._redraw()
+
+    def set_selected(self, level: int, scale: int) -> None:
+        if (level, scale) in self._cells and (level, scale) != self._selected:
+            self._selected = (level, scale)
+            self._update_selection()
+            self._update_colorbar()
+            self.selection_changed.emit(level, scale)
+
+    def render_image(self) -> QImage:
+        return self.grab().toImage()
+
+    # -- structure: rebuilt only when k or the depth change -------------------------------
+    def _build(self, k: int, depth: int, force: bool = False) -> None:
+        if self._structure == (k, depth) and not force:
+            return
+        for cell in self._cells.values():
+            for it in (cell.item, cell.title, cell.frame):
+                self.vb.removeItem(it)
+        for it in self._static:
+            self.vb.removeItem(it)
+        self._cells, self._static = {}, []
+        self._structure = (k, depth)
+        th = self._text_height()
+        for key in grid_keys(k, depth):
+            x, y = cell_origin(k, *key)
+            item = pg.ImageItem(axisOrder="row-major")
+            item.setZValue(1)
+            self.vb.addItem(item)
+            title = DiagramText(self._title_html(key, False), th, anchor=(0.0, 1.0))
+            title.place(x - 0.02, y - 0.01)
+            self.vb.addItem(title, ignoreBounds=True)
+            frame = QGraphicsRectItem(QRectF(x - 0.04, y - 0.04, 1.08, 1.08))
+            frame.setPen(pg.mkPen(theme.NONFINITE_HEX, width=4, cosmetic=True))
+            frame.setZValue(10)
+            frame.hide()
+            self.vb.addItem(frame, ignoreBounds=True)
+            self._cells[key] = _Cell(key, item, title, frame, QRectF(x, y, 1, 1))
+        self._add_labels(k, depth)
+        right = max([(k + 1) * PITCH] + [it.pos().x() + it.view_width() for it in self._static if it.isVisible()])
+        self.vb.setRange(QRectF(-0.1, -0.2 - th, right + 0.2, (k + 1) * PITCH + th + 0.2), padding=0.0)
+
+    def _text_height(self) -> float:
+        """Label height in view units (a cell is 1): fits the gap between cells; the zoom
+        makes labels larger while the gap allows."""
+        return min(0.27 * self._zoom, PITCH - 1.0 + 0.01)
+
+    def _add_labels(self, k: int, depth: int) -> None:
+        th = self._text_height()
+        muted, arrow = theme.MUTED, "#9a9a9a"
+        for row in range(k + 1):
+            # The size of a row, right of its last cell (the input I_row): the space there is free.
+            n = 2 ** (k - row)
+            x, y = cell_origin(k, 0, row)
+            t = DiagramText(f"<span style='color:{muted}'>{n}×{n}</span>", th, anchor=(0.0, 0.5))
+            t.place(x + 1.06, y + 0.5)
+            self._static.append(t)
+        for s in range(k + 1):
+            x, y = cell_origin(k, 0, s)
+            t = DiagramText(f"<span style='color:{muted}'>s = {s}</span>", th, anchor=(0.5, 0.0))
+            t.place(x + 0.5, k * PITCH + 1.03)
+            self._static.append(t)
+        # The seed's arrows, in the gaps: <- from the next-coarser scale, ^ from below.
+        for (l, s) in grid_keys(k, depth):
+            if l == 0:
+                continue
+            x, y = cell_origin(k, l, s)
+            left = DiagramText(f"<span style='color:{arrow}'>←</span>", th * 1.2, anchor=(0.5, 0.5))
+            left.place(x + 1 + (PITCH - 1) / 2, y + 0.5)
+            up = DiagramText(f"<span style='color:{arrow}'>↑</span>", th * 1.2, anchor=(0.5, 0.5))
+            up.place(x + 0.85, y + 1 + (PITCH - 1) / 2)
+            self._static += [left, up]
+        # The equation, in the empty lower-right half of the triangle: as wide as that is.
+        eq = DiagramText(self._equation_html(), 1.0, anchor=(1.0, 1.0))
+        # It sits in rows 0 and 1 (whose labels end before x = 3 PITCH), bottom-right aligned.
+        room = (k - 2) * PITCH - 0.1
+        eq._height = min(th, room / max(eq.view_width(), 1e-6)) if room > 0 else 0.0  # width ∝ height
+        eq.set_html(self._equation_html())
+        eq.place((k + 1) * PITCH, k * PITCH + 1.0)
+        eq.setVisible(room > 0)
+        self._static.append(eq)
+        for it in self._static:
+            self.vb.addItem(it, ignoreBounds=True)
+
+    def _equation_html(self) -> str:
+        return (
+            f"<div style='color:{theme.TEXT}' align='right'>"
+            "L<sub>l+1,s</sub> = f( W<sub>←</sub> ⋆ L<sub>l,s+1</sub> + W<sub>↑</sub> ⋆<sub>2</sub> L<sub>l,s</sub> + B )<br>"
+            f"<span style='color:{theme.MUTED}'>← from the right: next-coarser scale, stride 1<br>"
+            "↑ from below: same scale, stride 2<br>each row: one map size n×n</span></div>"
+        )
+
+    def _title_html(self, key: tuple[int, int], bad: bool) -> str:
+        l, s = key
+        color = theme.NONFINITE_HEX if bad else (theme.MUTED if l == 0 else theme.TEXT)
+        name = f"I<sub>{s}</sub>" if l == 0 else f"L<sub>{l},{s}</sub>"
+        mark = " ∞" if bad else ""
+        return f"<span style='color:{color}'>{name}{mark}</span>"
+
+    # -- drawing ------------------------------------------------------------------------------
+    def _redraw(self) -> None:
+        result, view = self._result, self._view
+        if result is None or result.pyramid is None:
+            return
+        pyr = result.pyramid
+        signed = theme.is_signed(result.settings.activation)
+        table = theme.lut(theme.DIVERGING_MAP if signed else view.colormap)
+        images = {key: map_image(pyr.maps[key], view) for key in self._cells if key[0] >= 1}
+        stats = {(st.level, st.scale): st for st in pyr.layers}
+        for key, cell in self._cells.items():
+            st = stats.get(key)
+            bad = bool(st is not None and st.nonfinite)
+            if key[0] == 0:
+                rgb = pyramid_rgb(pyr, key[1])
+                cell.item.setImage(rgb, autoLevels=False, levels=(0, 255))
+                cell.image = None
+                aspect = 1.0
+            else:
+                im = images[key]
+                cell.image = im
+                cell.levels = levels_for(images, key, view.normalisation, signed)
+                cell.item.setImage(theme.colorize(im.data, cell.levels, table, im.gap_mask), autoLevels=False)
+                aspect = im.data.shape[0] / im.data.shape[1]
+            x, y = cell.rect.x(), cell.rect.y()
+            w, h = (1.0, aspect) if aspect <= 1 else (1 / aspect, 1.0)
+            cell.item.setRect(QRectF(x + (1 - w) / 2, y + (1 - h) / 2, w, h))
+            if bad != cell.frame.isVisible():
+                cell.frame.setVisible(bad)
+                cell.title.set_html(self._title_html(key, bad))
+        self._update_selection()
+        self._update_colorbar()
+        self._update_legend(pyr.nonfinite_layers)
+
+    def _update_selection(self) -> None:
+        cell = self._cells.get(self._selected) if self._selected else None
+        if cell is None:
+            self.sel_frame.hide()
+            return
+        r = cell.rect
+        self.sel_frame.setRect(QRectF(r.x() - 0.07, r.y() - 0.07, 1.14, 1.14))
+        self.sel_frame.show()
+
+    def _update_colorbar(self) -> None:
+        result = self._result
+        if result is None:
+            return
+        signed = theme.is_signed(result.settings.activation)
+        self.cbar.setColorMap(theme.colormap(theme.DIVERGING_MAP if signed else self._view.colormap))
+        key = self._selected if self._selected and self._selected[0] >= 1 else None
+        if key is None:
+            key = next((k for k in sorted(self._cells) if k[0] >= 1), None)
+        if key is None:
+            return
+        lo, hi = self._cells[key].levels
+        self.cbar.setLevels((lo, hi))
+        norm = self._view.normalisation
+        scope = {"map": f"L{key[0]},{key[1]}", "level": f"level {key[0]}", "global": "all levels"}[norm]
+        label = f"value ({scope})"
+        if label != getattr(self, "_cbar_label", None):  # a new label re-lays out the widget
+            self._cbar_label = label
+            self.cbar.getAxis("right").setLabel(label, **{"font-size": theme.pt(self._zoom, 0.9)})
+
+    def _update_legend(self, bad: list[tuple[int, int]]) -> None:
+        what = f"channel {min(self._view.channel, self._result.settings.channels - 1)}" \
+            if not self._view.mosaic else f"all {self._result.settings.channels} channels (mosaic)"
+        signed = theme.is_signed(self._result.settings.activation)
+        cmap = f"{theme.DIVERGING_MAP} centred at 0 (signed layers)" if signed else self._view.colormap
+        text = (f"<span style='color:{theme.MUTED}'>showing {what} · {cmap}, colours "
+                f"{NORMALISATION_LABELS[self._view.normalisation]} · </span>"
+                f"<span style='color:{theme.NONFINITE_HEX}'>■</span>"
+                f"<span style='color:{theme.MUTED}'> = inf or NaN</span>")
+        if bad:
+            text += f"<span style='color:{theme.NONFINITE_HEX}'> · <b>{len(bad)} layer(s) overflowed</b></span>"
+        self.legend.setText(text)
+
+    def _apply_zoom(self) -> None:
+        self._cbar_label = None
+        self.readout.setFont(theme.font(self._zoom, 1.0))
+        self.legend.setFont(theme.font(self._zoom, 0.9))
+        self.readout.setMinimumHeight(int(2.4 * theme.font(self._zoom).pointSizeF() * 1.6))
+        axis = self.cbar.getAxis("right")
+        axis.enableAutoSIPrefix(False)
+        axis.setStyle(tickFont=theme.font(self._zoom, 0.85))
+        axis.setWidth(int(50 * self._zoom) + 30)
+
+    # -- interaction --------------------------------------------------------------------------
+    def _cell_at(self, scene_pos: QPointF) -> tuple[_Cell, float, float] | None:
+        if not self.vb.sceneBoundingRect().contains(scene_pos):
+            return None
+        p = self.vb.mapSceneToView(scene_pos)
+        for cell in self._cells.values():
+            r = cell.item.mapRectToView(cell.item.boundingRect()) if cell.item.image is not None else None
+            if r is not None and r.contains(p):
+                return cell, (p.x() - r.x()) / r.width(), (p.y() - r.y()) / r.height()
+        return None
+
+    def _on_mouse_moved(self, scene_pos: QPointF) -> None:
+        hit = self._cell_at(scene_pos)
+        self.readout.setText(self._readout_html(*hit) if hit else " ")
+
+    def _on_mouse_clicked(self, event) -> None:
+        if event.button() != Qt.MouseButton.LeftButton:
+            return
+        hit = self._cell_at(event.scenePos())
+        if hit is None:
+            return
+        cell = hit[0]
+        self.set_selected(*cell.key)
+        self.cell_clicked.emit(*cell.key)
+
+    def _readout_html(self, cell: _Cell, fx: float, fy: float) -> str:
+        result = self._result
+        if result is None or result.pyramid is None:
+            return " "
+        l, s = cell.key
+        st = result.pyramid.layer(l, s)
+        shape = "×".join(str(d) for d in st.shape)
+        head = f"<b>{'I' if l == 0 else 'L'}<sub>{l},{s}</sub></b> &nbsp; l = {l}, s = {s} &nbsp; shape {shape}"
+        where = ""
+        im = cell.image
+        if im is not None:
+            rows, cols = im.data.shape
+            hit = im.channel_at(min(int(fy * rows), rows - 1), min(int(fx * cols), cols - 1))
+            if hit is not None:
+                c, y, x = hit
+                value = float(result.pyramid.maps[(l, s)][c, y, x])
+                scale = st.size // im.tile[0] if im.tile[0] else 1
+                pos = f"x = {x}, y = {y}" if scale == 1 else f"x ≈ {x * scale}, y ≈ {y * scale}"
+                where = f" &nbsp; channel {c} &nbsp; {pos} &nbsp; value <b>{theme.fmt(value, 4)}</b>"
+        return f"{head}{where}<br>{self._stats_html(st)}"
+
+    @staticmethod
+    def _stats_html(st: LayerStats) -> str:
+        parts = [f"mean {theme.fmt(st.mean)}", f"var {theme.fmt(st.var)}", f"zeros {100 * st.zero_frac:.0f} %"]
+        if st.level >= 1:
+            parts.append(f"grad RMS {theme.fmt(st.grad_rms)}")
+        if st.nonfinite:
+            parts.append(f"<span style='color:{theme.NONFINITE_HEX}'><b>{st.nonfinite} inf/NaN</b></span>")
+        return " &nbsp;·&nbsp; ".join(parts)

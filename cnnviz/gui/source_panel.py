@@ -1,0 +1,135 @@
+"""The source: the image as fitted to 2^k, what was done to fit it, and the pyramid I_0 .. I_k.
+
+Each I_s in the strip is drawn at the same size with square pixels (nearest neighbour), so
+a student sees how much detail every scale keeps.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QRect, QSize, Qt
+from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
+from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
+
+from . import theme
+
+
+def to_qimage(rgb: np.ndarray) -> QImage:
+    """float ``[H, W, 3]`` in [0, 1] -> an independent RGB888 QImage."""
+    a = np.ascontiguousarray(theme.rgb_image(rgb))
+    h, w, _ = a.shape
+    return QImage(a.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+
+
+class _Strip(QWidget):
+    """I_0 .. I_k side by side, each in a square cell with its size under it."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._images: list[QImage] = []
+        self._zoom = 1.0
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+
+    def set_pyramid(self, pyramid: tuple[np.ndarray, ...]) -> None:
+        self._images = [to_qimage(p) for p in pyramid]
+        self.updateGeometry()
+        self.update()
+
+    def set_zoom(self, zoom: float) -> None:
+        self._zoom = zoom
+        self.updateGeometry()
+        self.update()
+
+    def _cell(self) -> int:
+        n = max(len(self._images), 1)
+        return max(16, min(64, (self.width() - 4 * (n - 1)) // n))
+
+    def sizeHint(self) -> QSize:
+        return QSize(300, self._cell() + int(22 * self._zoom))
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(120, 16 + int(22 * self._zoom))
+
+    def resizeEvent(self, event) -> None:  # the cell size follows the width
+        super().resizeEvent(event)
+        self.setFixedHeight(self._cell() + int(22 * self._zoom))
+
+    def paintEvent(self, event) -> None:
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
+        cell = self._cell()
+        p.setFont(theme.font(self._zoom, 0.8))
+        p.setPen(QColor(theme.MUTED))
+        for s, img in enumerate(self._images):
+            x = s * (cell + 4)
+            p.drawImage(QRect(x, 0, cell, cell), img)
+            p.drawText(QRect(x - 2, cell + 2, cell + 4, int(20 * self._zoom)),
+                       Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop, f"I{_subscript(s)}")
+        p.end()
+
+
+def _subscript(n: int) -> str:
+    return str(n).translate(str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉"))
+
+
+class SourcePanel(QWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.image = QLabel()
+        self.image.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.image.setMinimumSize(120, 120)
+        self.image.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.image.setToolTip("The input, fitted to 2^k × 2^k. Drop a picture here, paste one (Ctrl+V) or open a file (Ctrl+O).")
+        self.caption = QLabel(" ")
+        self.caption.setWordWrap(True)
+        self.caption.setTextFormat(Qt.TextFormat.RichText)
+        self.strip = _Strip()
+        self.strip.setToolTip("The pyramid I_s: 2×2 averaging from one scale to the next")
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.setSpacing(3)
+        lay.addWidget(self.image, 1)
+        lay.addWidget(self.caption)
+        lay.addWidget(self.strip)
+        self._qimage: QImage | None = None
+        self.name = ""
+        self._description = ""
+        self._note = ""
+
+    def set_frame(self, frame: np.ndarray, name: str, description: str) -> None:
+        """frame: float32 ``[N, N, 3]`` in [0, 1], as fitted; ``description`` says how."""
+        self._qimage = to_qimage(frame)
+        self.name, self._description = name, description
+        self._caption()
+        self._rescale()
+
+    def set_note(self, note: str) -> None:
+        """A remark under the caption, e.g. that the current mode does not use the image."""
+        self._note = note
+        self._caption()
+
+    def _caption(self) -> None:
+        note = f"<br><i style='color:{theme.WARN_FG}'>{self._note}</i>" if self._note else ""
+        self.caption.setText(f"<b>{self.name}</b><br><span style='color:{theme.MUTED}'>{self._description}</span>{note}")
+
+    def set_pyramid(self, pyramid: tuple[np.ndarray, ...]) -> None:
+        self.strip.set_pyramid(pyramid)
+
+    def set_zoom(self, zoom: float) -> None:
+        self.caption.setFont(theme.font(zoom, 0.9))
+        self.strip.set_zoom(zoom)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._rescale()
+
+    def _rescale(self) -> None:
+        if self._qimage is None:
+            return
+        side = max(16, min(self.image.width(), self.image.height()))
+        pm = QPixmap.fromImage(self._qimage).scaled(
+            side, side, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
+        self.image.setPixmap(pm)
+
+    def render_image(self) -> QImage:
+        return self.grab().toImage()

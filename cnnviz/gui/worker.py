@@ -1,0 +1,199 @@
+"""The compute worker: one thread runs ``engine.run``, the latest request wins.
+
+``submit`` never blocks. The worker holds at most one queued job: a newer request replaces a
+queued one, which is dropped unseen. Each request gets a generation number. A running job is
+left to finish when the new request differs from it only in a weight variance (a slider being
+dragged), so a drag still shows a result every compute time; any other change (new image,
+size, depth, mode, ...) makes the running job useless, so its cancel token is set, the engine
+stops at the next level, and any result it still delivers is stale. The GUI asks
+:meth:`ComputeWorker.is_stale` before drawing.
+
+Signals are emitted from the worker thread and delivered to the GUI thread (queued), carrying
+frozen :class:`~cnnviz.core.result.Result` objects of numpy copies: nothing is shared.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+from PySide6.QtCore import QObject, QThread, Signal
+
+from ..errors import CnnvizError
+from ..settings import Settings
+
+# Fields a slider changes continuously: a new value does not cancel the running job.
+SOFT_FIELDS = frozenset({"init", "residual_init", "unit_init"})
+
+RunFn = Callable[..., object]
+
+# Threads that did not stop in time are kept here rather than destroyed while running
+# (which would abort the process); they end with it.
+_ORPHANS: list[QThread] = []
+
+
+@dataclass
+class Job:
+    generation: int
+    settings: Settings
+    frame: np.ndarray | None
+    source: str
+    cancel: threading.Event = field(default_factory=threading.Event)
+
+
+def _only_soft_changes(a: Settings, b: Settings) -> bool:
+    da, db = a.to_dict(), b.to_dict()
+    return all(da[k] == db[k] for k in da if k not in SOFT_FIELDS)
+
+
+def torch_threads() -> int:
+    """Threads for torch: all cores but one, which is left to the GUI (at least 1)."""
+    env = os.environ.get("CNNVIZ_TORCH_THREADS")
+    if env and env.isdigit() and int(env) > 0:
+        return int(env)
+    return max(1, (os.cpu_count() or 2) - 1)
+
+
+def _warm_up(engine, settings: Settings | None) -> None:
+    """Pay torch's one-time costs (autograd start-up, convolution kernels made for these
+    channel and filter sizes: some 100s of ms) on a 32x32 miniature of the first request,
+    while the window is still being built, rather than inside the first result a user waits for."""
+    if settings is None or settings.device not in ("auto", "cpu"):
+        return
+    try:
+        tiny = settings.replace(mode="pyramid", size=32, depth=min(settings.depth, 5), residual=False)
+        engine.run(tiny, np.zeros((32, 32, 3), np.float32))
+    except Exception:  # a warm-up must never cost the real request anything
+        pass
+
+
+class _Thread(QThread):
+    def __init__(self, worker: ComputeWorker) -> None:
+        super().__init__()
+        self._worker = worker
+
+    def run(self) -> None:  # the worker thread
+        self._worker._loop()
+
+
+class ComputeWorker(QObject):
+    """Runs ``engine.run(settings, frame, cancel=..., source=...)`` off the GUI thread."""
+
+    result_ready = Signal(int, object)  # generation, Result
+    failed = Signal(int, str)  # generation, one line for the user
+    busy_changed = Signal(bool)
+    devices_ready = Signal(object)  # list[cnnviz.core.device.DeviceInfo], once torch is loaded
+
+    def __init__(self, run: RunFn | None = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._run = run
+        self._cond = threading.Condition()
+        self._pending: Job | None = None
+        self._running: Job | None = None
+        self._generation = 0
+        self._min_valid = 0
+        self._stop = False
+        self._thread = _Thread(self)
+        self._thread.setObjectName("cnnviz-compute")
+
+    # -- GUI thread -----------------------------------------------------------------------
+    def start(self) -> None:
+        """Start the thread; connect the signals first, or early ones (devices_ready) are lost."""
+        if not self._thread.isRunning() and not self._stop:
+            self._thread.start()
+
+    def submit(self, settings: Settings, frame: np.ndarray | None, source: str = "") -> int:
+        """Queue a job (replacing any queued one) and return its generation number."""
+        with self._cond:
+            self._generation += 1
+            job = Job(self._generation, settings, frame, source)
+            self._pending = job
+            running = self._running
+            if running is not None and not (running.frame is frame and _only_soft_changes(running.settings, settings)):
+                running.cancel.set()
+                self._min_valid = job.generation
+            self._cond.notify()
+            return job.generation
+
+    @property
+    def latest_generation(self) -> int:
+        return self._generation
+
+    def is_stale(self, generation: int) -> bool:
+        """True for a result that a later request has made pointless (see module docstring)."""
+        with self._cond:
+            return generation < self._min_valid
+
+    def is_idle(self) -> bool:
+        with self._cond:
+            return self._pending is None and self._running is None
+
+    def shutdown(self, timeout_ms: int = 30000) -> bool:
+        """Cancel everything and stop the thread; True when it has ended."""
+        if not self._thread.isRunning():
+            self._stop = True
+            return True
+        with self._cond:
+            self._stop = True
+            self._pending = None
+            if self._running is not None:
+                self._running.cancel.set()
+            self._cond.notify()
+        if self._thread.wait(timeout_ms):
+            return True
+        _ORPHANS.append(self._thread)
+        return False
+
+    # -- worker thread --------------------------------------------------------------------
+    def _load_engine(self) -> tuple[RunFn, type[BaseException]]:
+        import torch
+
+        from ..core import engine
+        from ..core.device import available_devices
+
+        torch.set_num_threads(torch_threads())
+        self.devices_ready.emit(available_devices())
+        with self._cond:
+            first = self._pending
+        _warm_up(engine, first.settings if first is not None else None)
+        return (self._run or engine.run), engine.Cancelled
+
+    def _loop(self) -> None:
+        try:
+            run, cancelled = self._load_engine()
+        except Exception as err:  # torch missing or broken: say so once, on every request
+            message = f"cannot start the computation: {err}"
+            run, cancelled = None, Exception
+        while True:
+            with self._cond:
+                while self._pending is None and not self._stop:
+                    self._cond.wait()
+                if self._stop:
+                    return
+                job, self._pending = self._pending, None
+                self._running = job
+            self.busy_changed.emit(True)
+            try:
+                if run is None:
+                    self.failed.emit(job.generation, message)
+                    continue
+                result = run(job.settings, job.frame, cancel=job.cancel.is_set, source=job.source)
+                if not job.cancel.is_set():
+                    self.result_ready.emit(job.generation, result)
+            except cancelled:
+                pass
+            except CnnvizError as err:
+                self.failed.emit(job.generation, str(err))
+            except Exception as err:  # a bug: keep the window alive, say what happened
+                traceback.print_exc()
+                self.failed.emit(job.generation, f"internal error ({type(err).__name__}: {err})")
+            finally:
+                with self._cond:
+                    self._running = None
+                    idle = self._pending is None
+                if idle:
+                    self.busy_changed.emit(False)

@@ -1,0 +1,67 @@
+"""The compute worker with the real engine: latest request wins, nothing piles up."""
+
+from __future__ import annotations
+
+import pytest
+
+from cnnviz.gui.worker import ComputeWorker
+from cnnviz.io.images import load_image
+from cnnviz.paths import SAMPLE_IMAGE
+from cnnviz.settings import Settings
+
+
+@pytest.fixture
+def worker():
+    w = ComputeWorker()
+    w.start()
+    yield w
+    assert w.shutdown(30_000)
+
+
+@pytest.fixture(scope="module")
+def frame():
+    return load_image(SAMPLE_IMAGE, 256)[0]
+
+
+def collect(worker):
+    got = []
+    worker.result_ready.connect(lambda g, r: got.append((g, r)))
+    return got
+
+
+def test_a_burst_of_changes_computes_only_the_newest(qtbot, worker, frame):
+    got = collect(worker)
+    base = Settings(size=512, depth=9, channels=16)
+    with qtbot.waitSignal(worker.busy_changed, timeout=60_000):  # the first job is now running
+        first = worker.submit(base, frame)
+    burst = [base.replace(depth=d, seed=i) for i, d in enumerate((6, 5, 4, 6, 5, 4, 3), start=1)]
+    gens = [worker.submit(s, frame) for s in burst]
+    qtbot.waitUntil(lambda: worker.is_idle() and any(g == gens[-1] for g, _ in got), timeout=60_000)
+    # Queued requests were replaced, not queued up: only the newest was computed after the first,
+    # and the first - made pointless by a new depth - was cancelled or, if it got through, is stale.
+    assert [g for g, _ in got if g != first] == [gens[-1]]
+    assert got[-1][1].settings == burst[-1]
+    assert all(worker.is_stale(g) for g, _ in got[:-1])
+    assert worker.is_stale(first) and not worker.is_stale(gens[-1])
+
+
+def test_a_dragged_slider_still_shows_results_while_it_moves(qtbot, worker, frame):
+    got = collect(worker)
+    base = Settings(size=512, depth=9, channels=16)
+    with qtbot.waitSignal(worker.busy_changed, timeout=60_000):
+        first = worker.submit(base.replace(init=0.001), frame)
+    gens = [worker.submit(base.replace(init=0.001 * (2 + i)), frame) for i in range(7)]
+    qtbot.waitUntil(lambda: worker.is_idle() and any(g == gens[-1] for g, _ in got), timeout=60_000)
+    # Only the weight variance changed: the running job was not thrown away, and its result is
+    # worth drawing (a drag shows intermediate results); the queued ones were replaced.
+    assert [g for g, _ in got] == [first, gens[-1]]
+    assert not any(worker.is_stale(g) for g, _ in got)
+    assert got[-1][1].settings.init == pytest.approx(0.008)
+
+
+def test_errors_a_user_can_cause_come_back_as_one_line(qtbot, worker):
+    failures = []
+    worker.failed.connect(lambda g, msg: failures.append((g, msg)))
+    gen = worker.submit(Settings(size=64, depth=3), None)  # the pyramid needs an image
+    qtbot.waitUntil(lambda: bool(failures), timeout=60_000)
+    assert failures[0][0] == gen and "\n" not in failures[0][1] and "image" in failures[0][1]
