@@ -20,58 +20,91 @@ _UNIT_EDGES = np.linspace(0.0, 1.0, HIST_BINS + 1)  # np.linspace per layer cost
 
 class Moments(NamedTuple):
     n: int  # finite values
-    total: float  # sum of the finite values
-    total_sq: float  # sum of their squares
+    mean: float
+    var: float
     nonfinite: int
 
     @property
-    def mean(self) -> float:
-        return self.total / self.n if self.n else float("nan")
-
-    @property
     def mean_sq(self) -> float:
-        return self.total_sq / self.n if self.n else float("nan")
-
-    @property
-    def var(self) -> float:
-        # One pass in float64: the cancellation error is ~1e-16 * mean^2 / var, far below
-        # anything a plot or a 4-digit table can show.
-        return max(self.mean_sq - self.mean**2, 0.0) if self.n else float("nan")
+        return self.var + self.mean**2
 
 
-def flatten(x: torch.Tensor) -> torch.Tensor:
-    """x's values as a flat tensor, a view where possible (element order does not matter here)."""
+SMALL = 65_536  # below this many values a CPU layer goes through numpy: less per-call overhead
+
+
+def flatten(x: torch.Tensor) -> torch.Tensor | np.ndarray:
+    """x's values as a flat array, a view where possible (element order does not matter here).
+
+    Small CPU tensors come back as numpy arrays: for the many tiny maps of the coarse scales
+    numpy's per-call cost is a fraction of torch's, which halves the statistics stage.
+    """
     x = x.detach()
     if x.ndim == 4 and not x.is_contiguous() and x.is_contiguous(memory_format=torch.channels_last):
-        return x.permute(0, 2, 3, 1).reshape(-1)
-    return x.reshape(-1)
+        x = x.permute(0, 2, 3, 1)
+    flat = x.reshape(-1)
+    if flat.device.type == "cpu" and flat.numel() <= SMALL:
+        return flat.numpy()
+    return flat
 
 
-def moments(x: torch.Tensor) -> tuple[Moments, torch.Tensor]:
-    """Float64 moments of x (any shape) and x's finite values as a flat tensor (x's dtype)."""
+def _float64(a):
+    return a.to(torch.float64) if isinstance(a, torch.Tensor) else a.astype(np.float64)
+
+
+def _xp(a):
+    return torch if isinstance(a, torch.Tensor) else np
+
+
+def moments(x: torch.Tensor) -> tuple[Moments, torch.Tensor | np.ndarray]:
+    """Float64 moments of x (any shape) and x's finite values as a flat array (x's dtype)."""
     flat = flatten(x)
-    xd = flat.to(torch.float64)
-    s2 = float(torch.dot(xd, xd))
-    # Squares of float32 values cannot overflow float64, so a finite sum of squares proves
-    # every value is finite and the cheap path applies; masks are only built when needed.
-    if np.isfinite(s2) or flat.dtype == torch.float64 and bool(torch.isfinite(xd).all()):
-        return Moments(xd.numel(), float(xd.sum()), s2, 0), flat
-    finite = torch.isfinite(flat)
-    xf = xd[finite]
-    return Moments(xf.numel(), float(xf.sum()), float(torch.dot(xf, xf)), flat.numel() - xf.numel()), flat[finite]
+    n = len(flat)
+    if n == 0:
+        return Moments(0, float("nan"), float("nan"), 0), flat
+    # Shifted by one sample: a nearly constant layer far from zero (3e38 +- rounding) keeps
+    # its variance instead of losing it to the cancellation of E[x^2] - E[x]^2.
+    shift = float(flat[0])
+    if np.isfinite(shift):
+        d = _float64(flat)
+        d = d - shift if d is flat else d.__isub__(shift)  # never write into the caller's tensor
+        sq = float(d @ d)
+        # Differences of float32 values cannot overflow float64, so a finite sum of squares
+        # proves every value finite: one pass decides, and masks are only built when needed.
+        if np.isfinite(sq) and (flat.dtype not in (torch.float64, np.float64) or bool(_xp(d).isfinite(d).all())):
+            mean_d = float(d.sum()) / n
+            return Moments(n, shift + mean_d, max(sq / n - mean_d * mean_d, 0.0), 0), flat
+    finite_flat = flat[_xp(flat).isfinite(flat)]
+    m = len(finite_flat)
+    if m == 0:
+        return Moments(0, float("nan"), float("nan"), n), finite_flat
+    mean, var = _moments_of_finite(_float64(finite_flat))
+    return Moments(m, mean, var, n - m), finite_flat
 
 
-def histogram(finite: torch.Tensor, lo: float, hi: float) -> tuple[np.ndarray, np.ndarray]:
-    """Counts of ``finite`` (a flat tensor of finite values) in HIST_BINS equal bins over [lo, hi]."""
-    if finite.numel() == 0:
+def _moments_of_finite(values) -> tuple[float, float]:
+    """(mean, var) of a flat float64 array of finite values, shifted by its first value."""
+    shift = float(values[0])
+    d = values - shift
+    mean_d = float(d.sum()) / len(d)
+    return shift + mean_d, max(float(d @ d) / len(d) - mean_d * mean_d, 0.0)
+
+
+def histogram(finite, lo: float, hi: float) -> tuple[np.ndarray, np.ndarray]:
+    """Counts of ``finite`` (a flat array of finite values) in HIST_BINS equal bins over [lo, hi]."""
+    if len(finite) == 0:
         return np.zeros(HIST_BINS, np.int64), np.linspace(0.0, 1.0, HIST_BINS + 1)
-    if hi == lo:
-        lo, hi = lo - 0.5, hi + 0.5
+    if hi == lo:  # a constant layer: centre it in a bin range of its own size
+        pad = max(0.5, abs(lo) * 0.5)
+        lo, hi = lo - pad, hi + pad
     # Bin indices by arithmetic and bincount: ~3x faster than torch.histc on the CPU. A
-    # float32 overflow of (x - lo) goes to +inf, which the clamp puts in the last bin.
-    idx = ((finite - lo) * (HIST_BINS / (hi - lo))).clamp_(0, HIST_BINS - 1).to(torch.int32)
-    counts = torch.bincount(idx, minlength=HIST_BINS)
-    return counts.cpu().numpy().astype(np.int64), lo + (hi - lo) * _UNIT_EDGES
+    # float32 overflow of (x - lo) goes to +inf, which the clip puts in the last bin.
+    with np.errstate(over="ignore", invalid="ignore"):
+        idx = ((finite - lo) * (HIST_BINS / (hi - lo))).clip(0, HIST_BINS - 1)
+    idx = idx.to(torch.int64) if isinstance(idx, torch.Tensor) else idx.astype(np.intp)
+    counts = _xp(idx).bincount(idx, minlength=HIST_BINS)
+    if isinstance(counts, torch.Tensor):
+        counts = counts.cpu().numpy()
+    return counts.astype(np.int64), lo + (hi - lo) * _UNIT_EDGES
 
 
 def layer_stats(x: torch.Tensor, level: int, scale: int = 0, grad: torch.Tensor | None = None,
@@ -83,8 +116,9 @@ def layer_stats(x: torch.Tensor, level: int, scale: int = 0, grad: torch.Tensor 
     m, finite = moments(x)
     numel = x.numel()
     if m.n:
-        lo, hi = (float(v) for v in torch.aminmax(finite))
-        zeros = m.n - int(torch.count_nonzero(finite))
+        lo, hi = torch.aminmax(finite) if isinstance(finite, torch.Tensor) else (finite.min(), finite.max())
+        lo, hi = float(lo), float(hi)
+        zeros = m.n - int(_xp(finite).count_nonzero(finite))
     else:
         lo = hi = float("nan")
         zeros = 0

@@ -123,3 +123,24 @@ def test_residual_stack_on_the_image_is_standardised(image):
 def test_cost_mode_fills_torchs_count(image):
     r = engine.run(Settings(mode="cost", size=64, depth=3), image)
     assert all(row.torch_flops == 2 * row.multiplies for row in r.costs)
+
+
+@pytest.mark.parametrize("n", [4, 300])  # numpy path for small layers, torch for large
+def test_layer_stats_count_nonfinite_and_keep_extremes_finite(n):
+    from cnnviz.core.stats import layer_stats
+
+    x = torch.randn(1, 4, n, n)
+    x[0, 0, 0, 0], x[0, 0, 0, 1] = float("inf"), float("nan")
+    x[0, 1] = 0
+    st = layer_stats(x, 1, 0, x)
+    finite = x[torch.isfinite(x)].double()
+    assert st.nonfinite == 2 and st.grad_nonfinite == 2
+    assert st.mean == pytest.approx(finite.mean().item())
+    assert st.var == pytest.approx(finite.var(unbiased=False).item(), rel=1e-9)
+    assert st.hist_counts.sum() == x.numel() - 2
+    assert st.zero_frac == pytest.approx((n * n) / x.numel() + 0)  # channel 1 is all zeros
+    # float32's largest values: squares overflow float32 but not the float64 statistics
+    big = torch.full((1, 2, n, n), 3.0e38)
+    st = layer_stats(big, 1, 0, big)
+    assert st.nonfinite == 0 and st.mean == pytest.approx(3.0e38) and st.var == 0
+    assert st.hist_counts.sum() == big.numel() and np.isfinite(st.grad_rms)
