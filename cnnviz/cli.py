@@ -164,7 +164,7 @@ def cmd_stats(argv: list[str], out: TextIO, err: TextIO) -> int:
         path = args.file or SAMPLE_IMAGE
         frame, info = load_image(path, settings.size)
         source = f"{Path(path).name}: {info.describe()}"
-    result = run(settings, frame, source=source)
+    result = run(settings, frame, source=source, display_size=0)
     from .report import layer_table, result_to_dict, strict_json
     if args.json:
         out.write(strict_json(result_to_dict(result)) + "\n")

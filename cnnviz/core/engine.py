@@ -124,7 +124,7 @@ def _pyramid_result(settings: Settings, frame: np.ndarray, device: torch.device,
                 theory_mean_sq=float(mf.q[level, s]), theory_var=float(mf.var[level, s]),
                 theory_grad_rms=float(mf.grad_rms[level, s])))
     maps = {(level, s): _display(m, display_size) for level, maps_l in enumerate(layers)
-            for s, m in enumerate(maps_l)}
+            for s, m in enumerate(maps_l)} if display_size > 0 else {}
     lap("stats")
 
     equivariance = _equivariance(net, x, layers)
@@ -238,6 +238,7 @@ def run(settings: Settings, frame: np.ndarray | None = None, *, cancel: Callable
     between levels; when it returns True, :class:`Cancelled` is raised (a newer request won).
     A device that fails falls back to the CPU with a warning in the result; running out of
     memory raises :class:`EngineError` with one line saying what to reduce.
+    ``display_size=0`` skips the display maps (for callers that only report numbers).
     """
     t0 = time.perf_counter()
     if frame is not None and frame.shape[:2] != (settings.size, settings.size):
