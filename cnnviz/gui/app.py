@@ -30,6 +30,27 @@ def has_display() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
+# Qt's X11 plugin (libqxcb) loads these; without one Qt aborts with a misleading message.
+# Debian/Ubuntu package names beside the library names ctypes looks for.
+_XCB_LIBRARIES = {
+    "xcb-cursor": "libxcb-cursor0", "xcb-icccm": "libxcb-icccm4", "xcb-keysyms": "libxcb-keysyms1",
+    "xcb-image": "libxcb-image0", "xcb-render-util": "libxcb-render-util0", "xcb-shape": "libxcb-shape0",
+    "xcb-xkb": "libxcb-xkb1", "xkbcommon-x11": "libxkbcommon-x11-0", "xkbcommon": "libxkbcommon0",
+    "EGL": "libegl1", "fontconfig": "libfontconfig1",
+}
+
+
+def missing_x11_packages() -> list[str]:
+    """Packages whose libraries Qt's X11 plugin needs and this Linux lacks (empty elsewhere)."""
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM", "xcb") != "xcb":
+        return []
+    if os.environ.get("WAYLAND_DISPLAY") and not os.environ.get("DISPLAY"):
+        return []
+    from ctypes.util import find_library
+
+    return [pkg for lib, pkg in _XCB_LIBRARIES.items() if find_library(lib) is None]
+
+
 def _check_writable(path: str) -> str | None:
     """Why ``path`` cannot be written as a PNG, or None."""
     p = Path(path)
@@ -93,6 +114,10 @@ def launch(*, file: str | None = None, settings: Settings | None = None, reset: 
     elif not has_display():
         _say("no display found (DISPLAY / WAYLAND_DISPLAY are not set): run it on a desktop, "
              "under `xvfb-run cnnviz`, or render a picture with `cnnviz --screenshot out.png`")
+        return 2
+    elif missing := missing_x11_packages():
+        _say(f"Qt's X11 support needs system libraries that are missing: {' '.join(missing)} "
+             f"(Debian/Ubuntu: apt-get install {' '.join(missing)})")
         return 2
 
     app = _application()
