@@ -10,6 +10,8 @@ depend on the machine, so they are reported, never asserted.
    engine.run, the full per-frame Result: forward, backward, float64 statistics, theory,
    equivariance readout and display maps ("compute"). Frames per second end to end, and
    each stage on its own. Targets (issue 5, 2-core CPU): 60 fps at 256^2, 20 fps at 512^2.
+   "stats-only" is what `cnnviz stats VIDEO` computes per frame: forward, backward,
+   statistics and theory, without display maps or the equivariance readout.
 2. Problem 2's video network: one window of 8 frames at 256^2, stride 2, forward + backward.
 3. Resident memory (RSS) while the clip loops for --minutes at 256^2 through the same
    pipeline; sampled every few seconds. Flat means the last sample is within a few MB of the
@@ -60,7 +62,7 @@ def throughput(path: Path, size: int, depth: int, channels: int, passes: int) ->
         first = next(iter(reader))
         for _ in range(3):  # warm up autograd and the allocator
             engine.run(settings, first.rgb)
-        decode_s = compute_s = 0.0
+        decode_s = compute_s = stats_s = 0.0
         frames = 0
         for _ in range(passes):
             it = iter(reader)
@@ -72,15 +74,19 @@ def throughput(path: Path, size: int, depth: int, channels: int, passes: int) ->
                     break
                 engine.run(settings, frame.rgb)
                 t2 = time.perf_counter()
+                # what `cnnviz stats VIDEO` computes per frame: no display maps, no equivariance
+                engine.run(settings, frame.rgb, display_size=0, equivariance=False)
+                t3 = time.perf_counter()
                 decode_s += t1 - t0
                 compute_s += t2 - t1
+                stats_s += t3 - t2
                 frames += 1
-    total = decode_s + compute_s
     return {
         "size": size, "depth": depth, "channels": channels, "frames": frames,
-        "fps": frames / total, "decode_ms_per_frame": decode_s / frames * 1e3,
+        "fps": frames / (decode_s + compute_s), "decode_ms_per_frame": decode_s / frames * 1e3,
         "compute_ms_per_frame": compute_s / frames * 1e3,
         "decode_fps": frames / decode_s, "compute_fps": frames / compute_s,
+        "stats_only_fps": frames / (decode_s + stats_s), "stats_only_ms_per_frame": stats_s / frames * 1e3,
     }
 
 
@@ -157,12 +163,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs, "
           f"{platform.processor() or platform.machine()}, load average {load_before}")
     rows = []
-    print(f"{'size':>5} {'fps':>7} {'decode ms':>10} {'compute ms':>11} {'decode fps':>11} {'compute fps':>12}")
+    print(f"{'size':>5} {'fps':>7} {'decode ms':>10} {'compute ms':>11} {'decode fps':>11} {'compute fps':>12}"
+          f" {'stats-only fps':>15} {'stats-only ms':>14}")
     for size in args.sizes:
         row = throughput(args.video, size, args.depth, args.channels, args.passes)
         rows.append(row)
         print(f"{size:>5} {row['fps']:>7.1f} {row['decode_ms_per_frame']:>10.2f} {row['compute_ms_per_frame']:>11.2f} "
-              f"{row['decode_fps']:>11.1f} {row['compute_fps']:>12.1f}")
+              f"{row['decode_fps']:>11.1f} {row['compute_fps']:>12.1f} {row['stats_only_fps']:>15.1f} "
+              f"{row['stats_only_ms_per_frame']:>14.2f}")
     vnet = video_net_timing(args.video, 256, args.depth, args.channels)
     print(f"video network, 8 frames of 256^2, stride 2: {vnet['ms_per_window']:.1f} ms per window "
           f"({vnet['multiplies']:,} multiplies; window {vnet['clip_bytes'] / 2**20:.1f} MiB)")

@@ -82,7 +82,8 @@ def _scale_net(channels: int, depth: int, kernel: int, activation: str, init: st
 
 
 def _pyramid_result(settings: Settings, frame: np.ndarray, device: torch.device,
-                    cancel: Callable[[], bool] | None, display_size: int, lap) -> tuple[PyramidResult, tuple]:
+                    cancel: Callable[[], bool] | None, display_size: int, equivariance: bool,
+                    lap) -> tuple[PyramidResult, tuple]:
     k, depth, J, D = settings.k, settings.depth, settings.channels, settings.kernel
     # channels_last (NHWC) runs the small-channel convolutions ~1.6x faster on the CPU,
     # forward and backward (measured in scripts/bench.py).
@@ -127,8 +128,11 @@ def _pyramid_result(settings: Settings, frame: np.ndarray, device: torch.device,
             for s, m in enumerate(maps_l)} if display_size > 0 else {}
     lap("stats")
 
-    equivariance = _equivariance(net, x, layers)
-    lap("equivariance")
+    if equivariance:
+        readout = _equivariance(net, x, layers)
+        lap("equivariance")
+    else:
+        readout = np.full(depth + 1, np.nan)
     image = np.ascontiguousarray(frame, dtype=np.float32).copy()
     image.flags.writeable = False  # shared by .image and .pyramid[0]
     strip = (image,) + tuple(np.ascontiguousarray(_numpy(p[0]).transpose(1, 2, 0) + INPUT_OFFSET)
@@ -137,7 +141,7 @@ def _pyramid_result(settings: Settings, frame: np.ndarray, device: torch.device,
     result = PyramidResult(
         k=k, depth=depth, init_var=float(net.init_vars[-1]), fan_in=fan_in,
         image=image, pyramid=strip, maps=maps,
-        layers=tuple(stats), equivariance=equivariance)
+        layers=tuple(stats), equivariance=readout)
     return result, costs
 
 
@@ -208,14 +212,14 @@ def _residual_result(settings: Settings, frame: np.ndarray | None, device: torch
 
 
 def _run_on(settings: Settings, frame: np.ndarray | None, device: torch.device,
-            cancel: Callable[[], bool] | None, display_size: int) -> dict:
+            cancel: Callable[[], bool] | None, display_size: int, equivariance: bool) -> dict:
     lap = _timer()
     out: dict = {}
     residual_mode = settings.mode == "init" or settings.residual
     if not residual_mode:
         if frame is None:
             raise SettingsError("no image to run the network on")
-        out["pyramid"], costs = _pyramid_result(settings, frame, device, cancel, display_size, lap)
+        out["pyramid"], costs = _pyramid_result(settings, frame, device, cancel, display_size, equivariance, lap)
         out["costs"] = cost.with_torch_flops(costs, settings.kernel) if settings.mode == "cost" else costs
         lap("cost")
     else:
@@ -230,7 +234,7 @@ def _run_on(settings: Settings, frame: np.ndarray | None, device: torch.device,
 
 
 def run(settings: Settings, frame: np.ndarray | None = None, *, cancel: Callable[[], bool] | None = None,
-        source: str = "", display_size: int = DISPLAY_SIZE) -> Result:
+        source: str = "", display_size: int = DISPLAY_SIZE, equivariance: bool = True) -> Result:
     """Compute everything ``settings`` asks for on ``frame``.
 
     frame: float32 ``[N, N, 3]`` RGB in [0, 1]; fitted to ``settings.size`` if it is not that
@@ -238,7 +242,8 @@ def run(settings: Settings, frame: np.ndarray | None = None, *, cancel: Callable
     between levels; when it returns True, :class:`Cancelled` is raised (a newer request won).
     A device that fails falls back to the CPU with a warning in the result; running out of
     memory raises :class:`EngineError` with one line saying what to reduce.
-    ``display_size=0`` skips the display maps (for callers that only report numbers).
+    ``display_size=0`` skips the display maps and ``equivariance=False`` the equivariance
+    readout (NaN then), for callers that report numbers only, e.g. per video frame.
     """
     t0 = time.perf_counter()
     if frame is not None and frame.shape[:2] != (settings.size, settings.size):
@@ -246,7 +251,7 @@ def run(settings: Settings, frame: np.ndarray | None = None, *, cancel: Callable
         source = f"{source}, {info.describe()}" if source else info.describe()
     device, warnings = pick_device(settings.device)
     try:
-        out = _run_on(settings, frame, device, cancel, display_size)
+        out = _run_on(settings, frame, device, cancel, display_size, equivariance)
     except Cancelled:
         raise
     except CnnvizError:
@@ -257,7 +262,7 @@ def run(settings: Settings, frame: np.ndarray | None = None, *, cancel: Callable
             warnings.append(f"{device.type} failed ({str(err).splitlines()[0][:120]}); ran on the CPU instead")
             device = torch.device("cpu")
             try:
-                out = _run_on(settings, frame, device, cancel, display_size)
+                out = _run_on(settings, frame, device, cancel, display_size, equivariance)
             except (RuntimeError, MemoryError) as err2:
                 raise EngineError(_memory_message(settings) if _is_oom(err2) else
                                   f"computation failed: {str(err2).splitlines()[0]}") from None

@@ -108,7 +108,7 @@ def iter_frame_stats(reader: VideoReader, settings: Settings, indices: Sequence[
             return
         t1 = time.perf_counter()
         result = engine.run(settings, frame.rgb, cancel=cancel, source=f"{name} frame {frame.index}",
-                            display_size=0)  # numbers only: no display maps to prepare
+                            display_size=0, equivariance=False)  # the per-frame table shows neither
         t2 = time.perf_counter()
         assert result.pyramid is not None
         yield FrameStats(index=frame.index, time=frame.time, layers=result.pyramid.layers,
