@@ -61,32 +61,34 @@ def moments(x: torch.Tensor) -> tuple[Moments, torch.Tensor | np.ndarray]:
     n = len(flat)
     if n == 0:
         return Moments(0, float("nan"), float("nan"), 0), flat
-    # Shifted by one sample: a nearly constant layer far from zero (3e38 +- rounding) keeps
-    # its variance instead of losing it to the cancellation of E[x^2] - E[x]^2.
-    shift = float(flat[0])
-    if np.isfinite(shift):
-        d = _float64(flat)
-        d = d - shift if d is flat else d.__isub__(shift)  # never write into the caller's tensor
-        sq = float(d @ d)
-        # Differences of float32 values cannot overflow float64, so a finite sum of squares
-        # proves every value finite: one pass decides, and masks are only built when needed.
-        if np.isfinite(sq) and (flat.dtype not in (torch.float64, np.float64) or bool(_xp(d).isfinite(d).all())):
-            mean_d = float(d.sum()) / n
-            return Moments(n, shift + mean_d, max(sq / n - mean_d * mean_d, 0.0), 0), flat
+    copied = flat.dtype not in (torch.float64, np.float64)  # _float64 made a copy we may overwrite
+    mean, var, sq = _shifted_moments(_float64(flat), in_place=copied)
+    # Differences of float32 values cannot overflow float64, so a finite sum of squares
+    # proves every value finite: one pass decides, and masks are only built when needed.
+    if np.isfinite(sq) and (copied or bool(_xp(flat).isfinite(flat).all())):
+        return Moments(n, mean, var, 0), flat
     finite_flat = flat[_xp(flat).isfinite(flat)]
     m = len(finite_flat)
     if m == 0:
         return Moments(0, float("nan"), float("nan"), n), finite_flat
-    mean, var = _moments_of_finite(_float64(finite_flat))
+    mean, var, _ = _shifted_moments(_float64(finite_flat), in_place=copied)
     return Moments(m, mean, var, n - m), finite_flat
 
 
-def _moments_of_finite(values) -> tuple[float, float]:
-    """(mean, var) of a flat float64 array of finite values, shifted by its first value."""
+def _shifted_moments(values, in_place: bool) -> tuple[float, float, float]:
+    """(mean, var, sum of squared differences) of a flat float64 array, shifted by its first
+    value: a nearly constant layer far from zero (3e38 +- rounding) keeps its variance
+    instead of losing it to the cancellation of E[x^2] - E[x]^2."""
     shift = float(values[0])
-    d = values - shift
+    with np.errstate(invalid="ignore", over="ignore"):  # inf - inf: the caller then masks
+        if in_place:
+            values -= shift
+            d = values
+        else:
+            d = values - shift
     mean_d = float(d.sum()) / len(d)
-    return shift + mean_d, max(float(d @ d) / len(d) - mean_d * mean_d, 0.0)
+    sq = float(d @ d)
+    return shift + mean_d, max(sq / len(d) - mean_d * mean_d, 0.0), sq
 
 
 def histogram(finite, lo: float, hi: float) -> tuple[np.ndarray, np.ndarray]:
