@@ -12,18 +12,19 @@ import math
 
 import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QImage
+from PySide6.QtGui import QColor, QImage
 from PySide6.QtCore import QSize
 from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
 
 from ..core.result import PyramidResult, Result
 from . import theme
-from .plots import (CornerText, OverflowMarks, legend_html, level_ticks, log_range, nice_range, positive,
+from .plots import (CornerText, CurveSet, OverflowMarks, legend_html, level_ticks, log_range, nice_range, positive,
                     set_range, style_plot)
 from .qt import pg
 
 EQUIVARIANT_BELOW = 1e-4  # relative error of float32 rounding through a few levels, with margin
 EQ_FLOOR = 1e-9  # an exact 0 is drawn here: a log axis has no 0
+EQ_COLOR = QColor("#444444")
 
 
 class CurvesView(QWidget):
@@ -60,18 +61,17 @@ class CurvesView(QWidget):
         self.zero_plot = self.glw.addPlot(row=2, col=0)
         self.eq_plot = self.glw.addPlot(row=2, col=1)
         self.hist_plot = self.glw.addPlot(row=3, col=0, colspan=2)
-        self._series: dict[str, list[tuple[pg.PlotDataItem, pg.PlotDataItem | None]]] = {
-            "var": [], "grad": [], "zero": []}
-        self._styled: dict[str, tuple[float, int]] = {}  # (zoom, scales) the pens were made for
+        # One item per plot paints every scale's measured curve, theory curve and dots.
+        self._sets = {name: CurveSet() for name in ("var", "grad", "zero")}
+        for name, plot in (("var", self.var_plot), ("grad", self.grad_plot), ("zero", self.zero_plot)):
+            plot.addItem(self._sets[name])
+        # (levels, values as drawn) of each scale's measured curve, None where none is drawn
+        self._drawn: dict[str, list[tuple[np.ndarray, np.ndarray] | None]] = {name: [] for name in self._sets}
+        self._pens: dict[str, tuple[tuple[float, int], list, list]] = {}  # name -> (zoom, scales), pens
         self._marks = {name: OverflowMarks(p) for name, p in
                        (("var", self.var_plot), ("grad", self.grad_plot), ("zero", self.zero_plot))}
-        # One scatter item per plot for the measured points of every scale: cheaper to paint
-        # than a symbol set per line.
-        self._dots = {name: pg.ScatterPlotItem(pen=None) for name in self._series}
-        for name, plot in (("var", self.var_plot), ("grad", self.grad_plot), ("zero", self.zero_plot)):
-            self._dots[name].setZValue(5)
-            plot.addItem(self._dots[name])
-        self.eq_item = self.eq_plot.plot([], [])
+        self.eq_item = CurveSet()
+        self.eq_plot.addItem(self.eq_item)
         self.eq_ref = pg.InfiniteLine(angle=0, movable=False)
         self.eq_plot.addItem(self.eq_ref, ignoreBounds=True)
         self.eq_note = pg.TextItem(anchor=(0, 0))
@@ -87,18 +87,18 @@ class CurvesView(QWidget):
     # -- public -------------------------------------------------------------------------------
     def measured(self, name: str, scale: int) -> tuple[np.ndarray, np.ndarray]:
         """(levels, values) of the measured curve ``name`` ("var", "grad", "zero") at scale s, as drawn."""
-        items = self._series[name]
-        if scale >= len(items) or not items[scale][0].isVisible():
+        drawn = self._drawn[name]
+        if scale >= len(drawn) or drawn[scale] is None:
             return np.array([]), np.array([])
-        item = items[scale][0]
-        return np.asarray(item.xData, dtype=float), np.asarray(item.yData, dtype=float)
+        levels, values = drawn[scale]
+        return levels.astype(float), values.astype(float)
 
     def overflow_marks(self, name: str) -> int:
         return self._marks[name].count
 
     def set_zoom(self, zoom: float) -> None:
         self._zoom = zoom
-        self._styled.clear()
+        self._pens.clear()
         self._hist_title = self._eq_note = self._zero_title = None
         self.readout.setFont(theme.font(zoom, 1.05))
         self.legend.setFont(theme.font(zoom, 0.9))
@@ -110,6 +110,9 @@ class CurvesView(QWidget):
         self.glw.setMinimumSize(QSize(int(2 * (120 + 90 * zoom)), int(3 * (70 + 100 * zoom))))
         self.eq_ref.setPen(theme.pen(theme.MUTED, zoom, theory=True, width=0.5))
         self.hist_mean.setPen(theme.pen(theme.SELECT_HEX, zoom, width=0.6))
+        self.hist_item.setPen(theme.pen("#31688e", zoom, width=0.6))
+        self.hist_item.setBrush((49, 104, 142, 90))
+        self.hist_item.setFillLevel(math.log10(0.5))
         if self._result is not None:
             self.set_result(self._result)
 
@@ -146,64 +149,52 @@ class CurvesView(QWidget):
         return self.grab().toImage()
 
     # -- drawing ---------------------------------------------------------------------------
-    def _items(self, name: str, plot: pg.PlotItem, n: int, theory: bool) -> list:
-        items = self._series[name]
-        while len(items) < n:
-            meas = plot.plot([], [], connect="finite")
-            th = plot.plot([], [], connect="finite") if theory else None
-            items.append((meas, th))
-        return items
+    def _family_pens(self, name: str, n_scales: int) -> tuple[list, list]:
+        z = self._zoom
+        cached = self._pens.get(name)
+        if cached is None or cached[0] != (z, n_scales):
+            colors = theme.scale_colors(n_scales)
+            cached = ((z, n_scales), [theme.pen(c, z) for c in colors],
+                      [theme.pen(c, z, theory=True, width=0.7) for c in colors])
+            self._pens[name] = cached
+        return cached[1], cached[2]
 
     def _draw_family(self, name: str, plot: pg.PlotItem, pyr: PyramidResult, measured: np.ndarray,
                      theory: np.ndarray | None, bad: np.ndarray, log: bool, first_level: int = 0) -> None:
         n_scales = pyr.k + 1
         colors = theme.scale_colors(n_scales)
-        items = self._items(name, plot, n_scales, theory is not None)
+        meas_pens, th_pens = self._family_pens(name, n_scales)
         shown_meas, shown_th, overflow_x = [], [], []
-        dots_x, dots_y, dots_brush = [], [], []
-        z = self._zoom
-        if self._styled.get(name) != (z, n_scales):
-            self._styled[name] = (z, n_scales)
-            for s, (meas, th) in enumerate(items[:n_scales]):
-                meas.setPen(theme.pen(colors[s], z))
-                if th is not None:
-                    th.setPen(theme.pen(colors[s], z, theory=True, width=0.7))
-        for s, (meas, th) in enumerate(items):
-            if s >= n_scales:
-                meas.hide()
-                if th is not None:
-                    th.hide()
-                continue
+        lines, dots = [], []  # in order of s, each theory over its measured curve
+        drawn: list[tuple[np.ndarray, np.ndarray] | None] = []
+        to_view = (lambda v: np.log10(v)) if log else (lambda v: v)
+        for s in range(n_scales):
             levels = np.arange(first_level, min(pyr.depth, pyr.k - s) + 1)
             if levels.size == 0:
-                meas.hide()
-                if th is not None:
-                    th.hide()
+                drawn.append(None)
                 continue
+            x = levels.astype(float)
             y = measured[levels, s]
             y_draw = positive(y) if log else np.where(np.isfinite(y), y, np.nan)
             y_draw[bad[levels, s]] = np.nan
             overflow_x += levels[bad[levels, s] | ~np.isfinite(y)].tolist()
-            if np.isnan(y_draw).all():  # nothing drawable (pyqtgraph warns on all-NaN points)
-                meas.hide()
+            if np.isnan(y_draw).all():  # nothing drawable
+                drawn.append(None)
             else:
-                meas.setData(levels.astype(float), y_draw)
-                meas.show()
-                ok = np.isfinite(y_draw)
-                dots_x += levels[ok].tolist()
-                dots_y += (np.log10(y_draw[ok]) if log else y_draw[ok]).tolist()
-                dots_brush += [self._brush(colors[s])] * int(ok.sum())
+                drawn.append((x, y_draw))
+                yv = to_view(y_draw)
+                lines.append((x, yv, meas_pens[s]))
+                dots.append((x, yv, self._brush(colors[s])))
             shown_meas.append(y_draw)
-            if th is not None:
+            if theory is not None:
                 t = theory[levels, s]
                 t_draw = positive(t) if log else t
-                if np.isnan(t_draw).all():
-                    th.hide()
-                else:
-                    th.setData(levels.astype(float), t_draw)
-                    th.show()
+                if not np.isnan(t_draw).all():
+                    lines.append((x, to_view(t_draw), th_pens[s]))
                 shown_th.append(t_draw)
-        self._dots[name].setData(dots_x, dots_y, brush=dots_brush, size=7 * z, pen=None)
+        self._drawn[name] = drawn
+        with np.errstate(divide="ignore", invalid="ignore"):
+            self._sets[name].set_data(lines, dots, 7 * self._zoom)
         level_ticks(plot, range(first_level, pyr.depth + 1))
         set_range(plot, x=(first_level - 0.5, pyr.depth + 0.5))
         if log:
@@ -240,11 +231,8 @@ class CurvesView(QWidget):
         self.equivariance_error = err
         z = self._zoom
         drawn = np.where(np.isfinite(vals), np.maximum(vals, EQ_FLOOR), np.nan)
-        if np.isnan(drawn).all():
-            self.eq_item.setData([], [])
-        else:
-            self.eq_item.setData(levels.astype(float), drawn, pen=theme.pen("#444444", z), symbol="o",
-                                 symbolSize=6 * z, symbolBrush="#444444", symbolPen=None, connect="finite")
+        x, y = levels.astype(float), np.log10(drawn)  # the axis is logarithmic
+        self.eq_item.set_data([(x, y, theme.pen("#444444", z))], [(x, y, self._brush(EQ_COLOR))], 6 * z)
         self.eq_ref.setValue(math.log10(EQUIVARIANT_BELOW))
         level_ticks(self.eq_plot, range(1, pyr.depth + 1))
         set_range(self.eq_plot, x=(0.5, pyr.depth + 0.5))
@@ -297,8 +285,7 @@ class CurvesView(QWidget):
             self.hist_mean.hide()
             return
         # log axis: empty bins are drawn at 0.5 (below one count) rather than dropped
-        self.hist_item.setData(edges, np.maximum(counts, 0.5), stepMode="center", fillLevel=math.log10(0.5),
-                               pen=theme.pen("#31688e", self._zoom, width=0.6), brush=(49, 104, 142, 90))
+        self.hist_item.setData(edges, np.maximum(counts, 0.5))  # pen, brush and fill level: set_zoom
         set_range(self.hist_plot, x=nice_range(edges[0], edges[-1]),
                   y=(math.log10(0.5), math.ceil(math.log10(max(counts.max(), 1)) + 0.15)))
         if math.isfinite(st.mean):

@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 
 from ..core.result import LayerStats, Result
 from . import theme
-from .maps import MapImage, grid_keys, levels_for, map_image, pyramid_rgb
+from .maps import MapImage, grid_keys, levels_for, map_image, pyramid_rgb, same_arrays
 from .qt import pg
 from .view_state import NORMALISATION_LABELS, ViewState
 
@@ -44,6 +44,7 @@ class _Cell:
     rect: QRectF
     image: MapImage | None = None
     levels: tuple[float, float] = (0.0, 1.0)
+    placed: tuple[float, float, float, float] | None = None  # the image's rect (x, y, w, h)
 
 
 FONT_PX = 40.0  # labels are laid out at this pixel size, then scaled into view units
@@ -98,6 +99,7 @@ class FeatureGridView(QWidget):
         self._static: list = []  # labels and arrows of the current structure
         self._structure: tuple[int, int] | None = None
         self._selected: tuple[int, int] | None = None
+        self._inputs_shown: tuple = ()  # the pyramid I_s the l = 0 cells show
 
         self.glw = pg.GraphicsLayoutWidget()
         self.glw.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
@@ -287,12 +289,15 @@ class FeatureGridView(QWidget):
         table = theme.lut(theme.DIVERGING_MAP if signed else view.colormap)
         images = {key: map_image(pyr.maps[key], view) for key in self._cells if key[0] >= 1}
         stats = {(st.level, st.scale): st for st in pyr.layers}
+        # The inputs I_s do not change while a slider moves: redrawn only when the image does.
+        same_inputs = same_arrays(pyr.pyramid, self._inputs_shown)
+        self._inputs_shown = tuple(pyr.pyramid)
         for key, cell in self._cells.items():
             st = stats.get(key)
             bad = bool(st is not None and st.nonfinite)
             if key[0] == 0:
-                rgb = pyramid_rgb(pyr, key[1])
-                cell.item.setImage(rgb, autoLevels=False, levels=(0, 255))
+                if not (same_inputs and cell.item.image is not None):
+                    cell.item.setImage(pyramid_rgb(pyr, key[1]), autoLevels=False, levels=(0, 255))
                 cell.image = None
                 aspect = 1.0
             else:
@@ -303,7 +308,10 @@ class FeatureGridView(QWidget):
                 aspect = im.data.shape[0] / im.data.shape[1]
             x, y = cell.rect.x(), cell.rect.y()
             w, h = (1.0, aspect) if aspect <= 1 else (1 / aspect, 1.0)
-            cell.item.setRect(QRectF(x + (1 - w) / 2, y + (1 - h) / 2, w, h))
+            placed = (x + (1 - w) / 2, y + (1 - h) / 2, w, h)
+            if placed != cell.placed:
+                cell.placed = placed
+                cell.item.setRect(QRectF(*placed))
             if bad != cell.frame.isVisible():
                 cell.frame.setVisible(bad)
                 cell.title.set_html(self._title_html(key, bad))

@@ -73,6 +73,14 @@ def map_image(maps: np.ndarray, view: ViewState) -> MapImage:
                     repeat=f, vrange=theme.data_range(finite_src))
 
 
+def same_arrays(a: tuple[np.ndarray, ...] | list[np.ndarray], b: tuple[np.ndarray, ...] | list[np.ndarray]) -> bool:
+    """True when ``a`` and ``b`` hold equal arrays (shape and every value, NaN equal to NaN)."""
+    return len(a) == len(b) and all(
+        x is y or (x.shape == y.shape and x.dtype == y.dtype
+                   and (np.array_equal(x, y) or np.array_equal(x, y, equal_nan=True)))  # NaN: rare, slower
+        for x, y in zip(a, b))
+
+
 def grid_keys(k: int, depth: int) -> list[tuple[int, int]]:
     """Every (l, s) with l <= depth and l + s <= k, in level-major order."""
     return [(l, s) for l in range(depth + 1) for s in range(k - l + 1)]

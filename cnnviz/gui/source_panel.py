@@ -12,6 +12,7 @@ from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from . import theme
+from .maps import same_arrays
 
 
 def to_qimage(rgb: np.ndarray) -> QImage:
@@ -27,10 +28,16 @@ class _Strip(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._images: list[QImage] = []
+        self._shown: tuple[np.ndarray, ...] = ()
         self._zoom = 1.0
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
 
     def set_pyramid(self, pyramid: tuple[np.ndarray, ...]) -> None:
+        # Every result carries the pyramid; while a slider moves it is the same one, and
+        # converting, re-laying out and repainting it would cost each redraw.
+        if same_arrays(pyramid, self._shown):
+            return
+        self._shown = tuple(pyramid)
         self._images = [to_qimage(p) for p in pyramid]
         self.updateGeometry()
         self.update()

@@ -79,10 +79,16 @@ def lut(name: str) -> np.ndarray:
 
 def scale_colors(n: int) -> list[QColor]:
     """One colour per scale s = 0..n-1: ordered (dark for fine, light for coarse) and readable on white."""
+    return [QColor(c) for c in _scale_colors(n)]  # copies: a caller may change its own
+
+
+@functools.lru_cache(maxsize=32)
+def _scale_colors(n: int) -> tuple[QColor, ...]:
+    # ColorMap.map costs ~0.1 ms a colour, and every redraw asks for these
     cmap = colormap("viridis")
     if n <= 1:
-        return [cmap.map(0.0, mode="qcolor")]
-    return [cmap.map(0.85 * i / (n - 1), mode="qcolor") for i in range(n)]
+        return (cmap.map(0.0, mode="qcolor"),)
+    return tuple(cmap.map(0.85 * i / (n - 1), mode="qcolor") for i in range(n))
 
 
 def is_signed(activation: str) -> bool:

@@ -1,0 +1,90 @@
+"""What the faster drawing paths must keep: the pixels of the plots, and redraws when the image changes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QImage, QPainter
+
+from cnnviz.gui.plots import GridAxis, style_plot
+from cnnviz.gui.qt import pg
+
+pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
+
+
+def _pixels(paint, axis, offset: tuple[float, float]) -> np.ndarray:
+    """What ``paint(axis, painter)`` draws on white, the axis placed at a sub-pixel ``offset``."""
+    axis.picture = None  # both paths build their picture from scratch
+    rect = axis.boundingRect()
+    img = QImage(int(rect.width()) + 40, int(rect.height()) + 40, QImage.Format.Format_ARGB32_Premultiplied)
+    img.fill(Qt.GlobalColor.white)
+    p = QPainter(img)
+    p.translate(20 + offset[0] - rect.x(), 20 + offset[1] - rect.y())
+    paint(axis, p, None, None)
+    p.end()
+    return np.frombuffer(img.constBits(), dtype=np.uint8).reshape(img.height(), img.width(), 4).copy()
+
+
+@pytest.mark.parametrize("x_range", [(0.0, 0.08), (-3.7, 12.2), (-61.3, 943.0)])
+def test_grid_axis_draws_exactly_the_pixels_of_pyqtgraphs_grid_lines(qtbot, x_range):
+    widget = pg.GraphicsLayoutWidget()
+    qtbot.addWidget(widget)
+    plot = widget.addPlot()
+    style_plot(plot, 1.0, "Histogram", "value", "count (log)", log_y=True)
+    widget.resize(600, 320)
+    widget.show()
+    qtbot.waitExposed(widget)
+    plot.setXRange(*x_range, padding=0)
+    axis = plot.getAxis("bottom")
+    assert isinstance(axis, GridAxis)
+    for offset in [(0.0, 0.0), (0.3, 0.6), (0.5, 0.5), (0.99, 0.01)]:
+        ours = _pixels(GridAxis.paint, axis, offset)
+        theirs = _pixels(pg.AxisItem.paint, axis, offset)
+        assert (theirs[..., :3] < 250).any(), "the axis drew nothing"
+        assert np.array_equal(ours, theirs), f"pixels differ at offset {offset}"
+
+
+def test_a_new_image_redraws_the_input_cells_and_the_pyramid_strip(qtbot, settle, main_window, tmp_path):
+    w = main_window
+    before_cell = np.array(w.grid._cells[(0, 0)].item.image, copy=True)
+    before_strip = [QImage(im) for im in w.source_panel.strip._images]
+    path = tmp_path / "red.png"
+    Image.new("RGB", (80, 80), (220, 20, 20)).save(path)
+    assert w.open_file(str(path))
+    settle(w)
+    after_cell = w.grid._cells[(0, 0)].item.image
+    assert not np.array_equal(after_cell, before_cell)
+    np.testing.assert_allclose(after_cell[3, 3, :3], [220, 20, 20], atol=2)
+    assert w.source_panel.strip._images[0] != before_strip[0]
+    # and while only a slider moves, the inputs stay as they are
+    shown = w.source_panel.strip._images
+    slider = w.controls.init.slider
+    slider.setValue(slider.value() + 1)
+    settle(w)
+    assert w.source_panel.strip._images is shown
+    np.testing.assert_array_equal(w.grid._cells[(0, 0)].item.image, after_cell)
+
+
+def test_the_curves_plot_every_scale_and_the_theory(qtbot, settle, main_window):
+    w = main_window
+    pyr = w.result.pyramid
+    var = pyr.grid("var")
+    for s in range(pyr.k + 1):
+        levels, values = w.curves.measured("var", s)
+        top = min(pyr.depth, pyr.k - s)
+        np.testing.assert_array_equal(levels, np.arange(0, top + 1))
+        np.testing.assert_allclose(values, var[: top + 1, s], rtol=1e-6)
+    # a line for every scale with two or more levels, measured (solid) and theory (dashed);
+    # a dot on every measured point, above the lines
+    curve_set = w.curves._sets["var"]
+    long = [s for s in range(pyr.k + 1) if min(pyr.depth, pyr.k - s) >= 1]
+    solid = [pen for _, pen in curve_set._paths if pen.style() == Qt.PenStyle.SolidLine]
+    dashed = [pen for _, pen in curve_set._paths if pen.style() == Qt.PenStyle.DashLine]
+    assert len(solid) == len(long)
+    theory = pyr.grid("theory_var")
+    assert len(dashed) == sum(int(np.isfinite(theory[: min(pyr.depth, pyr.k - s) + 1, s]).sum() >= 2) for s in long)
+    assert len(dashed) >= 1
+    assert sum(x.size for x, _, _ in curve_set._dots) == sum(min(pyr.depth, pyr.k - s) + 1
+                                                            for s in range(pyr.k + 1))
