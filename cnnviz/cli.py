@@ -152,6 +152,11 @@ def is_video(path: str | Path) -> bool:
 def cmd_stats(argv: list[str], out: TextIO, err: TextIO) -> int:
     args = _stats_parser().parse_args(argv)
     settings = settings_from_args(args)
+    import torch
+
+    from .core.device import torch_threads
+
+    torch.set_num_threads(torch_threads())
     if args.file and is_video(args.file) and not settings.residual:
         from .cli_video import stats_video
         return stats_video(args.file, settings, args, out=out, err=err)

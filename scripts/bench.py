@@ -127,7 +127,10 @@ def main() -> None:
     ap.add_argument("--sizes", type=int, nargs="+", default=[256, 512])
     ap.add_argument("--depths", type=int, nargs="+", default=[6, 8])
     ap.add_argument("--json", default="bench-results/core.json")
+    ap.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's own choice)")
     args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     info = {"machine": platform.machine(), "processor": platform.processor(), "cpus": os.cpu_count(),
             "torch": torch.__version__, "torch_threads": torch.get_num_threads(), "python": sys.version.split()[0]}
     info["matmul_gflops"] = matmul_gflops()

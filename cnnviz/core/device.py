@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import torch
@@ -58,3 +59,17 @@ def pick_device(name: str) -> tuple[torch.device, list[str]]:
         return torch.device(name), []
     why = info.reason if info is not None else "unknown device"
     return torch.device("cpu"), [f"{name} is not available ({why}); running on the CPU"]
+
+
+def torch_threads() -> int:
+    """Threads for torch's CPU kernels: all cores but one (at least 1), or CNNVIZ_TORCH_THREADS.
+
+    The spare core keeps the window, the video decoder and the OS responsive. On the 2-core
+    machines this is measured on, one thread was also the faster choice: with two, every
+    barrier in torch's thread pool waits for a core that something else holds (engine.run at
+    512^2 took 72 ms on one thread and 108 ms on two, in the same hour; scripts/bench.py).
+    """
+    env = os.environ.get("CNNVIZ_TORCH_THREADS", "")
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    return max(1, (os.cpu_count() or 2) - 1)

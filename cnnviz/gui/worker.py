@@ -24,6 +24,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal
 
 from ..errors import CnnvizError
+from ..core.device import torch_threads
 from ..settings import Settings
 
 # Fields a slider changes continuously: a new value does not cancel the running job.
@@ -48,14 +49,6 @@ class Job:
 def _only_soft_changes(a: Settings, b: Settings) -> bool:
     da, db = a.to_dict(), b.to_dict()
     return all(da[k] == db[k] for k in da if k not in SOFT_FIELDS)
-
-
-def torch_threads() -> int:
-    """Threads for torch: all cores but one, which is left to the GUI (at least 1)."""
-    env = os.environ.get("CNNVIZ_TORCH_THREADS")
-    if env and env.isdigit() and int(env) > 0:
-        return int(env)
-    return max(1, (os.cpu_count() or 2) - 1)
 
 
 def _warm_up(engine, settings: Settings | None) -> None:
