@@ -138,7 +138,8 @@ def test_layer_stats_count_nonfinite_and_keep_extremes_finite(n):
     assert st.mean == pytest.approx(finite.mean().item())
     assert st.var == pytest.approx(finite.var(unbiased=False).item(), rel=1e-9)
     assert st.hist_counts.sum() == x.numel() - 2
-    assert st.zero_frac == pytest.approx((n * n) / x.numel() + 0)  # channel 1 is all zeros
+    assert st.zero_frac == pytest.approx(float((x == 0).sum()) / x.numel())  # channel 1: all zeros
+    assert st.zero_frac >= 0.25
     # float32's largest values: squares overflow float32 but not the float64 statistics
     big = torch.full((1, 2, n, n), 3.0e38)
     st = layer_stats(big, 1, 0, big)
