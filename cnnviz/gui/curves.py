@@ -247,8 +247,12 @@ class CurvesView(QWidget):
             self.eq_note.setHtml(note)
             self.eq_note.setPos(1.0, math.log10(EQUIVARIANT_BELOW))
         weights = "shared weights" if shared else "weights not shared"
+        overflowed = int(np.count_nonzero(~np.isfinite(vals[: pyr.k - 1]))) if pyr.k > 1 else 0
         if math.isnan(err):
             verdict, color = "no level has a pair to compare", theme.MUTED
+        elif overflowed:
+            verdict, color = (f"{overflowed} level(s) overflowed to inf/NaN and cannot be compared; "
+                              f"the rest {'agree' if err < EQUIVARIANT_BELOW else 'differ'}"), "#b35900"
         elif err < EQUIVARIANT_BELOW:
             verdict, color = "equal up to float rounding, scale-equivariant ✓", "#1a7f37"
         else:
