@@ -135,8 +135,9 @@ def _pyramid_result(settings: Settings, frame: np.ndarray, device: torch.device,
         readout = np.full(depth + 1, np.nan)
     image = np.ascontiguousarray(frame, dtype=np.float32).copy()
     image.flags.writeable = False  # shared by .image and .pyramid[0]
+    # The pyramid strip is for display only; numbers-only callers (display_size=0) skip it.
     strip = (image,) + tuple(np.ascontiguousarray(_numpy(p[0]).transpose(1, 2, 0) + INPUT_OFFSET)
-                             for p in pyr[1:])
+                             for p in pyr[1:] if display_size > 0)
     fan_in = scale_net_fan_in(2, 3, J, D)
     result = PyramidResult(
         k=k, depth=depth, init_var=float(net.init_vars[-1]), fan_in=fan_in,

@@ -70,7 +70,7 @@ class PyramidResult:
     init_var: float  # sigma_w^2 actually used
     fan_in: int  # of levels >= 2: 2 D^2 J
     image: np.ndarray  # [N, N, 3] float32 in [0, 1], the fitted input
-    pyramid: tuple[np.ndarray, ...]  # [n_s, n_s, 3] float32, s = 0..k
+    pyramid: tuple[np.ndarray, ...]  # [n_s, n_s, 3] float32, s = 0..k (only s = 0 without display maps)
     maps: dict[tuple[int, int], np.ndarray]
     layers: tuple[LayerStats, ...]
     equivariance: np.ndarray  # [depth + 1] float64
