@@ -90,6 +90,21 @@ def throughput(path: Path, size: int, depth: int, channels: int, passes: int) ->
     }
 
 
+def cli_path(path: Path, size: int, depth: int, channels: int) -> dict:
+    """Frames per second of `cnnviz stats VIDEO --every 1`'s own loop (video_stats.iter_frame_stats:
+    decoding one frame ahead on a thread, statistics without display maps or equivariance)."""
+    from cnnviz.core.video_stats import iter_frame_stats
+
+    settings = Settings(size=size, depth=depth, channels=channels, device="cpu")
+    with VideoReader(path, size=size) as reader:
+        n = reader.info.frame_count
+        list(iter_frame_stats(reader, settings, range(min(3, n))))  # warm up
+        t0 = time.perf_counter()
+        frames = sum(1 for _ in iter_frame_stats(reader, settings, range(n)))
+        elapsed = time.perf_counter() - t0
+    return {"size": size, "frames": frames, "fps": frames / elapsed}
+
+
 def video_net_timing(path: Path, size: int, depth: int, channels: int, window: int = 8, reps: int = 5) -> dict:
     settings = Settings(size=size, depth=depth, channels=channels, device="cpu")
     net, spec = make_video_net(settings, stride=2, kernel_t=3, window=window)
@@ -171,6 +186,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{size:>5} {row['fps']:>7.1f} {row['decode_ms_per_frame']:>10.2f} {row['compute_ms_per_frame']:>11.2f} "
               f"{row['decode_fps']:>11.1f} {row['compute_fps']:>12.1f} {row['stats_only_fps']:>15.1f} "
               f"{row['stats_only_ms_per_frame']:>14.2f}")
+    cli = [cli_path(args.video, size, args.depth, args.channels) for size in args.sizes]
+    for row in cli:
+        print(f"`cnnviz stats VIDEO --every 1` loop at {row['size']}^2: {row['fps']:.1f} fps over {row['frames']} frames "
+              "(decoded one frame ahead on a thread)")
     vnet = video_net_timing(args.video, 256, args.depth, args.channels)
     print(f"video network, 8 frames of 256^2, stride 2: {vnet['ms_per_window']:.1f} ms per window "
           f"({vnet['multiplies']:,} multiplies; window {vnet['clip_bytes'] / 2**20:.1f} MiB)")
@@ -184,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
                     "python": platform.python_version(), "platform": platform.platform(),
                     "load_average_before": load_before,
                     "load_average_after": os.getloadavg() if hasattr(os, "getloadavg") else None},
-        "throughput": rows, "video_net": vnet, "memory": mem,
+        "throughput": rows, "cli_loop": cli, "video_net": vnet, "memory": mem,
     }
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(result, indent=2))

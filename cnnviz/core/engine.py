@@ -114,14 +114,15 @@ def _pyramid_result(settings: Settings, frame: np.ndarray, device: torch.device,
     costs = cost.scale_net_costs(k, depth, J, D)
     mult = {(row.level, row.scale): row.multiplies for row in costs}
     # Level 0 first: its measured mean squares q_{0,s} start the mean-field recursion.
-    stats = [layer_stats(m, 0, s) for s, m in enumerate(layers[0])]
+    hist = display_size > 0  # histograms are drawn, never printed
+    stats = [layer_stats(m, 0, s, hist=hist) for s, m in enumerate(layers[0])]
     mf = theory.scale_net_mean_field(np.array([st.mean_sq for st in stats]), k, depth, J, D,
                                      net.init_vars, settings.activation)
     lap("theory")
     for level, maps_l in enumerate(layers[1:], start=1):
         for s, m in enumerate(maps_l):
             stats.append(layer_stats(
-                m, level, s, grad_of[level, s], multiplies=mult[level, s],
+                m, level, s, grad_of[level, s], hist, multiplies=mult[level, s],
                 theory_mean_sq=float(mf.q[level, s]), theory_var=float(mf.var[level, s]),
                 theory_grad_rms=float(mf.grad_rms[level, s])))
     maps = {(level, s): _display(m, display_size) for level, maps_l in enumerate(layers)
@@ -243,8 +244,9 @@ def run(settings: Settings, frame: np.ndarray | None = None, *, cancel: Callable
     between levels; when it returns True, :class:`Cancelled` is raised (a newer request won).
     A device that fails falls back to the CPU with a warning in the result; running out of
     memory raises :class:`EngineError` with one line saying what to reduce.
-    ``display_size=0`` skips the display maps and ``equivariance=False`` the equivariance
-    readout (NaN then), for callers that report numbers only, e.g. per video frame.
+    ``display_size=0`` skips what is only drawn (display maps, histograms, the pyramid strip)
+    and ``equivariance=False`` the equivariance readout (NaN then), for callers that report
+    numbers only, e.g. per video frame.
     """
     t0 = time.perf_counter()
     if frame is not None and frame.shape[:2] != (settings.size, settings.size):

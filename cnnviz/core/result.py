@@ -34,8 +34,8 @@ class LayerStats:
     mean_sq: float
     zero_frac: float
     nonfinite: int
-    hist_counts: np.ndarray  # [HIST_BINS] int64, finite values only
-    hist_edges: np.ndarray  # [HIST_BINS + 1] float64
+    hist_counts: np.ndarray  # [HIST_BINS] int64, finite values only ([0] in numbers-only runs)
+    hist_edges: np.ndarray  # [HIST_BINS + 1] float64 ([0] in numbers-only runs)
     grad_var: float = float("nan")
     grad_rms: float = float("nan")
     grad_nonfinite: int = 0

@@ -18,6 +18,10 @@ from .result import HIST_BINS, LayerStats
 _UNIT_EDGES = np.linspace(0.0, 1.0, HIST_BINS + 1)  # np.linspace per layer cost more than the bincount
 
 
+_NO_COUNTS, _NO_EDGES = np.zeros(0, np.int64), np.zeros(0)
+_NO_COUNTS.flags.writeable = _NO_EDGES.flags.writeable = False
+
+
 class Moments(NamedTuple):
     n: int  # finite values
     mean: float
@@ -110,8 +114,10 @@ def histogram(finite, lo: float, hi: float) -> tuple[np.ndarray, np.ndarray]:
 
 
 def layer_stats(x: torch.Tensor, level: int, scale: int = 0, grad: torch.Tensor | None = None,
-                **extra) -> LayerStats:
+                hist: bool = True, **extra) -> LayerStats:
     """Statistics of one layer ``x`` ``[B, C, H, W]`` and, if given, its gradient (same shape).
+
+    ``hist=False`` leaves the histogram empty (zero-length arrays) for numbers-only callers.
 
     ``extra`` fills the remaining :class:`LayerStats` fields (multiplies, theory values).
     """
@@ -124,7 +130,7 @@ def layer_stats(x: torch.Tensor, level: int, scale: int = 0, grad: torch.Tensor 
     else:
         lo = hi = float("nan")
         zeros = 0
-    counts, edges = histogram(finite, lo, hi)
+    counts, edges = histogram(finite, lo, hi) if hist else (_NO_COUNTS, _NO_EDGES)
     fields = dict(
         level=level, scale=scale, shape=tuple(int(d) for d in x.shape),
         mean=float(m.mean), var=float(m.var), mean_sq=float(m.mean_sq),

@@ -89,17 +89,62 @@ def pyramid_settings(settings: Settings) -> Settings:
     return settings.replace(mode="pyramid", residual=False)
 
 
+def decode_ahead(frames: Iterator, depth: int = 2) -> Iterator:
+    """Run ``frames`` (a decoding iterator) on a thread, ``depth`` items ahead of the caller.
+
+    Decoding (PyAV) and fitting (numpy) mostly release the GIL, so the next frame is ready
+    while torch works on this one. Exceptions from the decoder are raised in the caller, in
+    order; when the caller stops early (Ctrl+C, break) the thread stops at its next frame.
+    """
+    import queue
+    import threading
+
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    end = object()
+
+    def produce() -> None:
+        try:
+            for item in frames:
+                while not stop.is_set():
+                    try:
+                        q.put((item, None), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            q.put((end, None))
+        except BaseException as err:  # handed to the caller, who raises it
+            q.put((end, err))
+
+    thread = threading.Thread(target=produce, name="cnnviz-decode", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, err = q.get()
+            if err is not None:
+                raise err
+            if item is end:
+                return
+            yield item
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+
+
 def iter_frame_stats(reader: VideoReader, settings: Settings, indices: Sequence[int],
                      cancel: Callable[[], bool] | None = None) -> Iterator[FrameStats]:
     """``engine.run`` on each frame in ``indices`` (increasing); yields one :class:`FrameStats` each.
 
     The reader must fit frames to ``settings.size``. The layers are those of
-    ``Result.pyramid.layers``: L_{l,s} ``[1, C, n, n]``.
+    ``Result.pyramid.layers``: L_{l,s} ``[1, C, n, n]``. Frames are decoded one step ahead on
+    a thread (:func:`decode_ahead`), so ``decode_ms`` is the time spent waiting for a frame.
     """
     settings = pyramid_settings(settings)
     if reader.size != settings.size:
         raise SettingsError(f"the reader fits frames to {reader.size}, the settings ask for {settings.size}")
-    frames = reader.frames_at(indices)
+    frames = decode_ahead(reader.frames_at(indices))
     name = reader.path.name
     while True:
         t0 = time.perf_counter()
