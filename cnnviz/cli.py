@@ -18,7 +18,6 @@ from . import __version__
 from .errors import CnnvizError, SettingsError
 from .settings import ACTIVATIONS, DEVICES, INIT_RULES, MODES, RESIDUAL_INPUTS, Settings, log2_size
 
-VIDEO_EXTENSIONS = {".mp4", ".m4v", ".mkv", ".webm", ".avi", ".mov", ".mpg", ".mpeg", ".ogv"}
 DEFAULT_DEPTH = Settings().depth
 
 
@@ -135,20 +134,6 @@ def _window_size(text: str | None) -> tuple[int, int] | None:
     return w, h
 
 
-def is_video(path: str | Path) -> bool:
-    """A video container by its extension, or a GIF with more than one frame."""
-    suffix = Path(path).suffix.lower()
-    if suffix == ".gif":
-        try:
-            from PIL import Image
-
-            with Image.open(path) as im:
-                return getattr(im, "n_frames", 1) > 1
-        except Exception:  # unreadable: let the image loader say what is wrong
-            return False
-    return suffix in VIDEO_EXTENSIONS
-
-
 def cmd_stats(argv: list[str], out: TextIO, err: TextIO) -> int:
     args = _stats_parser().parse_args(argv)
     settings = settings_from_args(args)
@@ -157,6 +142,8 @@ def cmd_stats(argv: list[str], out: TextIO, err: TextIO) -> int:
     from .core.device import torch_threads
 
     torch.set_num_threads(torch_threads())
+    from .io.video import is_video
+
     if args.file and is_video(args.file) and not settings.residual:
         from .cli_video import stats_video
         return stats_video(args.file, settings, args, out=out, err=err)

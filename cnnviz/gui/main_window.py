@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
 
 from ..core.result import Result
 from ..errors import InputError, SettingsError
+from ..io.video import VIDEO_EXTENSIONS, first_frame, is_video
 from ..io.images import as_rgb, fit_to_size, load_image, supported_extensions, supported_formats_text
 from ..paths import PRESETS, SAMPLE_IMAGE
 from ..settings import ACTIVATIONS, CHANNELS_MAX, KERNEL_MAX, RESIDUAL_DEPTH_MAX, SIZE_MAX, SIZE_MIN, Settings
@@ -71,6 +72,9 @@ class Source:
 
     def fit(self, size: int) -> tuple[np.ndarray, str]:
         """The image fitted to ``size``: float32 ``[size, size, 3]``, and what was done, in words."""
+        if self.path is not None and is_video(self.path):
+            # Playback in the window comes with a later version; until then a video opens on its first frame.
+            return first_frame(self.path, size)
         if self.path is not None:
             frame, info = load_image(self.path, size)
         else:
@@ -604,10 +608,10 @@ class MainWindow(QMainWindow):
         return True
 
     def open_dialog(self) -> None:
-        exts = " ".join(f"*{e}" for e in supported_extensions())
+        exts = " ".join(f"*{e}" for e in (*supported_extensions(), *sorted(VIDEO_EXTENSIONS)))
         start = str(Path(self.source.path).parent) if self.source and self.source.path else str(Path.home())
         path, _ = QFileDialog.getOpenFileName(self, "Open image", start,
-                                              f"Images ({exts});;All files (*)")
+                                              f"Images and videos ({exts});;All files (*)")
         if path:
             self.open_file(path)
 

@@ -589,3 +589,29 @@ __all__ = [
     "VideoReader",
     "probe",
 ]
+
+
+VIDEO_EXTENSIONS = {".mp4", ".m4v", ".mkv", ".webm", ".avi", ".mov", ".mpg", ".mpeg", ".ogv"}
+
+
+def is_video(path: str | Path) -> bool:
+    """A video container by its extension, or a GIF with more than one frame."""
+    suffix = Path(path).suffix.lower()
+    if suffix == ".gif":
+        try:
+            from PIL import Image
+
+            with Image.open(path) as im:
+                return getattr(im, "n_frames", 1) > 1
+        except Exception:  # unreadable: let the image loader say what is wrong
+            return False
+    return suffix in VIDEO_EXTENSIONS
+
+
+def first_frame(path: str | Path, size: int) -> tuple[np.ndarray, str]:
+    """Frame 0 of a video fitted to ``size`` (float32 ``[size, size, 3]``), and what was done, in words."""
+    with VideoReader(path, size=size) as reader:
+        frame = reader.seek_frame(0)
+        info = reader.info
+        count = info.frame_count if info.frame_count_exact else f"~{info.frame_count}"
+        return frame.rgb, f"frame 0 of {count} ({info.duration:.1f} s), {frame.fit.describe()}"

@@ -61,3 +61,16 @@ def test_dropping_text_is_refused_and_a_broken_file_keeps_the_image(qtbot, settl
     assert "broken.jpg" in main_window.last_error
     main_window._error_box.close()
     np.testing.assert_array_equal(main_window.frame, frame)
+
+
+def test_a_video_opens_on_its_first_frame(qtbot, settle, main_window):
+    from cnnviz.io.video import VideoReader
+    from cnnviz.paths import SAMPLE_VIDEO
+
+    assert main_window.open_file(str(SAMPLE_VIDEO))
+    settle(main_window)
+    size = main_window.settings.size
+    with VideoReader(SAMPLE_VIDEO, size=size) as reader:
+        first = reader.seek_frame(0).rgb
+    np.testing.assert_array_equal(main_window.result.pyramid.image, first)
+    assert "frame 0 of 100" in main_window.frame_description
