@@ -87,8 +87,8 @@ def _pyramid_result(settings: Settings, frame: np.ndarray, device: torch.device,
     k, depth, J, D = settings.k, settings.depth, settings.channels, settings.kernel
     # channels_last (NHWC) runs the small-channel convolutions ~1.6x faster on the CPU,
     # forward and backward (measured in scripts/bench.py).
-    x = to_network_input(frame, device).contiguous(memory_format=torch.channels_last)
-    pyr = image_pyramid(x)
+    x = to_network_input(frame, device)
+    pyr = [p.contiguous(memory_format=torch.channels_last) for p in image_pyramid(x)]
     net = _scale_net(J, depth, D, settings.activation, settings.init, settings.shared, settings.seed, k + 1,
                      str(device))
     lap("build")
@@ -125,8 +125,13 @@ def _pyramid_result(settings: Settings, frame: np.ndarray, device: torch.device,
                 m, level, s, grad_of[level, s], hist, multiplies=mult[level, s],
                 theory_mean_sq=float(mf.q[level, s]), theory_var=float(mf.var[level, s]),
                 theory_grad_rms=float(mf.grad_rms[level, s])))
-    maps = {(level, s): _display(m, display_size) for level, maps_l in enumerate(layers)
-            for s, m in enumerate(maps_l)} if display_size > 0 else {}
+    maps = {}
+    if display_size > 0:
+        for s in range(k + 1):  # a pyramid level shrunk by 2^j is the level j scales coarser
+            j = max(0, (k - s) - (display_size.bit_length() - 1))
+            maps[0, s] = _numpy(pyr[s + j][0])
+        maps.update({(level, s): _display(m, display_size) for level, maps_l in enumerate(layers[1:], start=1)
+                     for s, m in enumerate(maps_l)})
     lap("stats")
 
     if equivariance:
@@ -151,7 +156,8 @@ def _pyramid_result(settings: Settings, frame: np.ndarray, device: torch.device,
 def _equivariance(net: ScaleSharedNet, x: torch.Tensor, layers: list[list[torch.Tensor]]) -> np.ndarray:
     """max_s |L'_{l,s} - L_{l,s+1}| / max_s |L_{l,s+1}| per level l, L' on the image shrunk by 2."""
     out = np.full(len(layers), np.nan)
-    shrunk = [image_pyramid(F.avg_pool2d(x, 2))]
+    # the same layout as the full-size run, so both go through identical kernels
+    shrunk = [[p.contiguous(memory_format=torch.channels_last) for p in image_pyramid(F.avg_pool2d(x, 2))]]
     for i in range(min(net.depth, len(shrunk[0]) - 1)):
         shrunk.append(net.level(i, shrunk[-1]))
     for level, maps in enumerate(shrunk):
