@@ -66,7 +66,7 @@ def bench(size: int, depth: int, reps: int, channels: int = 16, kernel: int = 3)
     settings = Settings(size=size, depth=depth, channels=channels, kernel=kernel, device="cpu")
     x = engine.to_network_input(frame)
     # the engine's own network and layout (channels_last), built as engine.run builds it
-    net = engine._scale_net(channels, depth, kernel, "relu", "he", True, 0, settings.k + 1, "cpu")
+    net = engine._scale_net(channels, depth, kernel, "relu", "he", True, 0, 12, "cpu")
     x_engine = x.contiguous(memory_format=torch.channels_last)
     w_left = [w.detach().clone() for w in net.w_left]
     w_up = [w.detach().clone() for w in net.w_up]

@@ -33,7 +33,6 @@ __all__ = ["run", "Cancelled", "EngineError", "DISPLAY_SIZE", "INPUT_OFFSET", "t
 
 DISPLAY_SIZE = 128  # largest side of a display map; statistics always use the full tensor
 INPUT_OFFSET = 0.5  # the network sees RGB in [0, 1] minus this, the same at every scale (MATH.md)
-RESIDUAL_MAP_LEVELS = 16  # display maps kept for at most this many levels of the residual stack
 
 
 class EngineError(CnnvizError):
@@ -89,8 +88,9 @@ def _pyramid_result(settings: Settings, frame: np.ndarray, device: torch.device,
     # forward and backward (measured in scripts/bench.py).
     x = to_network_input(frame, device)
     pyr = [p.contiguous(memory_format=torch.channels_last) for p in image_pyramid(x)]
-    net = _scale_net(J, depth, D, settings.activation, settings.init, settings.shared, settings.seed, k + 1,
-                     str(device))
+    # max_scales only shapes unshared weights; shared ones keep one network across input sizes
+    net = _scale_net(J, depth, D, settings.activation, settings.init, settings.shared, settings.seed,
+                     12 if settings.shared else k + 1, str(device))
     lap("build")
     with torch.enable_grad():
         # Level 1 is computed without autograd: gradients are wanted with respect to the
@@ -203,18 +203,13 @@ def _residual_result(settings: Settings, frame: np.ndarray | None, device: torch
         g_top = torch.randn(outs[-1].shape, generator=gen).to(device)
         grads = torch.autograd.grad(outs[-1], outs, grad_outputs=g_top)
     lap("backward")
-    shown = set(np.linspace(0, L, min(L + 1, RESIDUAL_MAP_LEVELS)).round().astype(int).tolist())
-    stats, maps = [], {}
-    for level, (m, g) in enumerate(zip(outs, grads)):
-        stats.append(layer_stats(m, level, 0, g))
-        if level in shown:
-            maps[level] = _display(m[:, :16], 64)
+    stats = [layer_stats(m, level, 0, g) for level, (m, g) in enumerate(zip(outs, grads))]
     var0 = stats[0].var
     init_var = stack.init_var
     result = ResidualResult(
         depth=L, init_var=init_var, input_kind=settings.residual_input, layers=tuple(stats),
         theory_var=theory.residual_forward_var(var0, L, D, J, init_var),
-        theory_grad_var=theory.residual_backward_var(L, D, J, init_var), maps=maps)
+        theory_grad_var=theory.residual_backward_var(L, D, J, init_var))
     lap("stats")
     return result
 

@@ -108,7 +108,6 @@ class ResidualResult:
     layers: tuple[LayerStats, ...]
     theory_var: np.ndarray  # [L + 1] float64
     theory_grad_var: np.ndarray  # [L + 1] float64
-    maps: dict[int, np.ndarray] = field(default_factory=dict)  # l -> [J, h, w] float32
 
     def series(self, name: str) -> np.ndarray:
         return np.array([getattr(st, name) for st in self.layers], dtype=np.float64)
