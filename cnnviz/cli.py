@@ -37,16 +37,26 @@ def _settings_flags() -> argparse.ArgumentParser:
     g = p.add_argument_group("network settings")
     g.add_argument("--settings", metavar="FILE.json", help="start from saved settings (JSON); flags override them")
     g.add_argument("--size", type=int, metavar="N", help="input size, a power of two from 32 to 2048 (default 256)")
-    g.add_argument("--depth", type=int, metavar="L",
-                   help=f"levels (default {DEFAULT_DEPTH}, at most log2 N; the residual stack up to 100)")
+    g.add_argument(
+        "--depth",
+        type=int,
+        metavar="L",
+        help=f"levels (default {DEFAULT_DEPTH}, at most log2 N; the residual stack up to 100)",
+    )
     g.add_argument("--channels", type=int, metavar="J", help="feature channels J (default 16)")
     g.add_argument("--kernel", type=int, metavar="D", help="filter size D, odd (default 3)")
-    g.add_argument("--activation", choices=ACTIVATIONS,
-                   help="activation (default relu; identity for the residual stack, as in the seed)")
+    g.add_argument(
+        "--activation",
+        choices=ACTIVATIONS,
+        help="activation (default relu; identity for the residual stack, as in the seed)",
+    )
     init = g.add_mutually_exclusive_group()
     init.add_argument("--init-var", type=float, metavar="V", help="weight variance sigma_w^2, a number >= 0")
-    init.add_argument("--init", choices=INIT_RULES,
-                      help="initialisation rule: lecun 1/fan_in, he 2/fan_in, residual ln2/(L D^2 J) (default he)")
+    init.add_argument(
+        "--init",
+        choices=INIT_RULES,
+        help="initialisation rule: lecun 1/fan_in, he 2/fan_in, residual ln2/(L D^2 J) (default he)",
+    )
     g.add_argument("--unshared", action="store_true", help="one filter pair per scale (breaks scale equivariance)")
     g.add_argument("--residual", action="store_true", help="Problem 5's residual stack instead of the pyramid network")
     g.add_argument("--residual-input", choices=RESIDUAL_INPUTS, help="what the residual stack sees (default noise)")
@@ -96,21 +106,30 @@ def settings_from_args(args: argparse.Namespace, mode: str | None = None) -> Set
 
 
 def _window_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="cnnviz", parents=[_settings_flags()],
-                description="See inside a scale-shared CNN. `cnnviz stats --help` for the per-layer table.")
+    p = _Parser(
+        prog="cnnviz",
+        parents=[_settings_flags()],
+        description="See inside a scale-shared CNN. `cnnviz stats --help` for the per-layer table.",
+    )
     p.add_argument("file", nargs="?", help="image or video to open (default: the bundled sample)")
     p.add_argument("--mode", choices=MODES, help="pyramid (Problem 3), init lab (Problems 4, 5) or cost (Problem 1)")
     p.add_argument("--reset", action="store_true", help="forget the saved window state and start as on a first launch")
-    p.add_argument("--screenshot", metavar="OUT.png",
-                   help="render the window offscreen from the defaults plus these flags, save a PNG and exit")
+    p.add_argument(
+        "--screenshot",
+        metavar="OUT.png",
+        help="render the window offscreen from the defaults plus these flags, save a PNG and exit",
+    )
     p.add_argument("--window-size", metavar="WxH", help="window size for --screenshot (default 1600x900)")
     p.add_argument("--version", action="version", version=f"cnnviz {__version__}")
     return p
 
 
 def _stats_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="cnnviz stats", parents=[_settings_flags()],
-                description="Print the per-layer table: measured statistics beside the theory.")
+    p = _Parser(
+        prog="cnnviz stats",
+        parents=[_settings_flags()],
+        description="Print the per-layer table: measured statistics beside the theory.",
+    )
     p.add_argument("file", nargs="?", help="image or video (default: the bundled sample image)")
     p.add_argument("--json", action="store_true", help="strict JSON instead of the table (NaN/inf become null)")
     try:
@@ -146,6 +165,7 @@ def cmd_stats(argv: list[str], out: TextIO, err: TextIO) -> int:
 
     if args.file and is_video(args.file) and not settings.residual:
         from .cli_video import stats_video
+
         return stats_video(args.file, settings, args, out=out, err=err)
     from .core.engine import run
     from .io.images import load_image
@@ -158,6 +178,7 @@ def cmd_stats(argv: list[str], out: TextIO, err: TextIO) -> int:
         source = f"{Path(path).name}: {info.describe()}"
     result = run(settings, frame, source=source, display_size=0)
     from .report import layer_table, result_to_dict, strict_json
+
     if args.json:
         out.write(strict_json(result_to_dict(result)) + "\n")
     else:

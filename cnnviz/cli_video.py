@@ -32,17 +32,36 @@ def add_video_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the video flags of ``cnnviz stats`` to ``parser``."""
     g = parser.add_argument_group("video (when FILE is a video)")
     which = g.add_mutually_exclusive_group()
-    which.add_argument("--frames", type=int, metavar="N",
-                       help="analyse N frames spread evenly over the clip, first and last included (default 16)")
+    which.add_argument(
+        "--frames",
+        type=int,
+        metavar="N",
+        help="analyse N frames spread evenly over the clip, first and last included (default 16)",
+    )
     which.add_argument("--every", type=int, metavar="K", help="analyse every K-th frame: 0, K, 2K, ...")
-    g.add_argument("--video-net", action="store_true",
-                   help="Problem 2's video CNN (conv3d over the last T frames) instead of the pyramid network")
-    g.add_argument("--stride", type=int, metavar="S",
-                   help=f"video network: one stride on space and time (default {DEFAULT_STRIDE})")
-    g.add_argument("--kernel-t", type=int, metavar="Dt",
-                   help=f"video network: temporal filter size, odd (default {DEFAULT_KERNEL_T})")
-    g.add_argument("--window", type=int, metavar="T",
-                   help=f"video network: frames per clip, the last T seen (default {DEFAULT_WINDOW})")
+    g.add_argument(
+        "--video-net",
+        action="store_true",
+        help="Problem 2's video CNN (conv3d over the last T frames) instead of the pyramid network",
+    )
+    g.add_argument(
+        "--stride",
+        type=int,
+        metavar="S",
+        help=f"video network: one stride on space and time (default {DEFAULT_STRIDE})",
+    )
+    g.add_argument(
+        "--kernel-t",
+        type=int,
+        metavar="Dt",
+        help=f"video network: temporal filter size, odd (default {DEFAULT_KERNEL_T})",
+    )
+    g.add_argument(
+        "--window",
+        type=int,
+        metavar="T",
+        help=f"video network: frames per clip, the last T seen (default {DEFAULT_WINDOW})",
+    )
 
 
 def _video_net_options(args: argparse.Namespace) -> tuple[int, int, int]:
@@ -78,8 +97,7 @@ class _Progress:
         width = 30
         filled = int(width * done / self.total) if self.total else width
         rate = done / max(time.perf_counter() - self.start, 1e-9)
-        self.err.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{self.total} {self.what} "
-                       f"{rate:.1f}/s")
+        self.err.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{self.total} {self.what} {rate:.1f}/s")
         self.err.flush()
 
     def finish(self, decode_s: float, compute_s: float, partial: bool) -> None:
@@ -87,8 +105,10 @@ class _Progress:
             self.err.write("\n")
         elapsed = time.perf_counter() - self.start
         state = "PARTIAL (interrupted): " if partial else ""
-        self.err.write(f"{state}analysed {self.done} of {self.total} {self.what} in {elapsed:.1f} s "
-                       f"(decode {decode_s:.1f} s, compute {compute_s:.1f} s)\n")
+        self.err.write(
+            f"{state}analysed {self.done} of {self.total} {self.what} in {elapsed:.1f} s "
+            f"(decode {decode_s:.1f} s, compute {compute_s:.1f} s)\n"
+        )
         self.err.flush()
 
 
@@ -111,17 +131,20 @@ def _shape(shape: tuple[int, ...]) -> str:
 
 
 def _frame_table(fs: Any, video_net: bool) -> list[str]:
-    what = (f"window of frames {fs.frames[0]}-{fs.frames[-1]}" if video_net and fs.frames
-            else f"frame {fs.index}")
+    what = f"window of frames {fs.frames[0]}-{fs.frames[-1]}" if video_net and fs.frames else f"frame {fs.index}"
     lines = [f"{what} (t = {fs.time:.3f} s)"]
     sc = "" if video_net else f" {'s':>2}"
-    head = (f"{'l':>2}{sc} {'shape':>18} {'mean':>10} {'var':>10} {'mean sq':>10} {'grad var':>10} "
-            f"{'gradRMS':>10} {'zeros':>6} {'multiplies':>14}")
+    head = (
+        f"{'l':>2}{sc} {'shape':>18} {'mean':>10} {'var':>10} {'mean sq':>10} {'grad var':>10} "
+        f"{'gradRMS':>10} {'zeros':>6} {'multiplies':>14}"
+    )
     lines += [head, "-" * len(head)]
     for st in fs.layers:
         s = "" if video_net else f" {st.scale:>2}"
-        lines.append(f"{st.level:>2}{s} {_shape(st.shape):>18} {_g(st.mean)} {_g(st.var)} {_g(st.mean_sq)} "
-                     f"{_g(st.grad_var)} {_g(st.grad_rms)} {st.zero_frac:>6.1%} {st.multiplies:>14,}")
+        lines.append(
+            f"{st.level:>2}{s} {_shape(st.shape):>18} {_g(st.mean)} {_g(st.var)} {_g(st.mean_sq)} "
+            f"{_g(st.grad_var)} {_g(st.grad_rms)} {st.zero_frac:>6.1%} {st.multiplies:>14,}"
+        )
     return lines
 
 
@@ -129,8 +152,10 @@ def _aggregate_table(aggs: Any, n: int, video_net: bool) -> list[str]:
     what = "windows" if video_net else "frames"
     lines = [f"over {n} {what}: mean ± std over {what}"]
     sc = "" if video_net else f" {'s':>2}"
-    head = (f"{'l':>2}{sc} {'shape':>18} {'mean':>21} {'var':>21} {'grad var':>21} {'gradRMS':>21} "
-            f"{'zeros':>21} {'multiplies':>14}")
+    head = (
+        f"{'l':>2}{sc} {'shape':>18} {'mean':>21} {'var':>21} {'grad var':>21} {'gradRMS':>21} "
+        f"{'zeros':>21} {'multiplies':>14}"
+    )
     lines += [head, "-" * len(head)]
     for a in aggs:
         s = "" if video_net else f" {a.scale:>2}"
@@ -138,20 +163,36 @@ def _aggregate_table(aggs: Any, n: int, video_net: bool) -> list[str]:
         lines.append(
             f"{a.level:>2}{s} {_shape(a.shape):>18} {_pm(m['mean'], d['mean'])} {_pm(m['var'], d['var'])} "
             f"{_pm(m['grad_var'], d['grad_var'])} {_pm(m['grad_rms'], d['grad_rms'])} "
-            f"{_pm(m['zero_frac'], d['zero_frac'])} {a.multiplies:>14,}")
+            f"{_pm(m['zero_frac'], d['zero_frac'])} {a.multiplies:>14,}"
+        )
     return lines
 
 
 def _layer_dict(st: Any) -> dict[str, Any]:
-    keys = ("level", "scale", "mean", "var", "mean_sq", "zero_frac", "nonfinite", "grad_var", "grad_rms",
-            "grad_nonfinite", "multiplies", "theory_mean_sq", "theory_var", "theory_grad_rms")
+    keys = (
+        "level",
+        "scale",
+        "mean",
+        "var",
+        "mean_sq",
+        "zero_frac",
+        "nonfinite",
+        "grad_var",
+        "grad_rms",
+        "grad_nonfinite",
+        "multiplies",
+        "theory_mean_sq",
+        "theory_var",
+        "theory_grad_rms",
+    )
     d = {k: getattr(st, k) for k in keys}
     d["shape"] = list(st.shape)
     return d
 
 
-def stats_video(path: str, settings: Settings, args: argparse.Namespace, out: TextIO = sys.stdout,
-                err: TextIO = sys.stderr) -> int:
+def stats_video(
+    path: str, settings: Settings, args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr
+) -> int:
     """Run ``cnnviz stats`` on the video at ``path``; returns the exit status.
 
     0: done (a truncated file that still gave frames says so); 1: the video or a flag cannot
@@ -182,8 +223,10 @@ def _stats_video(path: str, settings: Settings, args: argparse.Namespace, out: T
         spec = None
         if video_net:
             if info.frame_count < window:
-                warnings.append(f"the video has {info.frame_count} frames, fewer than the window of {window}: "
-                                f"one clip of {info.frame_count} frames")
+                warnings.append(
+                    f"the video has {info.frame_count} frames, fewer than the window of {window}: "
+                    f"one clip of {info.frame_count} frames"
+                )
             targets = vs.window_targets(info.frame_count, window, frames_n, every)
             _, spec = vs.make_video_net(settings, stride, kernel_t, min(window, info.frame_count))
             stream = vs.iter_video_net_stats(reader, settings, targets, stride, kernel_t, window)
@@ -224,20 +267,34 @@ def _stats_video(path: str, settings: Settings, args: argparse.Namespace, out: T
             "warnings": warnings,
             "timings_s": {"decode": decode_s, "compute": compute_s},
             "frames": [
-                {"index": fs.index, "time": fs.time, "decode_ms": fs.decode_ms, "compute_ms": fs.compute_ms,
-                 **({"window": list(fs.frames)} if video_net else {}),
-                 "layers": [_layer_dict(st) for st in fs.layers]}
+                {
+                    "index": fs.index,
+                    "time": fs.time,
+                    "decode_ms": fs.decode_ms,
+                    "compute_ms": fs.compute_ms,
+                    **({"window": list(fs.frames)} if video_net else {}),
+                    "layers": [_layer_dict(st) for st in fs.layers],
+                }
                 for fs in done
             ],
             "aggregate": [
-                {"level": a.level, "scale": a.scale, "shape": list(a.shape), "count": a.count,
-                 "multiplies": a.multiplies, "mean": a.mean, "std": a.std}
+                {
+                    "level": a.level,
+                    "scale": a.scale,
+                    "shape": list(a.shape),
+                    "count": a.count,
+                    "multiplies": a.multiplies,
+                    "mean": a.mean,
+                    "std": a.std,
+                }
                 for a in aggs
             ],
         }
         if spec is not None:
-            data["video_net"] = {**dataclasses.asdict(spec), "padding": "centred, zero padding (Dt//2, D//2, D//2): "
-                                 "each length becomes ceil(n / s)"}
+            data["video_net"] = {
+                **dataclasses.asdict(spec),
+                "padding": "centred, zero padding (Dt//2, D//2, D//2): each length becomes ceil(n / s)",
+            }
         out.write(strict_json(data) + "\n")
     else:
         lines = [f"video: {info.describe()}"]
@@ -247,25 +304,32 @@ def _stats_video(path: str, settings: Settings, args: argparse.Namespace, out: T
             steps.append(f"resized to {settings.size}x{settings.size}")
         lines.append(f"frames fitted as images are: {', '.join(steps) or 'used as they are'}")
         if partial:
-            lines.append(f"PARTIAL RESULT: interrupted after {len(done)} of {len(targets)} "
-                         f"{'windows' if video_net else 'frames'}")
+            lines.append(
+                f"PARTIAL RESULT: interrupted after {len(done)} of {len(targets)} "
+                f"{'windows' if video_net else 'frames'}"
+            )
         s = settings
         if spec is not None:
             lines.append(
                 f"video network (Problem 2): L={spec.depth} J={spec.channels} D={spec.kernel} Dt={spec.kernel_t} "
                 f"stride {spec.stride} on space and time, {spec.activation}, no bias, seed {s.seed}; "
-                f"sigma_w^2 = {', '.join(f'{v:.4g}' for v in spec.init_vars)}")
+                f"sigma_w^2 = {', '.join(f'{v:.4g}' for v in spec.init_vars)}"
+            )
             lines.append(
                 f"clips of the last {spec.shapes[0][2]} frames fitted to {s.size}x{s.size}: window memory "
                 f"{spec.clip_bytes / 2**20:.1f} MiB, activations {spec.activation_bytes / 2**20:.1f} MiB per clip "
-                f"(gradients as much again)")
-            lines.append("shapes are B x C x T x H x W; centred filters with zero padding in space and time "
-                         "(the seed's offsets start at 0), so each length becomes ceil(n / s)")
+                f"(gradients as much again)"
+            )
+            lines.append(
+                "shapes are B x C x T x H x W; centred filters with zero padding in space and time "
+                "(the seed's offsets start at 0), so each length becomes ceil(n / s)"
+            )
             lines.append(f"multiplies per clip (B X Y T dX dY dT I J): {sum(spec.multiplies):,}")
         else:
             lines.append(
                 f"scale-shared network: size {s.size} depth {s.depth} J={s.channels} D={s.kernel} {s.activation}, "
-                f"init {s.init}, {'shared' if s.shared else 'UNSHARED'} weights, seed {s.seed}")
+                f"init {s.init}, {'shared' if s.shared else 'UNSHARED'} weights, seed {s.seed}"
+            )
         lines.append("")
         for fs in done:
             lines += _frame_table(fs, video_net)

@@ -45,9 +45,7 @@ def _check_init(name: str, value: str | float) -> str | float:
         try:
             value = float(value)
         except ValueError:
-            raise SettingsError(
-                f"{name} must be a number or one of {', '.join(INIT_RULES)}, not {value!r}"
-            ) from None
+            raise SettingsError(f"{name} must be a number or one of {', '.join(INIT_RULES)}, not {value!r}") from None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise SettingsError(f"{name} must be a number or a rule name, not {value!r}")
     value = float(value)
@@ -104,28 +102,18 @@ class Settings:
         self._choice("device", DEVICES)
         self._choice("residual_input", RESIDUAL_INPUTS)
         if not (is_power_of_two(self.size) and SIZE_MIN <= self.size <= SIZE_MAX):
-            raise SettingsError(
-                f"size must be a power of two from {SIZE_MIN} to {SIZE_MAX}, not {self.size}"
-            )
+            raise SettingsError(f"size must be a power of two from {SIZE_MIN} to {SIZE_MAX}, not {self.size}")
         k = log2_size(self.size)
         if not 1 <= self.depth <= k:
-            raise SettingsError(
-                f"depth must be from 1 to log2(size) = {k} for size {self.size}, not {self.depth}"
-            )
+            raise SettingsError(f"depth must be from 1 to log2(size) = {k} for size {self.size}, not {self.depth}")
         if not 1 <= self.channels <= CHANNELS_MAX:
             raise SettingsError(f"channels must be from 1 to {CHANNELS_MAX}, not {self.channels}")
         if not (self.kernel % 2 == 1 and 1 <= self.kernel <= KERNEL_MAX):
-            raise SettingsError(
-                f"kernel must be odd, from 1 to {KERNEL_MAX} (filters are centred), not {self.kernel}"
-            )
+            raise SettingsError(f"kernel must be odd, from 1 to {KERNEL_MAX} (filters are centred), not {self.kernel}")
         if not 1 <= self.residual_depth <= RESIDUAL_DEPTH_MAX:
-            raise SettingsError(
-                f"residual depth must be from 1 to {RESIDUAL_DEPTH_MAX}, not {self.residual_depth}"
-            )
+            raise SettingsError(f"residual depth must be from 1 to {RESIDUAL_DEPTH_MAX}, not {self.residual_depth}")
         if not (is_power_of_two(self.noise_size) and 4 <= self.noise_size <= SIZE_MAX):
-            raise SettingsError(
-                f"noise size must be a power of two from 4 to {SIZE_MAX}, not {self.noise_size}"
-            )
+            raise SettingsError(f"noise size must be a power of two from 4 to {SIZE_MAX}, not {self.noise_size}")
         if not 1 <= self.unit_dim <= 100_000:
             raise SettingsError(f"unit dimension d must be from 1 to 100000, not {self.unit_dim}")
         if not 0 <= self.seed < 2**63:
@@ -136,9 +124,7 @@ class Settings:
     def _choice(self, name: str, allowed: tuple[str, ...]) -> None:
         value = getattr(self, name)
         if value not in allowed:
-            raise SettingsError(
-                f"{name.replace('_', ' ')} must be one of {', '.join(allowed)}, not {value!r}"
-            )
+            raise SettingsError(f"{name.replace('_', ' ')} must be one of {', '.join(allowed)}, not {value!r}")
 
     @property
     def k(self) -> int:

@@ -55,9 +55,15 @@ def loop_forward(pyr, w_left, w_up, bias, depth, p):
     layers = [pyr]
     for i in range(depth):
         prev = layers[-1]
-        layers.append([torch.relu(F.conv2d(prev[s + 1], w_left[i], padding=p)
-                                  + F.conv2d(prev[s], w_up[i], bias[i], stride=2, padding=p))
-                       for s in range(len(prev) - 1)])
+        layers.append(
+            [
+                torch.relu(
+                    F.conv2d(prev[s + 1], w_left[i], padding=p)
+                    + F.conv2d(prev[s], w_up[i], bias[i], stride=2, padding=p)
+                )
+                for s in range(len(prev) - 1)
+            ]
+        )
     return layers
 
 
@@ -97,8 +103,13 @@ def bench(size: int, depth: int, reps: int, channels: int = 16, kernel: int = 3)
     def engine_run():
         engine.run(settings, frame)
 
-    cases = {"engine fwd": engine_fwd, "loop fwd": loop_fwd, "engine fwd+bwd": engine_fwd_bwd,
-             "loop fwd+bwd": loop_fwd_bwd, "engine.run": engine_run}
+    cases = {
+        "engine fwd": engine_fwd,
+        "loop fwd": loop_fwd,
+        "engine fwd+bwd": engine_fwd_bwd,
+        "loop fwd+bwd": loop_fwd_bwd,
+        "engine.run": engine_run,
+    }
     for fn in cases.values():  # warm up allocator and kernels
         fn()
     times: dict[str, list[float]] = {name: [] for name in cases}
@@ -111,7 +122,11 @@ def bench(size: int, depth: int, reps: int, channels: int = 16, kernel: int = 3)
     mults = sum(r.multiplies for r in scale_net_costs(settings.k, depth, channels, kernel))
     med = {name: statistics.median(v) for name, v in times.items()}
     return {
-        "size": size, "depth": depth, "channels": channels, "kernel": kernel, "reps": reps,
+        "size": size,
+        "depth": depth,
+        "channels": channels,
+        "kernel": kernel,
+        "reps": reps,
         "forward_multiplies": mults,
         "median_ms": med,
         "p90_ms": {name: float(np.percentile(v, 90)) for name, v in times.items()},
@@ -131,19 +146,29 @@ def main() -> None:
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    info = {"machine": platform.machine(), "processor": platform.processor(), "cpus": os.cpu_count(),
-            "torch": torch.__version__, "torch_threads": torch.get_num_threads(), "python": sys.version.split()[0]}
+    info = {
+        "machine": platform.machine(),
+        "processor": platform.processor(),
+        "cpus": os.cpu_count(),
+        "torch": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
+        "python": sys.version.split()[0],
+    }
     info["matmul_gflops"] = matmul_gflops()
-    print(f"torch {info['torch']}, {info['torch_threads']} threads, {info['cpus']} CPUs; "
-          f"float32 matmul {info['matmul_gflops']:.1f} GFLOP/s")
+    print(
+        f"torch {info['torch']}, {info['torch_threads']} threads, {info['cpus']} CPUs; "
+        f"float32 matmul {info['matmul_gflops']:.1f} GFLOP/s"
+    )
     rows = []
     for size in args.sizes:
         for depth in args.depths:
             r = bench(size, depth, args.reps)
             rows.append(r)
             m = r["median_ms"]
-            print(f"\n{size}^2 depth {depth} J 16 D 3 ({r['forward_multiplies'] / 1e6:.0f} M multiplies), "
-                  f"median of {args.reps} interleaved runs:")
+            print(
+                f"\n{size}^2 depth {depth} J 16 D 3 ({r['forward_multiplies'] / 1e6:.0f} M multiplies), "
+                f"median of {args.reps} interleaved runs:"
+            )
             for name, v in m.items():
                 extra = ""
                 if name in r["forward_gflops"]:

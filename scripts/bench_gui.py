@@ -61,8 +61,13 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def summary(values: list[float]) -> dict[str, float]:
-    return {"median_ms": round(statistics.median(values), 1), "p95_ms": round(percentile(values, 95), 1),
-            "min_ms": round(min(values), 1), "max_ms": round(max(values), 1), "n": len(values)}
+    return {
+        "median_ms": round(statistics.median(values), 1),
+        "p95_ms": round(percentile(values, 95), 1),
+        "min_ms": round(min(values), 1),
+        "max_ms": round(max(values), 1),
+        "n": len(values),
+    }
 
 
 def bench_latency(size: int, repeats: int) -> dict:
@@ -123,12 +128,17 @@ def bench_latency(size: int, repeats: int) -> dict:
     window.shutdown()
     window.close()
     return {
-        "size": size, "depth": 8, "channels": 16,
+        "size": size,
+        "depth": 8,
+        "channels": 16,
         "slider_to_pixels": summary(latencies),
         "engine_compute": summary(compute),
         "draw": summary(draw),
-        "drag_2s": {"steps": 125, "results_shown": drawn_count[0],
-                    "longest_gui_stall_ms": round(longest_stall * 1e3, 1)},
+        "drag_2s": {
+            "steps": 125,
+            "results_shown": drawn_count[0],
+            "longest_gui_stall_ms": round(longest_stall * 1e3, 1),
+        },
         "device": window.result.device if window.result else "?",
         "generations": window.drawn_generation - shown_before,
     }
@@ -139,8 +149,14 @@ def bench_cold_start(repeats: int) -> dict:
     for _ in range(repeats):
         with tempfile.TemporaryDirectory() as cfg:
             t0 = time.time()
-            proc = subprocess.run([sys.executable, "-c", COLD_START_CHILD, cfg], cwd=ROOT, capture_output=True,
-                                  text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)})
+            proc = subprocess.run(
+                [sys.executable, "-c", COLD_START_CHILD, cfg],
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                timeout=300,
+                env={**os.environ, "PYTHONPATH": str(ROOT)},
+            )
             line = next((l for l in proc.stdout.splitlines() if l.startswith("DRAWN ")), None)
             if line is None:
                 raise RuntimeError(f"cold start failed: {proc.stderr[-500:]}")
@@ -158,18 +174,28 @@ def main() -> int:
 
     from cnnviz.gui.worker import torch_threads
 
-    results = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                           "platform": platform.platform(), "qt_platform": os.environ.get("QT_QPA_PLATFORM"),
-                           "torch_threads": torch_threads()},
-               "latency": [], "cold_start": None}
+    results = {
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "qt_platform": os.environ.get("QT_QPA_PLATFORM"),
+            "torch_threads": torch_threads(),
+        },
+        "latency": [],
+        "cold_start": None,
+    }
     for size in args.sizes:
         r = bench_latency(size, args.repeats)
         results["latency"].append(r)
         s = r["slider_to_pixels"]
-        print(f"{size}^2 depth 8 J 16: slider-to-pixels median {s['median_ms']} ms, p95 {s['p95_ms']} ms "
-              f"(engine {r['engine_compute']['median_ms']} ms, draw {r['draw']['median_ms']} ms, medians); "
-              f"2 s drag: {r['drag_2s']['results_shown']} results shown, "
-              f"longest GUI stall {r['drag_2s']['longest_gui_stall_ms']} ms", flush=True)
+        print(
+            f"{size}^2 depth 8 J 16: slider-to-pixels median {s['median_ms']} ms, p95 {s['p95_ms']} ms "
+            f"(engine {r['engine_compute']['median_ms']} ms, draw {r['draw']['median_ms']} ms, medians); "
+            f"2 s drag: {r['drag_2s']['results_shown']} results shown, "
+            f"longest GUI stall {r['drag_2s']['longest_gui_stall_ms']} ms",
+            flush=True,
+        )
     c = bench_cold_start(args.cold)
     results["cold_start"] = c
     print(f"cold start to first drawn window: median {c['median_ms']} ms (min {c['min_ms']}, max {c['max_ms']})")

@@ -37,8 +37,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from cnnviz.core import engine  # noqa: E402
-from cnnviz.core.video_stats import make_video_net, video_net_layer_stats  # noqa: E402
 from cnnviz.core.video_net import ClipWindow  # noqa: E402
+from cnnviz.core.video_stats import make_video_net, video_net_layer_stats  # noqa: E402
 from cnnviz.io.video import VideoReader  # noqa: E402
 from cnnviz.paths import SAMPLE_VIDEO  # noqa: E402
 from cnnviz.settings import Settings  # noqa: E402
@@ -82,11 +82,17 @@ def throughput(path: Path, size: int, depth: int, channels: int, passes: int) ->
                 stats_s += t3 - t2
                 frames += 1
     return {
-        "size": size, "depth": depth, "channels": channels, "frames": frames,
-        "fps": frames / (decode_s + compute_s), "decode_ms_per_frame": decode_s / frames * 1e3,
+        "size": size,
+        "depth": depth,
+        "channels": channels,
+        "frames": frames,
+        "fps": frames / (decode_s + compute_s),
+        "decode_ms_per_frame": decode_s / frames * 1e3,
         "compute_ms_per_frame": compute_s / frames * 1e3,
-        "decode_fps": frames / decode_s, "compute_fps": frames / compute_s,
-        "stats_only_fps": frames / (decode_s + stats_s), "stats_only_ms_per_frame": stats_s / frames * 1e3,
+        "decode_fps": frames / decode_s,
+        "compute_fps": frames / compute_s,
+        "stats_only_fps": frames / (decode_s + stats_s),
+        "stats_only_ms_per_frame": stats_s / frames * 1e3,
     }
 
 
@@ -118,9 +124,17 @@ def video_net_timing(path: Path, size: int, depth: int, channels: int, window: i
     for _ in range(reps):
         video_net_layer_stats(net, clip, 0)
     ms = (time.perf_counter() - t0) / reps * 1e3
-    return {"size": size, "window": window, "stride": 2, "depth": depth, "channels": channels,
-            "ms_per_window": ms, "multiplies": sum(spec.multiplies), "clip_bytes": spec.clip_bytes,
-            "activation_bytes": spec.activation_bytes}
+    return {
+        "size": size,
+        "window": window,
+        "stride": 2,
+        "depth": depth,
+        "channels": channels,
+        "ms_per_window": ms,
+        "multiplies": sum(spec.multiplies),
+        "clip_bytes": spec.clip_bytes,
+        "activation_bytes": spec.activation_bytes,
+    }
 
 
 def memory_loop(path: Path, minutes: float, size: int, depth: int, channels: int, every_s: float = 5.0) -> dict:
@@ -149,9 +163,14 @@ def memory_loop(path: Path, minutes: float, size: int, depth: int, channels: int
     mib = 2**20
     rss = [r for _, r in samples]
     return {
-        "minutes": minutes, "size": size, "frames": frames, "passes": passes,
-        "rss_after_first_pass_mib": (after_first or rss[0]) / mib, "rss_end_mib": rss[-1] / mib,
-        "rss_max_mib": max(rss) / mib, "rss_min_mib": min(rss) / mib,
+        "minutes": minutes,
+        "size": size,
+        "frames": frames,
+        "passes": passes,
+        "rss_after_first_pass_mib": (after_first or rss[0]) / mib,
+        "rss_end_mib": rss[-1] / mib,
+        "rss_max_mib": max(rss) / mib,
+        "rss_min_mib": min(rss) / mib,
         "growth_after_first_pass_mib": (rss[-1] - (after_first or rss[0])) / mib,
         "samples": [(round(t, 1), round(r / mib, 1)) for t, r in samples],
     }
@@ -175,35 +194,55 @@ def main(argv: list[str] | None = None) -> int:
     with VideoReader(args.video, size=None) as reader:
         info = reader.info
     print(f"video: {info.describe()}")
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs, "
-          f"{platform.processor() or platform.machine()}, load average {load_before}")
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs, "
+        f"{platform.processor() or platform.machine()}, load average {load_before}"
+    )
     rows = []
-    print(f"{'size':>5} {'fps':>7} {'decode ms':>10} {'compute ms':>11} {'decode fps':>11} {'compute fps':>12}"
-          f" {'stats-only fps':>15} {'stats-only ms':>14}")
+    print(
+        f"{'size':>5} {'fps':>7} {'decode ms':>10} {'compute ms':>11} {'decode fps':>11} {'compute fps':>12}"
+        f" {'stats-only fps':>15} {'stats-only ms':>14}"
+    )
     for size in args.sizes:
         row = throughput(args.video, size, args.depth, args.channels, args.passes)
         rows.append(row)
-        print(f"{size:>5} {row['fps']:>7.1f} {row['decode_ms_per_frame']:>10.2f} {row['compute_ms_per_frame']:>11.2f} "
-              f"{row['decode_fps']:>11.1f} {row['compute_fps']:>12.1f} {row['stats_only_fps']:>15.1f} "
-              f"{row['stats_only_ms_per_frame']:>14.2f}")
+        print(
+            f"{size:>5} {row['fps']:>7.1f} {row['decode_ms_per_frame']:>10.2f} {row['compute_ms_per_frame']:>11.2f} "
+            f"{row['decode_fps']:>11.1f} {row['compute_fps']:>12.1f} {row['stats_only_fps']:>15.1f} "
+            f"{row['stats_only_ms_per_frame']:>14.2f}"
+        )
     cli = [cli_path(args.video, size, args.depth, args.channels) for size in args.sizes]
     for row in cli:
-        print(f"`cnnviz stats VIDEO --every 1` loop at {row['size']}^2: {row['fps']:.1f} fps over {row['frames']} frames "
-              "(decoded one frame ahead on a thread)")
+        print(
+            f"`cnnviz stats VIDEO --every 1` loop at {row['size']}^2: {row['fps']:.1f} fps over {row['frames']} frames "
+            "(decoded one frame ahead on a thread)"
+        )
     vnet = video_net_timing(args.video, 256, args.depth, args.channels)
-    print(f"video network, 8 frames of 256^2, stride 2: {vnet['ms_per_window']:.1f} ms per window "
-          f"({vnet['multiplies']:,} multiplies; window {vnet['clip_bytes'] / 2**20:.1f} MiB)")
+    print(
+        f"video network, 8 frames of 256^2, stride 2: {vnet['ms_per_window']:.1f} ms per window "
+        f"({vnet['multiplies']:,} multiplies; window {vnet['clip_bytes'] / 2**20:.1f} MiB)"
+    )
     mem = memory_loop(args.video, args.minutes, 256, args.depth, args.channels)
-    print(f"memory over {args.minutes:g} min ({mem['passes']} passes, {mem['frames']} frames at 256^2): RSS "
-          f"{mem['rss_after_first_pass_mib']:.1f} MiB after the first pass, {mem['rss_end_mib']:.1f} MiB at the end "
-          f"(min {mem['rss_min_mib']:.1f}, max {mem['rss_max_mib']:.1f})")
+    print(
+        f"memory over {args.minutes:g} min ({mem['passes']} passes, {mem['frames']} frames at 256^2): RSS "
+        f"{mem['rss_after_first_pass_mib']:.1f} MiB after the first pass, {mem['rss_end_mib']:.1f} MiB at the end "
+        f"(min {mem['rss_min_mib']:.1f}, max {mem['rss_max_mib']:.1f})"
+    )
     result = {
         "video": dataclasses.asdict(info),
-        "machine": {"cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(), "torch": torch.__version__,
-                    "python": platform.python_version(), "platform": platform.platform(),
-                    "load_average_before": load_before,
-                    "load_average_after": os.getloadavg() if hasattr(os, "getloadavg") else None},
-        "throughput": rows, "cli_loop": cli, "video_net": vnet, "memory": mem,
+        "machine": {
+            "cpus": os.cpu_count(),
+            "torch_threads": torch.get_num_threads(),
+            "torch": torch.__version__,
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "load_average_before": load_before,
+            "load_average_after": os.getloadavg() if hasattr(os, "getloadavg") else None,
+        },
+        "throughput": rows,
+        "cli_loop": cli,
+        "video_net": vnet,
+        "memory": mem,
     }
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(result, indent=2))

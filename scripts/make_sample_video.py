@@ -34,7 +34,9 @@ FIXED_POINT = (260.0, 120.0)  # (x, y) in chelsea.png: the last frame centres be
 ZOOM = 2.0
 
 
-def zoom_boxes(width: int, height: int, frames: int, fixed: tuple[float, float] = FIXED_POINT) -> list[tuple[float, float, float, float]]:
+def zoom_boxes(
+    width: int, height: int, frames: int, fixed: tuple[float, float] = FIXED_POINT
+) -> list[tuple[float, float, float, float]]:
     """Crop boxes (left, top, right, bottom) in the source, one per frame, zoom 1 -> ZOOM geometrically."""
     side = min(width, height)
     left0, top0 = (width - side) / 2, (height - side) / 2
@@ -61,7 +63,14 @@ def make(out: Path = OUT, seconds: float = 4.0, fps: int = 25, size: int = 512, 
         stream = container.add_stream(
             "libx264",
             rate=Fraction(fps),
-            options={"crf": "18", "preset": "medium", "g": str(fps), "keyint_min": str(fps), "threads": "1", "bframes": "2"},
+            options={
+                "crf": "18",
+                "preset": "medium",
+                "g": str(fps),
+                "keyint_min": str(fps),
+                "threads": "1",
+                "bframes": "2",
+            },
         )
         stream.width = stream.height = size
         stream.pix_fmt = "yuv420p"

@@ -19,9 +19,7 @@ from ..errors import SettingsError
 from .result import CostRow
 
 
-def conv_multiplies(
-    batch: int, out_h: int, out_w: int, kernel_h: int, kernel_w: int, in_ch: int, out_ch: int
-) -> int:
+def conv_multiplies(batch: int, out_h: int, out_w: int, kernel_h: int, kernel_w: int, in_ch: int, out_ch: int) -> int:
     """B X Y dX dY I J for an output ``[B, J, Y, X]`` (Python int: no overflow at any size)."""
     dims = (batch, out_h, out_w, kernel_h, kernel_w, in_ch, out_ch)
     if any(int(d) != d or d < 0 for d in dims):
@@ -111,9 +109,7 @@ def torch_flops_per_layer(
     """{(l, s): FLOPs of both branch convolutions} as counted by torch (2 per multiply-add)."""
     _check(k, depth, channels, kernel, in_channels, batch)
     layers = _layers(k, depth)
-    flops = _meta_flops(
-        [(batch, in_channels if lvl == 1 else channels, channels, n, kernel) for lvl, _, n in layers]
-    )
+    flops = _meta_flops([(batch, in_channels if lvl == 1 else channels, channels, n, kernel) for lvl, _, n in layers])
     return {(lvl, s): f for (lvl, s, _), f in zip(layers, flops)}
 
 
@@ -126,8 +122,7 @@ def with_torch_flops(
     """
     flops = _meta_flops(
         [
-            (row.shape[0], in_channels if row.level == 1 else row.shape[1], row.shape[1],
-             row.shape[2], kernel)
+            (row.shape[0], in_channels if row.level == 1 else row.shape[1], row.shape[1], row.shape[2], kernel)
             for row in rows
         ]
     )

@@ -21,7 +21,7 @@ from ..io.images import fit_to_size
 from ..settings import Settings
 from . import cost, theory
 from .device import pick_device
-from .init import residual_init_var, resolve_init_var, scale_net_fan_in
+from .init import resolve_init_var, scale_net_fan_in
 from .pyramid import image_pyramid
 from .residual import ResidualStack
 from .result import PyramidResult, ResidualResult, Result
@@ -29,7 +29,7 @@ from .scale_net import Cancelled, ScaleSharedNet
 from .single_unit import sample_unit
 from .stats import layer_stats
 
-__all__ = ["run", "Cancelled", "EngineError", "DISPLAY_SIZE", "INPUT_OFFSET", "to_network_input"]
+__all__ = ["DISPLAY_SIZE", "INPUT_OFFSET", "Cancelled", "EngineError", "run", "to_network_input"]
 
 DISPLAY_SIZE = 128  # largest side of a display map; statistics always use the full tensor
 INPUT_OFFSET = 0.5  # the network sees RGB in [0, 1] minus this, the same at every scale (MATH.md)
@@ -71,26 +71,51 @@ def _timer() -> Callable[[str], None]:
 
 
 @functools.lru_cache(maxsize=4)
-def _scale_net(channels: int, depth: int, kernel: int, activation: str, init: str | float, shared: bool,
-               seed: int, max_scales: int, device: str) -> ScaleSharedNet:
+def _scale_net(
+    channels: int,
+    depth: int,
+    kernel: int,
+    activation: str,
+    init: str | float,
+    shared: bool,
+    seed: int,
+    max_scales: int,
+    device: str,
+) -> ScaleSharedNet:
     """The network for these settings, built once: video frames and slider drags that keep the
     weights (size, display) reuse it. It is never modified after it is built."""
-    net = ScaleSharedNet(3, channels, depth, kernel, activation, init, shared, seed,
-                         max_scales=max_scales).requires_grad_(False)
+    net = ScaleSharedNet(
+        3, channels, depth, kernel, activation, init, shared, seed, max_scales=max_scales
+    ).requires_grad_(False)
     return net.to(device, memory_format=torch.channels_last) if shared else net.to(device)
 
 
-def _pyramid_result(settings: Settings, frame: np.ndarray, device: torch.device,
-                    cancel: Callable[[], bool] | None, display_size: int, equivariance: bool,
-                    lap) -> tuple[PyramidResult, tuple]:
+def _pyramid_result(
+    settings: Settings,
+    frame: np.ndarray,
+    device: torch.device,
+    cancel: Callable[[], bool] | None,
+    display_size: int,
+    equivariance: bool,
+    lap,
+) -> tuple[PyramidResult, tuple]:
     k, depth, J, D = settings.k, settings.depth, settings.channels, settings.kernel
     # channels_last (NHWC) runs the small-channel convolutions ~1.6x faster on the CPU,
     # forward and backward (measured in scripts/bench.py).
     x = to_network_input(frame, device)
     pyr = [p.contiguous(memory_format=torch.channels_last) for p in image_pyramid(x)]
     # max_scales only shapes unshared weights; shared ones keep one network across input sizes
-    net = _scale_net(J, depth, D, settings.activation, settings.init, settings.shared, settings.seed,
-                     12 if settings.shared else k + 1, str(device))
+    net = _scale_net(
+        J,
+        depth,
+        D,
+        settings.activation,
+        settings.init,
+        settings.shared,
+        settings.seed,
+        12 if settings.shared else k + 1,
+        str(device),
+    )
     lap("build")
     with torch.enable_grad():
         # Level 1 is computed without autograd: gradients are wanted with respect to the
@@ -116,22 +141,37 @@ def _pyramid_result(settings: Settings, frame: np.ndarray, device: torch.device,
     # Level 0 first: its measured mean squares q_{0,s} start the mean-field recursion.
     hist = display_size > 0  # histograms are drawn, never printed
     stats = [layer_stats(m, 0, s, hist=hist) for s, m in enumerate(layers[0])]
-    mf = theory.scale_net_mean_field(np.array([st.mean_sq for st in stats]), k, depth, J, D,
-                                     net.init_vars, settings.activation)
+    mf = theory.scale_net_mean_field(
+        np.array([st.mean_sq for st in stats]), k, depth, J, D, net.init_vars, settings.activation
+    )
     lap("theory")
     for level, maps_l in enumerate(layers[1:], start=1):
         for s, m in enumerate(maps_l):
-            stats.append(layer_stats(
-                m, level, s, grad_of[level, s], hist, multiplies=mult[level, s],
-                theory_mean_sq=float(mf.q[level, s]), theory_var=float(mf.var[level, s]),
-                theory_grad_rms=float(mf.grad_rms[level, s])))
+            stats.append(
+                layer_stats(
+                    m,
+                    level,
+                    s,
+                    grad_of[level, s],
+                    hist,
+                    multiplies=mult[level, s],
+                    theory_mean_sq=float(mf.q[level, s]),
+                    theory_var=float(mf.var[level, s]),
+                    theory_grad_rms=float(mf.grad_rms[level, s]),
+                )
+            )
     maps = {}
     if display_size > 0:
         for s in range(k + 1):  # a pyramid level shrunk by 2^j is the level j scales coarser
             j = max(0, (k - s) - (display_size.bit_length() - 1))
             maps[0, s] = _numpy(pyr[s + j][0])
-        maps.update({(level, s): _display(m, display_size) for level, maps_l in enumerate(layers[1:], start=1)
-                     for s, m in enumerate(maps_l)})
+        maps.update(
+            {
+                (level, s): _display(m, display_size)
+                for level, maps_l in enumerate(layers[1:], start=1)
+                for s, m in enumerate(maps_l)
+            }
+        )
     lap("stats")
 
     if equivariance:
@@ -142,13 +182,24 @@ def _pyramid_result(settings: Settings, frame: np.ndarray, device: torch.device,
     image = np.ascontiguousarray(frame, dtype=np.float32).copy()
     image.flags.writeable = False  # shared by .image and .pyramid[0]
     # The pyramid strip is for display only; numbers-only callers (display_size=0) skip it.
-    strip = (image,) + tuple(np.ascontiguousarray(_numpy(p[0]).transpose(1, 2, 0) + INPUT_OFFSET)
-                             for p in pyr[1:] if display_size > 0)
+    strip = (
+        image,
+        *tuple(
+            np.ascontiguousarray(_numpy(p[0]).transpose(1, 2, 0) + INPUT_OFFSET) for p in pyr[1:] if display_size > 0
+        ),
+    )
     fan_in = scale_net_fan_in(2, 3, J, D)
     result = PyramidResult(
-        k=k, depth=depth, init_var=float(net.init_vars[-1]), fan_in=fan_in,
-        image=image, pyramid=strip, maps=maps,
-        layers=tuple(stats), equivariance=readout)
+        k=k,
+        depth=depth,
+        init_var=float(net.init_vars[-1]),
+        fan_in=fan_in,
+        image=image,
+        pyramid=strip,
+        maps=maps,
+        layers=tuple(stats),
+        equivariance=readout,
+    )
     return result, costs
 
 
@@ -188,12 +239,16 @@ def _residual_input(settings: Settings, frame: np.ndarray | None, device: torch.
     return ((y - mean) / std).contiguous()
 
 
-def _residual_result(settings: Settings, frame: np.ndarray | None, device: torch.device,
-                     cancel: Callable[[], bool] | None, lap) -> ResidualResult:
+def _residual_result(
+    settings: Settings, frame: np.ndarray | None, device: torch.device, cancel: Callable[[], bool] | None, lap
+) -> ResidualResult:
     J, D, L = settings.channels, settings.kernel, settings.residual_depth
     x0 = _residual_input(settings, frame, device)
-    stack = ResidualStack(J, L, D, settings.residual_init, settings.residual_activation,
-                          settings.seed).to(device).requires_grad_(False)
+    stack = (
+        ResidualStack(J, L, D, settings.residual_init, settings.residual_activation, settings.seed)
+        .to(device)
+        .requires_grad_(False)
+    )
     lap("build")
     with torch.enable_grad():
         x0.requires_grad_()
@@ -207,15 +262,25 @@ def _residual_result(settings: Settings, frame: np.ndarray | None, device: torch
     var0 = stats[0].var
     init_var = stack.init_var
     result = ResidualResult(
-        depth=L, init_var=init_var, input_kind=settings.residual_input, layers=tuple(stats),
+        depth=L,
+        init_var=init_var,
+        input_kind=settings.residual_input,
+        layers=tuple(stats),
         theory_var=theory.residual_forward_var(var0, L, D, J, init_var),
-        theory_grad_var=theory.residual_backward_var(L, D, J, init_var))
+        theory_grad_var=theory.residual_backward_var(L, D, J, init_var),
+    )
     lap("stats")
     return result
 
 
-def _run_on(settings: Settings, frame: np.ndarray | None, device: torch.device,
-            cancel: Callable[[], bool] | None, display_size: int, equivariance: bool) -> dict:
+def _run_on(
+    settings: Settings,
+    frame: np.ndarray | None,
+    device: torch.device,
+    cancel: Callable[[], bool] | None,
+    display_size: int,
+    equivariance: bool,
+) -> dict:
     lap = _timer()
     out: dict = {}
     residual_mode = settings.mode == "init" or settings.residual
@@ -236,8 +301,15 @@ def _run_on(settings: Settings, frame: np.ndarray | None, device: torch.device,
     return out
 
 
-def run(settings: Settings, frame: np.ndarray | None = None, *, cancel: Callable[[], bool] | None = None,
-        source: str = "", display_size: int = DISPLAY_SIZE, equivariance: bool = True) -> Result:
+def run(
+    settings: Settings,
+    frame: np.ndarray | None = None,
+    *,
+    cancel: Callable[[], bool] | None = None,
+    source: str = "",
+    display_size: int = DISPLAY_SIZE,
+    equivariance: bool = True,
+) -> Result:
     """Compute everything ``settings`` asks for on ``frame``.
 
     frame: float32 ``[N, N, 3]`` RGB in [0, 1]; fitted to ``settings.size`` if it is not that
@@ -268,8 +340,9 @@ def run(settings: Settings, frame: np.ndarray | None = None, *, cancel: Callable
             try:
                 out = _run_on(settings, frame, device, cancel, display_size, equivariance)
             except (RuntimeError, MemoryError) as err2:
-                raise EngineError(_memory_message(settings) if _is_oom(err2) else
-                                  f"computation failed: {str(err2).splitlines()[0]}") from None
+                raise EngineError(
+                    _memory_message(settings) if _is_oom(err2) else f"computation failed: {str(err2).splitlines()[0]}"
+                ) from None
         elif oom:
             raise EngineError(_memory_message(settings)) from None
         else:
@@ -277,8 +350,9 @@ def run(settings: Settings, frame: np.ndarray | None = None, *, cancel: Callable
     warnings += _overflow_warnings(out)
     timings = out.pop("timings")
     timings["total"] = (time.perf_counter() - t0) * 1e3
-    return Result(settings=settings, device=str(device), timings=timings, warnings=tuple(warnings),
-                  source=source, **out)
+    return Result(
+        settings=settings, device=str(device), timings=timings, warnings=tuple(warnings), source=source, **out
+    )
 
 
 def _is_oom(err: BaseException) -> bool:
@@ -286,8 +360,10 @@ def _is_oom(err: BaseException) -> bool:
 
 
 def _memory_message(settings: Settings) -> str:
-    return (f"out of memory at size {settings.size} with {settings.channels} channels: "
-            "choose a smaller input size or fewer channels")
+    return (
+        f"out of memory at size {settings.size} with {settings.channels} channels: "
+        "choose a smaller input size or fewer channels"
+    )
 
 
 def _overflow_warnings(out: dict) -> list[str]:
@@ -299,7 +375,8 @@ def _overflow_warnings(out: dict) -> list[str]:
             first = min(bad, key=lambda st: (st.level, st.scale))
             warnings.append(
                 f"activations overflowed to inf/NaN in {len(bad)} layer(s), first at level {first.level} "
-                f"(scale {first.scale}): the init variance is too large for this depth")
+                f"(scale {first.scale}): the init variance is too large for this depth"
+            )
         gbad = [st for st in pyr.layers if st.grad_nonfinite]
         if gbad and not bad:
             warnings.append(f"gradients overflowed to inf/NaN in {len(gbad)} layer(s)")
@@ -307,8 +384,10 @@ def _overflow_warnings(out: dict) -> list[str]:
     if res is not None:
         bad = [st.level for st in res.layers if st.nonfinite]
         if bad:
-            warnings.append(f"the residual stack overflowed to inf/NaN from level {bad[0]} on: "
-                            "the init variance is too large for this depth")
+            warnings.append(
+                f"the residual stack overflowed to inf/NaN from level {bad[0]} on: "
+                "the init variance is too large for this depth"
+            )
         elif any(st.grad_nonfinite for st in res.layers):
             warnings.append("the residual stack's gradients overflowed to inf/NaN")
     return warnings

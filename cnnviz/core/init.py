@@ -18,8 +18,9 @@ def residual_rule(depth: int, kernel: int, channels: int) -> float:
     return math.log(2.0) / (depth * kernel**2 * channels)
 
 
-def resolve_init_var(init: str | float | None, fan_in: int, depth: int, kernel: int, channels: int,
-                     default: str = "he") -> float:
+def resolve_init_var(
+    init: str | float | None, fan_in: int, depth: int, kernel: int, channels: int, default: str = "he"
+) -> float:
     """sigma_w^2 for a unit of fan-in ``fan_in`` under ``init`` (a number or a rule name)."""
     if init is None:
         init = default
@@ -42,8 +43,9 @@ def scale_net_fan_in(level: int, in_channels: int, channels: int, kernel: int) -
     return 2 * kernel**2 * (in_channels if level == 1 else channels)
 
 
-def scale_net_init_vars(init: str | float | None, depth: int, kernel: int, channels: int,
-                        in_channels: int = 3) -> list[float]:
+def scale_net_init_vars(
+    init: str | float | None, depth: int, kernel: int, channels: int, in_channels: int = 3
+) -> list[float]:
     """sigma_w^2 of levels 1..L (index i is level i + 1) for the scale-shared network."""
     fan_rest = scale_net_fan_in(2, in_channels, channels, kernel)
     var_rest = resolve_init_var(init, fan_rest, depth, kernel, channels)

@@ -27,8 +27,15 @@ class ResidualStack(nn.Module):
     ln 2 / (L D^2 J) of Problem 5(b); a rule name or a number is accepted too.
     """
 
-    def __init__(self, channels: int = 16, depth: int = 10, kernel: int = 3,
-                 init_var: str | float | None = None, activation: str = "identity", seed: int = 0) -> None:
+    def __init__(
+        self,
+        channels: int = 16,
+        depth: int = 10,
+        kernel: int = 3,
+        init_var: str | float | None = None,
+        activation: str = "identity",
+        seed: int = 0,
+    ) -> None:
         super().__init__()
         if kernel % 2 != 1 or kernel < 1:
             raise SettingsError(f"kernel must be odd (filters are centred), not {kernel}")
@@ -38,8 +45,7 @@ class ResidualStack(nn.Module):
         gen = torch.Generator().manual_seed(int(seed))
         std = math.sqrt(self.init_var)
         self.weight = nn.ParameterList(
-            nn.Parameter(torch.randn(channels, channels, kernel, kernel, generator=gen) * std)
-            for _ in range(depth)
+            nn.Parameter(torch.randn(channels, channels, kernel, kernel, generator=gen) * std) for _ in range(depth)
         )
         self.bias = nn.ParameterList(nn.Parameter(torch.zeros(channels)) for _ in range(depth))
 

@@ -37,9 +37,18 @@ class ScaleSharedNet(nn.Module):
     ``None`` means "he". Weights are Gaussian, drawn from ``seed``; biases start at zero.
     """
 
-    def __init__(self, in_channels: int = 3, channels: int = 16, depth: int = 6, kernel: int = 3,
-                 activation: str = "relu", init_var: str | float | None = None, shared: bool = True,
-                 seed: int = 0, max_scales: int = 12) -> None:
+    def __init__(
+        self,
+        in_channels: int = 3,
+        channels: int = 16,
+        depth: int = 6,
+        kernel: int = 3,
+        activation: str = "relu",
+        init_var: str | float | None = None,
+        shared: bool = True,
+        seed: int = 0,
+        max_scales: int = 12,
+    ) -> None:
         super().__init__()
         if kernel % 2 != 1 or kernel < 1:
             raise SettingsError(f"kernel must be odd (filters are centred), not {kernel}")
@@ -78,8 +87,9 @@ class ScaleSharedNet(nn.Module):
             out.append(self._act(y))
         return out
 
-    def forward(self, pyr: Sequence[torch.Tensor], cancel: Callable[[], bool] | None = None,
-                grad_from_level: int | None = None) -> list[list[torch.Tensor]]:
+    def forward(
+        self, pyr: Sequence[torch.Tensor], cancel: Callable[[], bool] | None = None, grad_from_level: int | None = None
+    ) -> list[list[torch.Tensor]]:
         """All layers L_{l,s}.
 
         pyr: the image pyramid, ``pyr[s]`` ``[B, I, 2^(k-s), 2^(k-s)]``. Returns ``layers`` with
@@ -93,8 +103,7 @@ class ScaleSharedNet(nn.Module):
         """
         k = len(pyr) - 1
         if self.depth > k:
-            raise SettingsError(f"depth {self.depth} needs an image of at least {2 ** self.depth} pixels, "
-                                f"got {2 ** k}")
+            raise SettingsError(f"depth {self.depth} needs an image of at least {2**self.depth} pixels, got {2**k}")
         layers: list[list[torch.Tensor]] = [list(pyr)]
         for i in range(self.depth):
             if cancel is not None and cancel():

@@ -37,9 +37,7 @@ def apply_activation(activation: str, y: np.ndarray) -> np.ndarray:
     raise SettingsError(f"activation must be one of {', '.join(ACTIVATIONS)}, not {activation!r}")
 
 
-def sample_unit(
-    dim: int, init_var: float, activation: str, n_samples: int = 20000, seed: int = 0
-) -> UnitResult:
+def sample_unit(dim: int, init_var: float, activation: str, n_samples: int = 20000, seed: int = 0) -> UnitResult:
     """``n_samples`` draws of (y, u) for a unit of fan-in ``dim`` with weight variance ``init_var``.
 
     Returns a :class:`UnitResult` with ``y`` and ``u`` float64 ``[n_samples]`` and the closed

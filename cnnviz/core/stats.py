@@ -14,7 +14,6 @@ import torch
 
 from .result import HIST_BINS, LayerStats
 
-
 _UNIT_EDGES = np.linspace(0.0, 1.0, HIST_BINS + 1)  # np.linspace per layer cost more than the bincount
 
 
@@ -113,8 +112,9 @@ def histogram(finite, lo: float, hi: float) -> tuple[np.ndarray, np.ndarray]:
     return counts.astype(np.int64), lo + (hi - lo) * _UNIT_EDGES
 
 
-def layer_stats(x: torch.Tensor, level: int, scale: int = 0, grad: torch.Tensor | None = None,
-                hist: bool = True, **extra) -> LayerStats:
+def layer_stats(
+    x: torch.Tensor, level: int, scale: int = 0, grad: torch.Tensor | None = None, hist: bool = True, **extra
+) -> LayerStats:
     """Statistics of one layer ``x`` ``[B, C, H, W]`` and, if given, its gradient (same shape).
 
     ``hist=False`` leaves the histogram empty (zero-length arrays) for numbers-only callers.
@@ -132,10 +132,16 @@ def layer_stats(x: torch.Tensor, level: int, scale: int = 0, grad: torch.Tensor 
         zeros = 0
     counts, edges = histogram(finite, lo, hi) if hist else (_NO_COUNTS, _NO_EDGES)
     fields = dict(
-        level=level, scale=scale, shape=tuple(int(d) for d in x.shape),
-        mean=float(m.mean), var=float(m.var), mean_sq=float(m.mean_sq),
-        zero_frac=zeros / numel if numel else float("nan"), nonfinite=int(m.nonfinite),
-        hist_counts=counts, hist_edges=edges,
+        level=level,
+        scale=scale,
+        shape=tuple(int(d) for d in x.shape),
+        mean=float(m.mean),
+        var=float(m.var),
+        mean_sq=float(m.mean_sq),
+        zero_frac=zeros / numel if numel else float("nan"),
+        nonfinite=int(m.nonfinite),
+        hist_counts=counts,
+        hist_edges=edges,
     )
     if grad is not None:
         g, _ = moments(grad)

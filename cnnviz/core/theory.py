@@ -46,9 +46,7 @@ _N_FINE = 4001
 
 def _check_activation(activation: str) -> None:
     if activation not in ACTIVATIONS:
-        raise SettingsError(
-            f"activation must be one of {', '.join(ACTIVATIONS)}, not {activation!r}"
-        )
+        raise SettingsError(f"activation must be one of {', '.join(ACTIVATIONS)}, not {activation!r}")
 
 
 def _tap_counts_1d(n: int, kernel: int, stride: int) -> np.ndarray:
@@ -70,8 +68,7 @@ def border_taps(n: int, kernel: int, stride: int) -> float:
     """
     if n < 1 or kernel < 1 or kernel % 2 == 0 or stride not in (1, 2):
         raise SettingsError(
-            f"border taps need n >= 1, an odd kernel and stride 1 or 2, not n={n}, "
-            f"kernel={kernel}, stride={stride}"
+            f"border taps need n >= 1, an odd kernel and stride 1 or 2, not n={n}, kernel={kernel}, stride={stride}"
         )
     return float(_tap_counts_1d(n, kernel, stride).mean() ** 2)
 
@@ -106,9 +103,7 @@ def _expect(activation: str, v: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.
         span = _Y_SPAN if activation == "tanh" else 2.0 * _Y_SPAN  # sigmoid(y) uses tanh(y/2)
         a = np.minimum(span / s, _Z_HALF[-1])
         fine = a * np.linspace(-1.0, 1.0, _N_FINE)[None, :]
-        z = np.concatenate(
-            [np.minimum(-_Z_HALF[::-1], -a), fine, np.maximum(_Z_HALF, a)], axis=1
-        )
+        z = np.concatenate([np.minimum(-_Z_HALF[::-1], -a), fine, np.maximum(_Z_HALF, a)], axis=1)
         dz = np.diff(z, axis=1)
         w = np.zeros_like(z)
         w[:, :-1] += dz
@@ -123,9 +118,7 @@ def _expect(activation: str, v: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.
     return m, q, c
 
 
-def activation_moments(
-    activation: str, v: np.ndarray | float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def activation_moments(activation: str, v: np.ndarray | float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Moments of f(y) for y ~ N(0, v), elementwise over ``v`` (any shape).
 
     Returns ``(m, q, c)`` = (E f(y), E f(y)^2, E f'(y)^2), each shaped like ``v``:
@@ -224,15 +217,12 @@ def scale_net_mean_field(
     q0 = np.asarray(q0, dtype=np.float64).ravel()
     if not 0 <= depth <= k or q0.size != k + 1:
         raise SettingsError(
-            f"mean field needs 0 <= depth <= k and k + 1 input scales, not depth={depth}, "
-            f"k={k}, {q0.size} scales"
+            f"mean field needs 0 <= depth <= k and k + 1 input scales, not depth={depth}, k={k}, {q0.size} scales"
         )
     if len(init_vars) != depth:
         raise SettingsError(f"need one init variance per level ({depth}), not {len(init_vars)}")
     if channels < 1 or in_channels < 1 or kernel < 1 or kernel % 2 == 0:
-        raise SettingsError(
-            f"mean field needs channels >= 1 and an odd kernel, not J={channels}, D={kernel}"
-        )
+        raise SettingsError(f"mean field needs channels >= 1 and an odd kernel, not J={channels}, D={kernel}")
     if per_position:
         return _mean_field_maps(q0, k, depth, channels, kernel, init_vars, activation, in_channels)
     shape = (depth + 1, k + 1)
@@ -252,9 +242,7 @@ def scale_net_mean_field(
         for lvl in range(depth):
             fan = init_vars[lvl] * (in_channels if lvl == 0 else channels)
             for s in range(k - lvl):  # output (lvl + 1, s) exists iff lvl + 1 + s <= k
-                v[lvl + 1, s] = fan * (
-                    t1[size(lvl, s + 1)] * q[lvl, s + 1] + t2[size(lvl, s)] * q[lvl, s]
-                )
+                v[lvl + 1, s] = fan * (t1[size(lvl, s + 1)] * q[lvl, s + 1] + t2[size(lvl, s)] * q[lvl, s])
             mm, qq, _ = activation_moments(activation, v[lvl + 1])
             m[lvl + 1], q[lvl + 1] = mm, qq
             # q - m^2 is inf - inf once q overflows (the variance is then inf too), and can
@@ -382,15 +370,12 @@ def residual_init_var(depth: int, kernel: int, channels: int) -> float:
     """Problem 5(b): sigma_w^2 = ln 2 / (L D^2 J), so that Var(L_L) is about 2 Var(L_0)."""
     if depth < 1 or kernel < 1 or channels < 1:
         raise SettingsError(
-            f"the residual rule needs depth, kernel and channels >= 1, not L={depth}, "
-            f"D={kernel}, J={channels}"
+            f"the residual rule needs depth, kernel and channels >= 1, not L={depth}, D={kernel}, J={channels}"
         )
     return residual_rule(depth, kernel, channels)
 
 
-def residual_forward_var(
-    var0: float, depth: int, kernel: int, channels: int, init_var: float
-) -> np.ndarray:
+def residual_forward_var(var0: float, depth: int, kernel: int, channels: int, init_var: float) -> np.ndarray:
     """Problem 5(a): Var(L_l) = Var(L_0) (1 + D^2 J sigma_w^2)^l for l = 0..L, as
     ``[depth + 1]`` float64 (inf on overflow)."""
     with np.errstate(over="ignore", invalid="ignore"):

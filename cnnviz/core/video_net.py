@@ -48,9 +48,18 @@ class VideoNet(nn.Module):
     scale-shared network. ``activation`` f is applied after every layer.
     """
 
-    def __init__(self, in_channels: int = 3, channels: int = 16, depth: int = 4, kernel: int = 3,
-                 kernel_t: int = 3, stride: int = 1, activation: str = "relu",
-                 init_var: str | float | None = None, seed: int = 0) -> None:
+    def __init__(
+        self,
+        in_channels: int = 3,
+        channels: int = 16,
+        depth: int = 4,
+        kernel: int = 3,
+        kernel_t: int = 3,
+        stride: int = 1,
+        activation: str = "relu",
+        init_var: str | float | None = None,
+        seed: int = 0,
+    ) -> None:
         super().__init__()
         for name, value in (("kernel", kernel), ("kernel_t", kernel_t)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1 or value % 2 == 0:
@@ -78,8 +87,9 @@ class VideoNet(nn.Module):
         """I D^2 D_t of layer i + 1."""
         return (self.in_channels if i == 0 else self.channels) * self.kernel**2 * self.kernel_t
 
-    def forward(self, clip: torch.Tensor, cancel: Callable[[], bool] | None = None,
-                grad_from_level: int | None = None) -> list[torch.Tensor]:
+    def forward(
+        self, clip: torch.Tensor, cancel: Callable[[], bool] | None = None, grad_from_level: int | None = None
+    ) -> list[torch.Tensor]:
         """clip ``[B, C, T, H, W]`` -> ``[L_0, ..., L_L]``, L_0 = clip, L_l ``[B, J, T_l, H_l, W_l]``
         with each length ceil(previous / s).
 
@@ -125,14 +135,16 @@ class VideoNet(nn.Module):
         return sum(int(np.prod(s)) * FLOAT32_BYTES for s in self.output_shapes(clip_shape)[1:])
 
 
-def video_init_vars(init: str | float | None, depth: int, kernel: int, kernel_t: int, channels: int,
-                    in_channels: int = 3) -> list[float]:
+def video_init_vars(
+    init: str | float | None, depth: int, kernel: int, kernel_t: int, channels: int, in_channels: int = 3
+) -> list[float]:
     """sigma_w^2 of layers 1..L (index i is layer i + 1); see :class:`VideoNet`."""
     fans = [(in_channels if i == 0 else channels) * kernel**2 * kernel_t for i in range(depth)]
     if init is None or isinstance(init, str):
         return [resolve_init_var(init, fan, depth, kernel, channels) for fan in fans]
-    var_rest = resolve_init_var(init, fans[-1] if depth > 1 else channels * kernel**2 * kernel_t,
-                                depth, kernel, channels)
+    var_rest = resolve_init_var(
+        init, fans[-1] if depth > 1 else channels * kernel**2 * kernel_t, depth, kernel, channels
+    )
     gain = var_rest * channels * kernel**2 * kernel_t
     return [gain / fans[0]] + [var_rest] * (depth - 1)
 

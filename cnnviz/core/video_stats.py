@@ -133,8 +133,9 @@ def decode_ahead(frames: Iterator, depth: int = 2) -> Iterator:
         thread.join(timeout=5)
 
 
-def iter_frame_stats(reader: VideoReader, settings: Settings, indices: Sequence[int],
-                     cancel: Callable[[], bool] | None = None) -> Iterator[FrameStats]:
+def iter_frame_stats(
+    reader: VideoReader, settings: Settings, indices: Sequence[int], cancel: Callable[[], bool] | None = None
+) -> Iterator[FrameStats]:
     """``engine.run`` on each frame in ``indices`` (increasing); yields one :class:`FrameStats` each.
 
     The reader must fit frames to ``settings.size``. The layers are those of
@@ -152,12 +153,18 @@ def iter_frame_stats(reader: VideoReader, settings: Settings, indices: Sequence[
         if frame is None:
             return
         t1 = time.perf_counter()
-        result = engine.run(settings, frame.rgb, cancel=cancel, source=f"{name} frame {frame.index}",
-                            display_size=0, equivariance=False)  # the per-frame table shows neither
+        result = engine.run(
+            settings, frame.rgb, cancel=cancel, source=f"{name} frame {frame.index}", display_size=0, equivariance=False
+        )  # the per-frame table shows neither
         t2 = time.perf_counter()
         assert result.pyramid is not None
-        yield FrameStats(index=frame.index, time=frame.time, layers=result.pyramid.layers,
-                         decode_ms=(t1 - t0) * 1e3, compute_ms=(t2 - t1) * 1e3)
+        yield FrameStats(
+            index=frame.index,
+            time=frame.time,
+            layers=result.pyramid.layers,
+            decode_ms=(t1 - t0) * 1e3,
+            compute_ms=(t2 - t1) * 1e3,
+        )
 
 
 def aggregate(per_frame: Sequence[FrameStats]) -> tuple[LayerAggregate, ...]:
@@ -176,8 +183,17 @@ def aggregate(per_frame: Sequence[FrameStats]) -> tuple[LayerAggregate, ...]:
             finite = values[np.isfinite(values)]
             mean[name] = float(finite.mean()) if finite.size else math.nan
             std[name] = float(finite.std()) if finite.size else math.nan
-        out.append(LayerAggregate(level=first.level, scale=first.scale, shape=first.shape, count=len(rows),
-                                  multiplies=first.multiplies, mean=mean, std=std))
+        out.append(
+            LayerAggregate(
+                level=first.level,
+                scale=first.scale,
+                shape=first.shape,
+                count=len(rows),
+                multiplies=first.multiplies,
+                mean=mean,
+                std=std,
+            )
+        )
     return tuple(out)
 
 
@@ -201,23 +217,43 @@ class VideoNetSpec:
     activation_bytes: int  # L_1..L_L for one clip (gradients as much again)
 
 
-def make_video_net(settings: Settings, stride: int = 2, kernel_t: int = 3,
-                   window: int = DEFAULT_WINDOW) -> tuple[VideoNet, VideoNetSpec]:
+def make_video_net(
+    settings: Settings, stride: int = 2, kernel_t: int = 3, window: int = DEFAULT_WINDOW
+) -> tuple[VideoNet, VideoNetSpec]:
     """The :class:`VideoNet` the settings describe (J, L, D, activation, init, seed)."""
-    net = VideoNet(3, settings.channels, settings.depth, settings.kernel, kernel_t, stride,
-                   settings.activation, settings.init, settings.seed).requires_grad_(False)
+    net = VideoNet(
+        3,
+        settings.channels,
+        settings.depth,
+        settings.kernel,
+        kernel_t,
+        stride,
+        settings.activation,
+        settings.init,
+        settings.seed,
+    ).requires_grad_(False)
     shape = (1, 3, window, settings.size, settings.size)
     spec = VideoNetSpec(
-        channels=settings.channels, depth=settings.depth, kernel=settings.kernel, kernel_t=kernel_t,
-        stride=stride, window=window, size=settings.size, activation=settings.activation,
-        init_vars=tuple(net.init_vars), shapes=tuple(net.output_shapes(shape)),
-        multiplies=tuple(net.multiplies(shape)), clip_bytes=clip_bytes(window, settings.size),
-        activation_bytes=net.activation_bytes(shape))
+        channels=settings.channels,
+        depth=settings.depth,
+        kernel=settings.kernel,
+        kernel_t=kernel_t,
+        stride=stride,
+        window=window,
+        size=settings.size,
+        activation=settings.activation,
+        init_vars=tuple(net.init_vars),
+        shapes=tuple(net.output_shapes(shape)),
+        multiplies=tuple(net.multiplies(shape)),
+        clip_bytes=clip_bytes(window, settings.size),
+        activation_bytes=net.activation_bytes(shape),
+    )
     return net, spec
 
 
-def video_net_layer_stats(net: VideoNet, clip: torch.Tensor, seed: int,
-                          cancel: Callable[[], bool] | None = None) -> tuple[LayerStats, ...]:
+def video_net_layer_stats(
+    net: VideoNet, clip: torch.Tensor, seed: int, cancel: Callable[[], bool] | None = None
+) -> tuple[LayerStats, ...]:
     """Forward ``clip`` ``[B, 3, T, H, W]`` and back-propagate seeded N(0, 1) gradients injected
     at the top layer, as the image engine does; statistics of L_0..L_L (scale 0), gradients
     with respect to the layer outputs L_1..L_L (NaN for L_0)."""
@@ -238,9 +274,15 @@ def window_targets(count: int, window: int, frames: int | None = None, every: in
     return select_frames(count, frames, every, first=min(window, count) - 1)
 
 
-def iter_video_net_stats(reader: VideoReader, settings: Settings, targets: Sequence[int],
-                         stride: int = 2, kernel_t: int = 3, window: int = DEFAULT_WINDOW,
-                         cancel: Callable[[], bool] | None = None) -> Iterator[FrameStats]:
+def iter_video_net_stats(
+    reader: VideoReader,
+    settings: Settings,
+    targets: Sequence[int],
+    stride: int = 2,
+    kernel_t: int = 3,
+    window: int = DEFAULT_WINDOW,
+    cancel: Callable[[], bool] | None = None,
+) -> Iterator[FrameStats]:
     """Problem 2's network on the window of the last ``window`` frames ending at each target.
 
     Only the frames the windows need are decoded and converted; the window is a bounded deque
@@ -268,6 +310,12 @@ def iter_video_net_stats(reader: VideoReader, settings: Settings, targets: Seque
             t1 = time.perf_counter()
             layers = video_net_layer_stats(net, buf.clip(engine.INPUT_OFFSET, device), settings.seed, cancel)
             t2 = time.perf_counter()
-            yield FrameStats(index=frame.index, time=frame.time, layers=layers, decode_ms=decode_ms,
-                             compute_ms=(t2 - t1) * 1e3, frames=tuple(buf.indices))
+            yield FrameStats(
+                index=frame.index,
+                time=frame.time,
+                layers=layers,
+                decode_ms=decode_ms,
+                compute_ms=(t2 - t1) * 1e3,
+                frames=tuple(buf.indices),
+            )
             decode_ms = 0.0

@@ -33,10 +33,17 @@ def has_display() -> bool:
 # Qt's X11 plugin (libqxcb) loads these; without one Qt aborts with a misleading message.
 # Debian/Ubuntu package names beside the library names ctypes looks for.
 _XCB_LIBRARIES = {
-    "xcb-cursor": "libxcb-cursor0", "xcb-icccm": "libxcb-icccm4", "xcb-keysyms": "libxcb-keysyms1",
-    "xcb-image": "libxcb-image0", "xcb-render-util": "libxcb-render-util0", "xcb-shape": "libxcb-shape0",
-    "xcb-xkb": "libxcb-xkb1", "xkbcommon-x11": "libxkbcommon-x11-0", "xkbcommon": "libxkbcommon0",
-    "EGL": "libegl1", "fontconfig": "libfontconfig1",
+    "xcb-cursor": "libxcb-cursor0",
+    "xcb-icccm": "libxcb-icccm4",
+    "xcb-keysyms": "libxcb-keysyms1",
+    "xcb-image": "libxcb-image0",
+    "xcb-render-util": "libxcb-render-util0",
+    "xcb-shape": "libxcb-shape0",
+    "xcb-xkb": "libxcb-xkb1",
+    "xkbcommon-x11": "libxkbcommon-x11-0",
+    "xkbcommon": "libxkbcommon0",
+    "EGL": "libegl1",
+    "fontconfig": "libfontconfig1",
 }
 
 
@@ -96,8 +103,14 @@ def _application():
     return app
 
 
-def launch(*, file: str | None = None, settings: Settings | None = None, reset: bool = False,
-           screenshot: str | None = None, window_size: tuple[int, int] | None = None) -> int:
+def launch(
+    *,
+    file: str | None = None,
+    settings: Settings | None = None,
+    reset: bool = False,
+    screenshot: str | None = None,
+    window_size: tuple[int, int] | None = None,
+) -> int:
     """Open the window and run until it is closed; returns the exit code.
 
     ``settings=None`` restores the saved state (or the defaults); ``reset`` forgets the saved
@@ -112,12 +125,16 @@ def launch(*, file: str | None = None, settings: Settings | None = None, reset: 
             _say(why)
             return 1
     elif not has_display():
-        _say("no display found (DISPLAY / WAYLAND_DISPLAY are not set): run it on a desktop, "
-             "under `xvfb-run cnnviz`, or render a picture with `cnnviz --screenshot out.png`")
+        _say(
+            "no display found (DISPLAY / WAYLAND_DISPLAY are not set): run it on a desktop, "
+            "under `xvfb-run cnnviz`, or render a picture with `cnnviz --screenshot out.png`"
+        )
         return 2
     elif missing := missing_x11_packages():
-        _say(f"Qt's X11 support needs system libraries that are missing: {' '.join(missing)} "
-             f"(Debian/Ubuntu: apt-get install {' '.join(missing)})")
+        _say(
+            f"Qt's X11 support needs system libraries that are missing: {' '.join(missing)} "
+            f"(Debian/Ubuntu: apt-get install {' '.join(missing)})"
+        )
         return 2
 
     app = _application()
@@ -128,8 +145,9 @@ def launch(*, file: str | None = None, settings: Settings | None = None, reset: 
     from .view_state import ViewState
 
     if screenshot is not None:
-        return _screenshot(app, MainWindow, file, settings or Settings(), screenshot,
-                           window_size or SCREENSHOT_SIZE, ViewState())
+        return _screenshot(
+            app, MainWindow, file, settings or Settings(), screenshot, window_size or SCREENSHOT_SIZE, ViewState()
+        )
 
     store = StateStore()
     if reset:

@@ -161,7 +161,8 @@ class InitVarianceControl(QWidget):
         gain = value * fan_in
         self.info.setText(
             f"σ<sub>w</sub>² = <b>{theme.fmt(value)}</b>{rule} &nbsp; σ<sub>w</sub> = {theme.fmt(math.sqrt(value))}<br>"
-            f"gain σ<sub>w</sub>²·{fan_label} = <b>{theme.fmt(gain)}</b> ({fan_label} {fan_in})")
+            f"gain σ<sub>w</sub>²·{fan_label} = <b>{theme.fmt(gain)}</b> ({fan_label} {fan_in})"
+        )
 
 
 def _combo(items: list[tuple[str, Any]], tip: str) -> QComboBox:
@@ -191,15 +192,20 @@ class ControlsPanel(QWidget):
         self._updating = False
 
         # -- the scale-shared network (pyramid and cost modes)
-        self.init = InitVarianceControl("Init variance σ<sub>w</sub>²", ("lecun", "he", "residual"),
-                                        "V / Shift+V, presets Alt+1..3, Alt+- ×0.1, Alt+= ×10")
+        self.init = InitVarianceControl(
+            "Init variance σ<sub>w</sub>²",
+            ("lecun", "he", "residual"),
+            "V / Shift+V, presets Alt+1..3, Alt+- ×0.1, Alt+= ×10",
+        )
         self.depth = QLabeledSlider(Qt.Orientation.Horizontal)
         self.depth.setToolTip(shortcut_tip("Depth L: levels of the network (1 .. k = log2 size)", "D / Shift+D"))
         self.activation = _combo([(a, a) for a in ACTIVATIONS], shortcut_tip("Activation f", "A / Shift+A"))
         self.shared = QCheckBox("Weights shared across scales")
         self.shared.setToolTip(shortcut_tip("Same W←, W↑ at every scale s (off: one filter pair per scale)", "S"))
-        self.size = _combo([(f"{n} × {n}  (k = {int(math.log2(n))})", n) for n in SIZES],
-                           shortcut_tip("Input size 2^k: the image is fitted to this square", "N / Shift+N"))
+        self.size = _combo(
+            [(f"{n} × {n}  (k = {int(math.log2(n))})", n) for n in SIZES],
+            shortcut_tip("Input size 2^k: the image is fitted to this square", "N / Shift+N"),
+        )
         net = QFormLayout()
         net.addRow(self.init)
         net.addRow("Depth L", self.depth)
@@ -209,18 +215,24 @@ class ControlsPanel(QWidget):
         self.net_section = self._section("Network (Problem 3)", net)
 
         # -- the residual stack (init lab)
-        self.res_init = InitVarianceControl("Init variance σ<sub>w</sub>² of the branch",
-                                            ("lecun", "he", "residual"),
-                                            "V / Shift+V, presets Alt+1..3, Alt+- ×0.1, Alt+= ×10")
+        self.res_init = InitVarianceControl(
+            "Init variance σ<sub>w</sub>² of the branch",
+            ("lecun", "he", "residual"),
+            "V / Shift+V, presets Alt+1..3, Alt+- ×0.1, Alt+= ×10",
+        )
         self.res_depth = QLabeledSlider(Qt.Orientation.Horizontal)
         self.res_depth.setRange(1, RESIDUAL_DEPTH_MAX)
         self.res_depth.setToolTip(shortcut_tip("Depth L of the residual stack (1 .. 100)", "D / Shift+D"))
-        self.res_activation = _combo([(a, a) for a in ACTIVATIONS],
-                                     shortcut_tip("Activation f on the residual branch", "A / Shift+A"))
-        self.res_input = _combo([("noise (unit variance)", "noise"), ("the image", "image")],
-                                shortcut_tip("What L_0 is: seeded N(0,1) noise or the image lifted to J channels", "T"))
-        self.noise_size = _combo([(f"{n} × {n}", n) for n in NOISE_SIZES],
-                                 shortcut_tip("Spatial size of the noise input", "N / Shift+N"))
+        self.res_activation = _combo(
+            [(a, a) for a in ACTIVATIONS], shortcut_tip("Activation f on the residual branch", "A / Shift+A")
+        )
+        self.res_input = _combo(
+            [("noise (unit variance)", "noise"), ("the image", "image")],
+            shortcut_tip("What L_0 is: seeded N(0,1) noise or the image lifted to J channels", "T"),
+        )
+        self.noise_size = _combo(
+            [(f"{n} × {n}", n) for n in NOISE_SIZES], shortcut_tip("Spatial size of the noise input", "N / Shift+N")
+        )
         res = QFormLayout()
         res.addRow(self.res_init)
         res.addRow("Depth L", self.res_depth)
@@ -230,13 +242,15 @@ class ControlsPanel(QWidget):
         self.res_section = self._section("Residual stack (Problem 5)", res)
 
         # -- the single unit (init lab)
-        self.unit_init = InitVarianceControl("Init variance σ<sub>w</sub>² (unit)", ("lecun", "he"),
-                                             "Alt+V / Alt+Shift+V")
+        self.unit_init = InitVarianceControl(
+            "Init variance σ<sub>w</sub>² (unit)", ("lecun", "he"), "Alt+V / Alt+Shift+V"
+        )
         self.unit_dim = QSpinBox()
         self.unit_dim.setRange(1, 100_000)
         self.unit_dim.setToolTip(shortcut_tip("Number of inputs d of the unit", "Alt+D / Alt+Shift+D"))
-        self.unit_activation = _combo([(a, a) for a in ACTIVATIONS],
-                                      shortcut_tip("Activation f of the unit", "Alt+A / Alt+Shift+A"))
+        self.unit_activation = _combo(
+            [(a, a) for a in ACTIVATIONS], shortcut_tip("Activation f of the unit", "Alt+A / Alt+Shift+A")
+        )
         unit = QFormLayout()
         unit.addRow(self.unit_init)
         unit.addRow("Inputs d", self.unit_dim)
@@ -307,10 +321,15 @@ class ControlsPanel(QWidget):
         self.unit_dim.valueChanged.connect(req("unit_dim", int))
         self.seed.valueChanged.connect(req("seed", int))
         self.shared.toggled.connect(req("shared", bool))
-        for combo, field in ((self.activation, "activation"), (self.res_activation, "residual_activation"),
-                             (self.unit_activation, "unit_activation"), (self.kernel, "kernel"),
-                             (self.res_input, "residual_input"), (self.noise_size, "noise_size"),
-                             (self.device, "device")):
+        for combo, field in (
+            (self.activation, "activation"),
+            (self.res_activation, "residual_activation"),
+            (self.unit_activation, "unit_activation"),
+            (self.kernel, "kernel"),
+            (self.res_input, "residual_input"),
+            (self.noise_size, "noise_size"),
+            (self.device, "device"),
+        ):
             combo.currentIndexChanged.connect(lambda _i, c=combo, f=field: self._request(**{f: c.currentData()}))
         self.size.currentIndexChanged.connect(lambda _i: self._request_size(self.size.currentData()))
 
@@ -336,24 +355,38 @@ class ControlsPanel(QWidget):
         self._settings = s
         self._updating = True
         try:
-            for target, control in (("init", self.init), ("residual_init", self.res_init),
-                                    ("unit_init", self.unit_init)):
+            for target, control in (
+                ("init", self.init),
+                ("residual_init", self.res_init),
+                ("unit_init", self.unit_init),
+            ):
                 fan_in, _, _ = init_context(s, target)
-                control.show_value(getattr(s, target), resolved_init(s, target), fan_in,
-                                   "d" if target == "unit_init" else "fan-in")
+                control.show_value(
+                    getattr(s, target), resolved_init(s, target), fan_in, "d" if target == "unit_init" else "fan-in"
+                )
             with QSignalBlocker(self.depth):
                 self.depth.setRange(1, s.k)
                 self.depth.setValue(s.depth)
-            for w, v in ((self.res_depth, s.residual_depth), (self.channels, s.channels),
-                         (self.unit_dim, s.unit_dim), (self.seed, min(s.seed, 2**31 - 1))):
+            for w, v in (
+                (self.res_depth, s.residual_depth),
+                (self.channels, s.channels),
+                (self.unit_dim, s.unit_dim),
+                (self.seed, min(s.seed, 2**31 - 1)),
+            ):
                 with QSignalBlocker(w):
                     w.setValue(v)
             with QSignalBlocker(self.shared):
                 self.shared.setChecked(s.shared)
-            for combo, value in ((self.activation, s.activation), (self.res_activation, s.residual_activation),
-                                 (self.unit_activation, s.unit_activation), (self.kernel, s.kernel),
-                                 (self.res_input, s.residual_input), (self.noise_size, s.noise_size),
-                                 (self.size, s.size), (self.device, s.device)):
+            for combo, value in (
+                (self.activation, s.activation),
+                (self.res_activation, s.residual_activation),
+                (self.unit_activation, s.unit_activation),
+                (self.kernel, s.kernel),
+                (self.res_input, s.residual_input),
+                (self.noise_size, s.noise_size),
+                (self.size, s.size),
+                (self.device, s.device),
+            ):
                 _set_combo(combo, value)
             self.noise_size.setEnabled(s.residual_input == "noise")
             init_mode = s.mode == "init"

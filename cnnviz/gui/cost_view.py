@@ -26,8 +26,16 @@ from . import theme
 from .plots import level_ticks, style_plot
 from .qt import pg
 
-COLUMNS = ("layer", "output B×J×n×n", "formula n²·D²·I·J (per branch)", "← multiplies", "↑ multiplies",
-           "total", "torch FLOPs ÷ 2", "agree")
+COLUMNS = (
+    "layer",
+    "output B×J×n×n",
+    "formula n²·D²·I·J (per branch)",
+    "← multiplies",
+    "↑ multiplies",
+    "total",
+    "torch FLOPs ÷ 2",
+    "agree",
+)
 
 
 class CostView(QWidget):
@@ -67,8 +75,9 @@ class CostView(QWidget):
         self.header.setFont(theme.font(zoom, 1.05))
         self.table.setFont(theme.font(zoom, 0.95))
         self.table.horizontalHeader().setFont(theme.font(zoom, 0.95, bold=True))
-        style_plot(self.plot, zoom, "Multiplies per level (both branches, all scales)", "level l",
-                   "multiplies", log_y=False)
+        style_plot(
+            self.plot, zoom, "Multiplies per level (both branches, all scales)", "level l", "multiplies", log_y=False
+        )
         self.bars.setOpts(pen=pg.mkPen("#31688e"), brush=pg.mkBrush(49, 104, 142, 160))
         if self._result is not None:
             self.set_result(self._result)
@@ -86,29 +95,36 @@ class CostView(QWidget):
         if agree is None:
             verdict = f"<span style='color:{theme.MUTED}'>torch's count not measured</span>"
         elif agree:
-            verdict = (f"torch FlopCounterMode: <b>{theme.fmt_int(flops)}FLOPs</b> = 2 × multiplies "
-                       f"<span style='color:#1a7f37'><b>✓ agrees for every layer</b></span>")
+            verdict = (
+                f"torch FlopCounterMode: <b>{theme.fmt_int(flops)}FLOPs</b> = 2 × multiplies "
+                f"<span style='color:#1a7f37'><b>✓ agrees for every layer</b></span>"
+            )
         else:
             verdict = f"<span style='color:#b35900'><b>torch's count differs</b></span> ({theme.fmt_int(flops)}FLOPs)"
         self.header.setText(
             "<b>Problem 1</b> &nbsp; a convolution with output B × X × Y × J from I channels and a ΔX × ΔY filter "
             "costs <b>B·X·Y·ΔX·ΔY·I·J</b> multiplies (thresholds add, they do not multiply)<br>"
             f"Size {s.size}², depth {s.depth}, D = {s.kernel}, J = {s.channels}: "
-            f"<b>{total:,}</b> multiplies ({theme.fmt_int(total)}) &nbsp; {verdict}")
+            f"<b>{total:,}</b> multiplies ({theme.fmt_int(total)}) &nbsp; {verdict}"
+        )
         per_level: dict[int, int] = {}
         for r in rows:
             per_level[r.level] = per_level.get(r.level, 0) + r.multiplies
         levels = sorted(per_level)
         peak = max(per_level.values())
-        unit, div = next(((u, d) for u, d in (("billions", 1e9), ("millions", 1e6), ("thousands", 1e3))
-                          if peak >= d), ("", 1.0))
-        self.bars.setOpts(x=np.array(levels, float), height=np.array([per_level[l] / div for l in levels], float),
-                          width=0.6)
+        unit, div = next(
+            ((u, d) for u, d in (("billions", 1e9), ("millions", 1e6), ("thousands", 1e3)) if peak >= d), ("", 1.0)
+        )
+        self.bars.setOpts(
+            x=np.array(levels, float), height=np.array([per_level[l] / div for l in levels], float), width=0.6
+        )
         level_ticks(self.plot, levels)
         self.plot.setXRange(levels[0] - 0.6, levels[-1] + 0.6, padding=0)
         self.plot.setYRange(0, peak / div * 1.08, padding=0)
-        self.plot.getAxis("left").setLabel(f"multiplies ({unit})" if unit else "multiplies",
-                                           **{"font-size": theme.pt(self._zoom, 0.95), "color": theme.TEXT})
+        self.plot.getAxis("left").setLabel(
+            f"multiplies ({unit})" if unit else "multiplies",
+            **{"font-size": theme.pt(self._zoom, 0.95), "color": theme.TEXT},
+        )
 
         self.table.setUpdatesEnabled(False)
         self.table.setRowCount(len(rows) + 1)
@@ -117,16 +133,31 @@ class CostView(QWidget):
             in_ch = 3 if r.level == 1 else j
             tf = r.torch_flops
             ok = "" if tf < 0 else ("✓" if tf == 2 * r.multiplies else "✗")
-            values = (f"L{r.level},{r.scale}", f"{b}×{j}×{n}×{n}",
-                      f"{n}²·{s.kernel}²·{in_ch}·{j} = {r.multiplies_left:,}",
-                      f"{r.multiplies_left:,}", f"{r.multiplies_up:,}", f"{r.multiplies:,}",
-                      "–" if tf < 0 else f"{tf // 2:,}", ok)
+            values = (
+                f"L{r.level},{r.scale}",
+                f"{b}×{j}×{n}×{n}",
+                f"{n}²·{s.kernel}²·{in_ch}·{j} = {r.multiplies_left:,}",
+                f"{r.multiplies_left:,}",
+                f"{r.multiplies_up:,}",
+                f"{r.multiplies:,}",
+                "–" if tf < 0 else f"{tf // 2:,}",
+                ok,
+            )
             for c, v in enumerate(values):
                 self._set(i, c, v)
         last = len(rows)
-        for c, v in enumerate(("total", "", "", f"{sum(r.multiplies_left for r in rows):,}",
-                               f"{sum(r.multiplies_up for r in rows):,}", f"{total:,}",
-                               "–" if flops < 0 else f"{flops // 2:,}", "" if agree is None else ("✓" if agree else "✗"))):
+        for c, v in enumerate(
+            (
+                "total",
+                "",
+                "",
+                f"{sum(r.multiplies_left for r in rows):,}",
+                f"{sum(r.multiplies_up for r in rows):,}",
+                f"{total:,}",
+                "–" if flops < 0 else f"{flops // 2:,}",
+                "" if agree is None else ("✓" if agree else "✗"),
+            )
+        ):
             self._set(last, c, v, bold=True)
         self.table.setUpdatesEnabled(True)
 

@@ -9,17 +9,27 @@ histogram of the selected layer.
 from __future__ import annotations
 
 import math
+from typing import ClassVar
 
 import numpy as np
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QColor, QImage
-from PySide6.QtCore import QSize
 from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
 
 from ..core.result import PyramidResult, Result
 from . import theme
-from .plots import (CornerText, CurveSet, OverflowMarks, legend_html, level_ticks, log_range, nice_range, positive,
-                    set_range, style_plot)
+from .plots import (
+    CornerText,
+    CurveSet,
+    OverflowMarks,
+    legend_html,
+    level_ticks,
+    log_range,
+    nice_range,
+    positive,
+    set_range,
+    style_plot,
+)
 from .qt import pg
 
 EQUIVARIANT_BELOW = 1e-4  # relative error of float32 rounding through a few levels, with margin
@@ -68,8 +78,10 @@ class CurvesView(QWidget):
         # (levels, values as drawn) of each scale's measured curve, None where none is drawn
         self._drawn: dict[str, list[tuple[np.ndarray, np.ndarray] | None]] = {name: [] for name in self._sets}
         self._pens: dict[str, tuple[tuple[float, int], list, list]] = {}  # name -> (zoom, scales), pens
-        self._marks = {name: OverflowMarks(p) for name, p in
-                       (("var", self.var_plot), ("grad", self.grad_plot), ("zero", self.zero_plot))}
+        self._marks = {
+            name: OverflowMarks(p)
+            for name, p in (("var", self.var_plot), ("grad", self.grad_plot), ("zero", self.zero_plot))
+        }
         self.eq_item = CurveSet()
         self.eq_plot.addItem(self.eq_item)
         self.eq_ref = pg.InfiniteLine(angle=0, movable=False)
@@ -134,10 +146,17 @@ class CurvesView(QWidget):
         var = pyr.grid("var")
         grad = pyr.grid("grad_rms")
         self._draw_family("var", self.var_plot, pyr, var, pyr.grid("theory_var"), bad, log=True)
-        self._draw_family("grad", self.grad_plot, pyr, grad, pyr.grid("theory_grad_rms"),
-                          bad | (pyr.grid("grad_nonfinite") > 0), log=True, first_level=1)
-        self._draw_family("zero", self.zero_plot, pyr, 100 * pyr.grid("zero_frac"), None, bad, log=False,
-                          first_level=1)
+        self._draw_family(
+            "grad",
+            self.grad_plot,
+            pyr,
+            grad,
+            pyr.grid("theory_grad_rms"),
+            bad | (pyr.grid("grad_nonfinite") > 0),
+            log=True,
+            first_level=1,
+        )
+        self._draw_family("zero", self.zero_plot, pyr, 100 * pyr.grid("zero_frac"), None, bad, log=False, first_level=1)
         zero_title = "Dead ReLU" if result.settings.activation == "relu" else "Exact zeros"
         if zero_title != getattr(self, "_zero_title", None):
             self._zero_title = zero_title
@@ -154,13 +173,25 @@ class CurvesView(QWidget):
         cached = self._pens.get(name)
         if cached is None or cached[0] != (z, n_scales):
             colors = theme.scale_colors(n_scales)
-            cached = ((z, n_scales), [theme.pen(c, z) for c in colors],
-                      [theme.pen(c, z, theory=True, width=0.7) for c in colors])
+            cached = (
+                (z, n_scales),
+                [theme.pen(c, z) for c in colors],
+                [theme.pen(c, z, theory=True, width=0.7) for c in colors],
+            )
             self._pens[name] = cached
         return cached[1], cached[2]
 
-    def _draw_family(self, name: str, plot: pg.PlotItem, pyr: PyramidResult, measured: np.ndarray,
-                     theory: np.ndarray | None, bad: np.ndarray, log: bool, first_level: int = 0) -> None:
+    def _draw_family(
+        self,
+        name: str,
+        plot: pg.PlotItem,
+        pyr: PyramidResult,
+        measured: np.ndarray,
+        theory: np.ndarray | None,
+        bad: np.ndarray,
+        log: bool,
+        first_level: int = 0,
+    ) -> None:
         n_scales = pyr.k + 1
         colors = theme.scale_colors(n_scales)
         meas_pens, th_pens = self._family_pens(name, n_scales)
@@ -213,7 +244,7 @@ class CurvesView(QWidget):
         else:
             self._marks[name].set(sorted(set(overflow_x)), 97.0)
 
-    _brushes: dict[str, object] = {}
+    _brushes: ClassVar[dict[str, object]] = {}
 
     @classmethod
     def _brush(cls, color):
@@ -240,8 +271,11 @@ class CurvesView(QWidget):
         if rng:
             set_range(self.eq_plot, y=(min(rng[0], math.log10(EQ_FLOOR) - 1), max(rng[1], 1.0)))
         exact = bool(np.any(vals == 0))
-        note = (f"<span style='font-size:{theme.pt(z, 0.85)}; color:{theme.MUTED}'>"
-                + ("exactly 0 (drawn at 10<sup>−9</sup>)<br>" if exact else "") + "- - - float rounding</span>")
+        note = (
+            f"<span style='font-size:{theme.pt(z, 0.85)}; color:{theme.MUTED}'>"
+            + ("exactly 0 (drawn at 10<sup>−9</sup>)<br>" if exact else "")
+            + "- - - float rounding</span>"
+        )
         if note != getattr(self, "_eq_note", None):
             self._eq_note = note
             self.eq_note.setHtml(note)
@@ -251,8 +285,13 @@ class CurvesView(QWidget):
         if math.isnan(err):
             verdict, color = "no level has a pair to compare", theme.MUTED
         elif overflowed:
-            verdict, color = (f"{overflowed} level(s) overflowed to inf/NaN and cannot be compared; "
-                              f"the rest {'agree' if err < EQUIVARIANT_BELOW else 'differ'}"), "#b35900"
+            verdict, color = (
+                (
+                    f"{overflowed} level(s) overflowed to inf/NaN and cannot be compared; "
+                    f"the rest {'agree' if err < EQUIVARIANT_BELOW else 'differ'}"
+                ),
+                "#b35900",
+            )
         elif err < EQUIVARIANT_BELOW:
             verdict, color = "equal up to float rounding, scale-equivariant ✓", "#1a7f37"
         else:
@@ -260,9 +299,12 @@ class CurvesView(QWidget):
         self.readout.setText(
             f"<b>Equivariance</b> &nbsp;max |L′<sub>l,s</sub> − L<sub>l,s+1</sub>| / max|L| = "
             f"<b style='color:{color}'>{theme.fmt(err)}</b> — {weights}: "
-            f"<span style='color:{color}'>{verdict}</span>")
-        self.readout.setToolTip("L′ is the network on the image shrunk 2× (2×2 averaging). With weights shared "
-                                "across scales, L′_{l,s} equals L_{l,s+1} up to float rounding; unshared, it does not.")
+            f"<span style='color:{color}'>{verdict}</span>"
+        )
+        self.readout.setToolTip(
+            "L′ is the network on the image shrunk 2× (2×2 averaging). With weights shared "
+            "across scales, L′_{l,s} equals L_{l,s+1} up to float rounding; unshared, it does not."
+        )
 
     def _draw_histogram(self, pyr: PyramidResult) -> None:
         key = self._selected
@@ -277,21 +319,28 @@ class CurvesView(QWidget):
         if title != getattr(self, "_hist_title", None):  # a new title re-lays out the plots
             self._hist_title = title
             self.hist_plot.setTitle(title, size=theme.pt(self._zoom, 1.05), color=theme.TEXT)
-        note = (f"mean <span style='color:{theme.SELECT_HEX}'><b>{theme.fmt(st.mean)}</b></span><br>"
-                f"var <b>{theme.fmt(st.var)}</b>")
+        note = (
+            f"mean <span style='color:{theme.SELECT_HEX}'><b>{theme.fmt(st.mean)}</b></span><br>"
+            f"var <b>{theme.fmt(st.var)}</b>"
+        )
         if math.isfinite(st.theory_var):
             note += f" (theory {theme.fmt(st.theory_var)})"
         if st.nonfinite:
             note += f"<br><span style='color:{theme.NONFINITE_HEX}'>{st.nonfinite} inf/NaN left out</span>"
-        self.hist_note.set_html(f"<span style='font-size:{theme.pt(self._zoom, 0.9)}; color:{theme.TEXT}'>{note}</span>")
+        self.hist_note.set_html(
+            f"<span style='font-size:{theme.pt(self._zoom, 0.9)}; color:{theme.TEXT}'>{note}</span>"
+        )
         if counts.size == 0 or not np.all(np.isfinite(edges)) or counts.sum() == 0:
             self.hist_item.setData([0, 1], [np.nan])
             self.hist_mean.hide()
             return
         # log axis: empty bins are drawn at 0.5 (below one count) rather than dropped
         self.hist_item.setData(edges, np.maximum(counts, 0.5))  # pen, brush and fill level: set_zoom
-        set_range(self.hist_plot, x=nice_range(edges[0], edges[-1]),
-                  y=(math.log10(0.5), math.ceil(math.log10(max(counts.max(), 1)) + 0.15)))
+        set_range(
+            self.hist_plot,
+            x=nice_range(edges[0], edges[-1]),
+            y=(math.log10(0.5), math.ceil(math.log10(max(counts.max(), 1)) + 0.15)),
+        )
         if math.isfinite(st.mean):
             self.hist_mean.setValue(st.mean)
             self.hist_mean.show()

@@ -108,8 +108,9 @@ class FeatureGridView(QWidget):
         self.vb.setAspectLocked(True)
         self.vb.invertY(True)
         self.vb.setMenuEnabled(False)
-        self.cbar = pg.ColorBarItem(values=(0, 1), colorMap=theme.colormap("viridis"), interactive=False,
-                                    width=18, colorMapMenu=False)
+        self.cbar = pg.ColorBarItem(
+            values=(0, 1), colorMap=theme.colormap("viridis"), interactive=False, width=18, colorMapMenu=False
+        )
         self.glw.addItem(self.cbar, row=0, col=1)
         self.glw.ci.layout.setColumnStretchFactor(0, 10)
         self.legend = QLabel(" ")
@@ -243,7 +244,7 @@ class FeatureGridView(QWidget):
             t.place(x + 0.5, k * PITCH + 1.03)
             self._static.append(t)
         # The seed's arrows, in the gaps: <- from the next-coarser scale, ^ from below.
-        for (l, s) in grid_keys(k, depth):
+        for l, s in grid_keys(k, depth):
             if l == 0:
                 continue
             x, y = cell_origin(k, l, s)
@@ -349,14 +350,19 @@ class FeatureGridView(QWidget):
             self.cbar.getAxis("right").setLabel(label, **{"font-size": theme.pt(self._zoom, 0.9)})
 
     def _update_legend(self, bad: list[tuple[int, int]]) -> None:
-        what = f"channel {min(self._view.channel, self._result.settings.channels - 1)}" \
-            if not self._view.mosaic else f"all {self._result.settings.channels} channels (mosaic)"
+        what = (
+            f"channel {min(self._view.channel, self._result.settings.channels - 1)}"
+            if not self._view.mosaic
+            else f"all {self._result.settings.channels} channels (mosaic)"
+        )
         signed = theme.is_signed(self._result.settings.activation)
         cmap = f"{theme.DIVERGING_MAP} centred at 0 (signed layers)" if signed else self._view.colormap
-        text = (f"<span style='color:{theme.MUTED}'>showing {what} · {cmap}, colours "
-                f"{NORMALISATION_LABELS[self._view.normalisation]} · </span>"
-                f"<span style='color:{theme.NONFINITE_HEX}'>■</span>"
-                f"<span style='color:{theme.MUTED}'> = inf or NaN</span>")
+        text = (
+            f"<span style='color:{theme.MUTED}'>showing {what} · {cmap}, colours "
+            f"{NORMALISATION_LABELS[self._view.normalisation]} · </span>"
+            f"<span style='color:{theme.NONFINITE_HEX}'>■</span>"
+            f"<span style='color:{theme.MUTED}'> = inf or NaN</span>"
+        )
         if bad:
             text += f"<span style='color:{theme.NONFINITE_HEX}'> · <b>{len(bad)} layer(s) overflowed</b></span>"
         self.legend.setText(text)

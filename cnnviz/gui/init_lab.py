@@ -65,16 +65,26 @@ class InitLabView(QWidget):
     def set_zoom(self, zoom: float) -> None:
         self._zoom = zoom
         self.header.setFont(theme.font(zoom, 1.05))
-        style_plot(self.var_plot, zoom, "Residual stack: variance of L<sub>l</sub>", "level l", "Var(L<sub>l</sub>)",
-                   log_y=True)
-        style_plot(self.grad_plot, zoom, "Residual stack: gradient variance", "level l",
-                   "Var(∂/∂L<sub>l</sub>)", log_y=True)
-        style_plot(self.y_plot, zoom, "Single unit: y = Σ<sub>i</sub> W<sub>i</sub> x<sub>i</sub>", "y",
-                   "density")
+        style_plot(
+            self.var_plot,
+            zoom,
+            "Residual stack: variance of L<sub>l</sub>",
+            "level l",
+            "Var(L<sub>l</sub>)",
+            log_y=True,
+        )
+        style_plot(
+            self.grad_plot, zoom, "Residual stack: gradient variance", "level l", "Var(∂/∂L<sub>l</sub>)", log_y=True
+        )
+        style_plot(self.y_plot, zoom, "Single unit: y = Σ<sub>i</sub> W<sub>i</sub> x<sub>i</sub>", "y", "density")
         style_plot(self.u_plot, zoom, "Single unit: u = f(y)", "u", "density")
-        for item, color, th in ((self.var_meas, MEASURED, False), (self.var_theory, THEORY, True),
-                                (self.grad_meas, MEASURED, False), (self.grad_theory, THEORY, True),
-                                (self.y_theory, THEORY, True)):
+        for item, color, th in (
+            (self.var_meas, MEASURED, False),
+            (self.var_theory, THEORY, True),
+            (self.grad_meas, MEASURED, False),
+            (self.grad_theory, THEORY, True),
+            (self.y_theory, THEORY, True),
+        ):
             item.setPen(theme.pen(color, zoom, theory=th))
         for item in (self.var_meas, self.grad_meas):
             item.setSymbol("o")
@@ -87,7 +97,8 @@ class InitLabView(QWidget):
         self.legend.setText(
             f"<span style='font-size:{size}'><span style='color:{MEASURED}'>━ measured</span> &nbsp; "
             f"<span style='color:{THEORY}'>- - - theory (independence assumed)</span> &nbsp; "
-            f"<span style='color:{theme.NONFINITE_HEX}'>✕</span> inf/NaN</span>")
+            f"<span style='color:{theme.NONFINITE_HEX}'>✕</span> inf/NaN</span>"
+        )
         if self._result is not None:
             self.set_result(self._result)
 
@@ -101,13 +112,14 @@ class InitLabView(QWidget):
         res, unit = result.residual, result.unit
         parts = []
         if res is not None:
-            g = s.kernel ** 2 * s.channels * res.init_var
+            g = s.kernel**2 * s.channels * res.init_var
             top = (1 + g) ** res.depth if g < 1e6 else math.inf
             parts.append(
                 f"<b>Problem 5</b> &nbsp; L<sub>l+1</sub> = L<sub>l</sub> + f(W<sub>l+1</sub> ⋆ L<sub>l</sub> − B) &nbsp; "
                 f"L = {res.depth}, D = {s.kernel}, J = {s.channels}, σ<sub>w</sub>² = {theme.fmt(res.init_var)} "
                 f"→ D²Jσ<sub>w</sub>² = {theme.fmt(g)}, (1 + D²Jσ<sub>w</sub>²)<sup>L</sup> = <b>{theme.fmt(top)}</b> "
-                f"<span style='color:{theme.MUTED}'>(input: {res.input_kind})</span>")
+                f"<span style='color:{theme.MUTED}'>(input: {res.input_kind})</span>"
+            )
         if unit is not None:
             parts.append(
                 f"<b>Problem 4</b> &nbsp; u = {unit.activation}(Σ<sub>i≤d</sub> W<sub>i</sub> x<sub>i</sub>) &nbsp; "
@@ -116,15 +128,25 @@ class InitLabView(QWidget):
                 f"{theme.fmt(unit.var_y_theory)}) &nbsp; E[u] = <b>{theme.fmt(float(np.mean(unit.u)))}</b>"
                 + (f" (theory {theme.fmt(unit.mean_u_theory)})" if math.isfinite(unit.mean_u_theory) else "")
                 + f" &nbsp; Var(u) = <b>{theme.fmt(float(np.var(unit.u)))}</b>"
-                + (f" (bound ≤ {theme.fmt(unit.var_u_bound)})" if math.isfinite(unit.var_u_bound) else ""))
+                + (f" (bound ≤ {theme.fmt(unit.var_u_bound)})" if math.isfinite(unit.var_u_bound) else "")
+            )
         self.header.setText("<br>".join(parts) or " ")
 
     def render_image(self) -> QImage:
         return self.grab().toImage()
 
     # -- drawing --------------------------------------------------------------------------
-    def _draw_series(self, plot: pg.PlotItem, meas_item, theory_item, marks: OverflowMarks,
-                     levels: np.ndarray, measured: np.ndarray, theory: np.ndarray, bad: np.ndarray) -> None:
+    def _draw_series(
+        self,
+        plot: pg.PlotItem,
+        meas_item,
+        theory_item,
+        marks: OverflowMarks,
+        levels: np.ndarray,
+        measured: np.ndarray,
+        theory: np.ndarray,
+        bad: np.ndarray,
+    ) -> None:
         m = positive(measured)
         m[bad] = np.nan
         t = positive(theory)
@@ -147,10 +169,26 @@ class InitLabView(QWidget):
         levels = np.arange(len(res.layers), dtype=float)
         bad = np.array([st.nonfinite > 0 for st in res.layers])
         gbad = np.array([st.grad_nonfinite > 0 for st in res.layers]) | bad
-        self._draw_series(self.var_plot, self.var_meas, self.var_theory, self.var_marks, levels,
-                          res.series("var"), res.theory_var, bad)
-        self._draw_series(self.grad_plot, self.grad_meas, self.grad_theory, self.grad_marks, levels,
-                          res.series("grad_var"), res.theory_grad_var, gbad)
+        self._draw_series(
+            self.var_plot,
+            self.var_meas,
+            self.var_theory,
+            self.var_marks,
+            levels,
+            res.series("var"),
+            res.theory_var,
+            bad,
+        )
+        self._draw_series(
+            self.grad_plot,
+            self.grad_meas,
+            self.grad_theory,
+            self.grad_marks,
+            levels,
+            res.series("grad_var"),
+            res.theory_grad_var,
+            gbad,
+        )
 
     def _draw_unit(self, unit: UnitResult) -> None:
         z = self._zoom
@@ -159,11 +197,17 @@ class InitLabView(QWidget):
             sd = math.sqrt(unit.var_y_theory) if unit.var_y_theory > 0 else float(np.std(y)) or 1.0
             lim = 4.5 * sd if math.isfinite(sd) and sd > 0 else float(np.abs(y).max()) or 1.0
             counts, edges = np.histogram(y, bins=UNIT_BINS, range=(-lim, lim), density=True)
-            self.y_hist.setData(edges, counts, stepMode="center", fillLevel=0,
-                                pen=theme.pen(MEASURED, z, width=0.6), brush=(49, 104, 142, 90))
+            self.y_hist.setData(
+                edges,
+                counts,
+                stepMode="center",
+                fillLevel=0,
+                pen=theme.pen(MEASURED, z, width=0.6),
+                brush=(49, 104, 142, 90),
+            )
             if unit.var_y_theory > 0 and math.isfinite(unit.var_y_theory):
                 xs = np.linspace(-lim, lim, 200)
-                self.y_theory.setData(xs, np.exp(-xs**2 / (2 * sd**2)) / (sd * math.sqrt(2 * math.pi)))
+                self.y_theory.setData(xs, np.exp(-(xs**2) / (2 * sd**2)) / (sd * math.sqrt(2 * math.pi)))
             else:
                 self.y_theory.setData([], [])
             self.y_plot.setXRange(-lim, lim, padding=0.02)
@@ -176,8 +220,14 @@ class InitLabView(QWidget):
             if hi <= lo:
                 hi = lo + 1.0
             counts, edges = np.histogram(u, bins=UNIT_BINS, range=(lo, hi), density=True)
-            self.u_hist.setData(edges, counts, stepMode="center", fillLevel=0,
-                                pen=theme.pen(MEASURED, z, width=0.6), brush=(49, 104, 142, 90))
+            self.u_hist.setData(
+                edges,
+                counts,
+                stepMode="center",
+                fillLevel=0,
+                pen=theme.pen(MEASURED, z, width=0.6),
+                brush=(49, 104, 142, 90),
+            )
             self.u_plot.setXRange(lo, hi, padding=0.02)
             self.u_plot.enableAutoRange(axis="y")
             self.u_mean.setValue(float(np.mean(u)))

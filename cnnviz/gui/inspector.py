@@ -35,8 +35,9 @@ class LayerInspector(QDialog):
         self.map_plot.invertY(True)
         self.image = pg.ImageItem(axisOrder="row-major")
         self.map_plot.addItem(self.image)
-        self.cbar = pg.ColorBarItem(values=(0, 1), colorMap=theme.colormap("viridis"), interactive=False,
-                                    width=18, colorMapMenu=False)
+        self.cbar = pg.ColorBarItem(
+            values=(0, 1), colorMap=theme.colormap("viridis"), interactive=False, width=18, colorMapMenu=False
+        )
         self.glw.addItem(self.cbar, row=0, col=1)
         self.hist_plot = self.glw.addPlot(row=0, col=2)
         self.hist = pg.PlotDataItem([0, 1], [0], stepMode="center", fillLevel=0)
@@ -132,8 +133,14 @@ class LayerInspector(QDialog):
         style_plot(self.hist_plot, self._zoom, f"Histogram of {html_name}", "value", "count (log)", log_y=True)
         counts, edges = st.hist_counts.astype(float), st.hist_edges.astype(float)
         if counts.sum() > 0 and np.all(np.isfinite(edges)):
-            self.hist.setData(edges, np.maximum(counts, 0.5), stepMode="center", fillLevel=math.log10(0.5),
-                              pen=theme.pen("#31688e", self._zoom, width=0.6), brush=(49, 104, 142, 90))
+            self.hist.setData(
+                edges,
+                np.maximum(counts, 0.5),
+                stepMode="center",
+                fillLevel=math.log10(0.5),
+                pen=theme.pen("#31688e", self._zoom, width=0.6),
+                brush=(49, 104, 142, 90),
+            )
             self.hist_plot.setXRange(edges[0], edges[-1], padding=0.02)
             self.hist_plot.setYRange(math.log10(0.5), math.log10(max(counts.max(), 1)) + 0.2, padding=0)
         else:
@@ -151,11 +158,17 @@ class LayerInspector(QDialog):
             ("exact zeros", f"{100 * st.zero_frac:.1f} %"),
         ]
         if st.level >= 1:
-            rows += [("gradient RMS", f"{theme.fmt(st.grad_rms, 4)} &nbsp; (theory {theme.fmt(st.theory_grad_rms, 4)})"),
-                     ("multiplies to compute it", f"{st.multiplies:,}")]
+            rows += [
+                ("gradient RMS", f"{theme.fmt(st.grad_rms, 4)} &nbsp; (theory {theme.fmt(st.theory_grad_rms, 4)})"),
+                ("multiplies to compute it", f"{st.multiplies:,}"),
+            ]
         if st.nonfinite or st.grad_nonfinite:
-            rows.append((f"<span style='color:{theme.NONFINITE_HEX}'>inf/NaN</span>",
-                         f"<span style='color:{theme.NONFINITE_HEX}'><b>{st.nonfinite}</b> values, "
-                         f"{st.grad_nonfinite} gradients</span>"))
+            rows.append(
+                (
+                    f"<span style='color:{theme.NONFINITE_HEX}'>inf/NaN</span>",
+                    f"<span style='color:{theme.NONFINITE_HEX}'><b>{st.nonfinite}</b> values, "
+                    f"{st.grad_nonfinite} gradients</span>",
+                )
+            )
         cells = " &nbsp;·&nbsp; ".join(f"{k}: <b>{v}</b>" for k, v in rows)
         return f"<b>{name}</b> &nbsp; level l = {st.level}, scale s = {st.scale} &nbsp;·&nbsp; {cells}"

@@ -39,8 +39,8 @@ from PySide6.QtWidgets import (
 
 from ..core.result import Result
 from ..errors import InputError, SettingsError
-from ..io.video import VIDEO_EXTENSIONS, first_frame, is_video
 from ..io.images import as_rgb, fit_to_size, load_image, supported_extensions, supported_formats_text
+from ..io.video import VIDEO_EXTENSIONS, first_frame, is_video
 from ..paths import PRESETS, SAMPLE_IMAGE
 from ..settings import ACTIVATIONS, CHANNELS_MAX, KERNEL_MAX, RESIDUAL_DEPTH_MAX, SIZE_MAX, SIZE_MIN, Settings
 from . import theme
@@ -55,11 +55,13 @@ from .store import MAX_RECENT, StateStore
 from .view_state import NORMALISATION_LABELS, NORMALISATIONS, ViewState
 from .worker import ComputeWorker
 
-MODES = (("pyramid", "Pyramid · Problem 3", "Ctrl+1"),
-         ("init", "Init lab · Problems 4, 5", "Ctrl+2"),
-         ("cost", "Cost · Problem 1", "Ctrl+3"))
+MODES = (
+    ("pyramid", "Pyramid · Problem 3", "Ctrl+1"),
+    ("init", "Init lab · Problems 4, 5", "Ctrl+2"),
+    ("cost", "Cost · Problem 1", "Ctrl+3"),
+)
 PAGE = {"pyramid": 0, "init": 1, "cost": 2}
-QUARTER_DECADE = 10 ** 0.25
+QUARTER_DECADE = 10**0.25
 
 
 @dataclass(frozen=True)
@@ -131,9 +133,15 @@ def _step_in(options, current, step: int):
 class MainWindow(QMainWindow):
     result_drawn = Signal(int, object)  # generation, Result: emitted after a Result is on screen
 
-    def __init__(self, settings: Settings | None = None, view: ViewState | None = None, *,
-                 store: StateStore | None = None, file: str | None = None,
-                 restore_layout: bool = True) -> None:
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        view: ViewState | None = None,
+        *,
+        store: StateStore | None = None,
+        file: str | None = None,
+        restore_layout: bool = True,
+    ) -> None:
         super().__init__()
         self.setWindowTitle("cnnviz — inside a scale-shared CNN")
         self.setAcceptDrops(True)
@@ -183,8 +191,10 @@ class MainWindow(QMainWindow):
         self.banner.setObjectName("banner")
         self.banner.setWordWrap(True)
         self.banner.setTextFormat(Qt.TextFormat.RichText)
-        self.banner.setStyleSheet(f"QLabel#banner {{ background: {theme.WARN_BG}; color: {theme.WARN_FG}; "
-                                  "padding: 6px; border-bottom: 2px solid #e0b000; }")
+        self.banner.setStyleSheet(
+            f"QLabel#banner {{ background: {theme.WARN_BG}; color: {theme.WARN_FG}; "
+            "padding: 6px; border-bottom: 2px solid #e0b000; }"
+        )
         self.banner.hide()
 
         self.grid = FeatureGridView()
@@ -228,8 +238,9 @@ class MainWindow(QMainWindow):
         self.cmap_box = QComboBox()
         for name in theme.SEQUENTIAL_MAPS:
             self.cmap_box.addItem(name, name)
-        self.cmap_box.setToolTip("Colour map for one-signed layers (ReLU, sigmoid); signed layers use a "
-                                 "diverging map centred at 0  [C]")
+        self.cmap_box.setToolTip(
+            "Colour map for one-signed layers (ReLU, sigmoid); signed layers use a diverging map centred at 0  [C]"
+        )
         self.norm_box = QComboBox()
         for n in NORMALISATIONS:
             self.norm_box.addItem(NORMALISATION_LABELS[n], n)
@@ -247,9 +258,11 @@ class MainWindow(QMainWindow):
         h.addStretch(1)
         bar.setToolTip("Hover a map for values, click it to inspect, scroll to zoom, drag to pan")
         self.cmap_box.currentIndexChanged.connect(
-            lambda _i: self.set_view_state(self.view.replace(colormap=self.cmap_box.currentData())))
+            lambda _i: self.set_view_state(self.view.replace(colormap=self.cmap_box.currentData()))
+        )
         self.norm_box.currentIndexChanged.connect(
-            lambda _i: self.set_view_state(self.view.replace(normalisation=self.norm_box.currentData())))
+            lambda _i: self.set_view_state(self.view.replace(normalisation=self.norm_box.currentData()))
+        )
         self.mosaic_box.toggled.connect(lambda on: self.set_view_state(self.view.replace(mosaic=bool(on))))
         self.channel_box.valueChanged.connect(lambda c: self.set_view_state(self.view.replace(channel=int(c))))
         return bar
@@ -271,16 +284,18 @@ class MainWindow(QMainWindow):
         self.controls_dock.setObjectName("controls_dock")
         self.controls_dock.setWidget(scroll)
         for dock in (self.source_dock, self.controls_dock):
-            dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
-                             | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+            dock.setFeatures(
+                QDockWidget.DockWidgetFeature.DockWidgetMovable | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+            )
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.source_dock)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.controls_dock)
         self.splitDockWidget(self.source_dock, self.controls_dock, Qt.Orientation.Vertical)
         self.resizeDocks([self.source_dock, self.controls_dock], [330, 330], Qt.Orientation.Horizontal)
         self.resizeDocks([self.source_dock, self.controls_dock], [300, 600], Qt.Orientation.Vertical)
 
-    def _action(self, text: str, keys: str | list[str] | None, slot, menu=None, checkable: bool = False,
-                tip: str | None = None) -> QAction:
+    def _action(
+        self, text: str, keys: str | list[str] | None, slot, menu=None, checkable: bool = False, tip: str | None = None
+    ) -> QAction:
         act = QAction(text, self)
         if keys:
             seqs = [QKeySequence(k) for k in ([keys] if isinstance(keys, str) else keys)]
@@ -298,8 +313,7 @@ class MainWindow(QMainWindow):
         mb = self.menuBar()
         # Menu titles carry no '&' mnemonics: Alt+letter belongs to the controls.
         m_file = mb.addMenu("File")
-        self.act_open = self._action("Open image…", "Ctrl+O",
-                                     self.open_dialog, m_file)
+        self.act_open = self._action("Open image…", "Ctrl+O", self.open_dialog, m_file)
         self.recent_menu = m_file.addMenu("Open recent")
         self.act_paste = self._action("Paste image", "Ctrl+V", self.paste, m_file)
         m_file.addSeparator()
@@ -316,8 +330,9 @@ class MainWindow(QMainWindow):
         self.mode_group = QActionGroup(self)
         self.mode_actions: dict[str, QAction] = {}
         for mode, label, keys in MODES:
-            act = self._action(label, keys, lambda _=False, m=mode: self.request(self.settings.replace(mode=m)),
-                               m_view, checkable=True)
+            act = self._action(
+                label, keys, lambda _=False, m=mode: self.request(self.settings.replace(mode=m)), m_view, checkable=True
+            )
             self.mode_group.addAction(act)
             self.mode_actions[mode] = act
         m_view.addSeparator()
@@ -325,16 +340,33 @@ class MainWindow(QMainWindow):
         self._action("Zoom out", "Ctrl+-", lambda: self.zoom(-1), m_view)
         self._action("Normal size", "Ctrl+0", lambda: self.set_view_state(self.view.replace(zoom=1.0)), m_view)
         self.act_fullscreen = self._action("Full screen", "F11", self.toggle_full_screen, m_view, checkable=True)
-        self.act_panels = self._action("Side panels (source, controls)", "F9", self.toggle_side_panels, m_view,
-                                       checkable=True)
+        self.act_panels = self._action(
+            "Side panels (source, controls)", "F9", self.toggle_side_panels, m_view, checkable=True
+        )
         self.act_panels.setChecked(True)
         m_view.addSeparator()
-        self._action("Next colour map", "C", lambda: self.set_view_state(
-            self.view.replace(colormap=_cycle(theme.SEQUENTIAL_MAPS, self.view.colormap, 1))), m_view)
-        self._action("Colour normalisation: map / level / global", "L", lambda: self.set_view_state(
-            self.view.replace(normalisation=_cycle(NORMALISATIONS, self.view.normalisation, 1))), m_view)
-        self._action("Mosaic of all channels on/off", "M",
-                     lambda: self.set_view_state(self.view.replace(mosaic=not self.view.mosaic)), m_view)
+        self._action(
+            "Next colour map",
+            "C",
+            lambda: self.set_view_state(
+                self.view.replace(colormap=_cycle(theme.SEQUENTIAL_MAPS, self.view.colormap, 1))
+            ),
+            m_view,
+        )
+        self._action(
+            "Colour normalisation: map / level / global",
+            "L",
+            lambda: self.set_view_state(
+                self.view.replace(normalisation=_cycle(NORMALISATIONS, self.view.normalisation, 1))
+            ),
+            m_view,
+        )
+        self._action(
+            "Mosaic of all channels on/off",
+            "M",
+            lambda: self.set_view_state(self.view.replace(mosaic=not self.view.mosaic)),
+            m_view,
+        )
         self._action("Next channel", ".", lambda: self._step_channel(+1), m_view)
         self._action("Previous channel", ",", lambda: self._step_channel(-1), m_view)
         m_view.addSeparator()
@@ -359,22 +391,35 @@ class MainWindow(QMainWindow):
         self._action("Smaller kernel (D − 2)", "Shift+K", lambda: self._step_kernel(-2), m_net)
         self._action("Larger input (size × 2)", "N", lambda: self._step_size(+1), m_net)
         self._action("Smaller input (size ÷ 2)", "Shift+N", lambda: self._step_size(-1), m_net)
-        self._action("Weights shared across scales on/off", "S",
-                     lambda: self.request(self.settings.replace(shared=not self.settings.shared)), m_net)
-        self._action("Residual stack input: noise / image", "T", lambda: self.request(self.settings.replace(
-            residual_input=_cycle(("noise", "image"), self.settings.residual_input, 1))), m_net)
-        self.act_reroll = self._action("Re-roll weights", "E", self.reroll, m_net,
-                                       tip="Draw new weights: a new random seed  [E]")
+        self._action(
+            "Weights shared across scales on/off",
+            "S",
+            lambda: self.request(self.settings.replace(shared=not self.settings.shared)),
+            m_net,
+        )
+        self._action(
+            "Residual stack input: noise / image",
+            "T",
+            lambda: self.request(
+                self.settings.replace(residual_input=_cycle(("noise", "image"), self.settings.residual_input, 1))
+            ),
+            m_net,
+        )
+        self.act_reroll = self._action(
+            "Re-roll weights", "E", self.reroll, m_net, tip="Draw new weights: a new random seed  [E]"
+        )
         self._action("Next device", "Ctrl+D", self._step_device, m_net)
         m_net.addSeparator()
         self._action("Unit: raise init variance", "Alt+V", lambda: self._nudge_init(QUARTER_DECADE, "unit_init"), m_net)
-        self._action("Unit: lower init variance", "Alt+Shift+V",
-                     lambda: self._nudge_init(1 / QUARTER_DECADE, "unit_init"), m_net)
+        self._action(
+            "Unit: lower init variance", "Alt+Shift+V", lambda: self._nudge_init(1 / QUARTER_DECADE, "unit_init"), m_net
+        )
         self._action("Unit: more inputs (d × 10)", "Alt+D", lambda: self._step_unit_dim(10), m_net)
         self._action("Unit: fewer inputs (d ÷ 10)", "Alt+Shift+D", lambda: self._step_unit_dim(0.1), m_net)
         self._action("Unit: next activation", "Alt+A", lambda: self._step_activation(+1, "unit_activation"), m_net)
-        self._action("Unit: previous activation", "Alt+Shift+A",
-                     lambda: self._step_activation(-1, "unit_activation"), m_net)
+        self._action(
+            "Unit: previous activation", "Alt+Shift+A", lambda: self._step_activation(-1, "unit_activation"), m_net
+        )
 
         m_help = mb.addMenu("Help")
         self._action("Keyboard shortcuts", "F1", self.show_shortcuts, m_help)
@@ -384,8 +429,10 @@ class MainWindow(QMainWindow):
         tb.setObjectName("main_toolbar")
         tb.setMovable(False)
         tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-        tb.setStyleSheet("QToolButton { padding: 3px 8px; } "
-                         "QToolButton:checked { background: #31688e; color: white; border-radius: 3px; }")
+        tb.setStyleSheet(
+            "QToolButton { padding: 3px 8px; } "
+            "QToolButton:checked { background: #31688e; color: white; border-radius: 3px; }"
+        )
         tb.addAction(self.act_open)
         tb.addAction(self.act_paste)
         tb.addSeparator()
@@ -494,8 +541,9 @@ class MainWindow(QMainWindow):
     def _update_source_note(self) -> None:
         s = self.settings
         unused = s.mode == "init" and s.residual_input == "noise"
-        self.source_panel.set_note("not used now: the residual stack runs on noise (input L₀ in the controls)"
-                                   if unused else "")
+        self.source_panel.set_note(
+            "not used now: the residual stack runs on noise (input L₀ in the controls)" if unused else ""
+        )
 
     # == results =============================================================================
     @property
@@ -528,8 +576,11 @@ class MainWindow(QMainWindow):
         submitted = self._submitted_at.pop(generation, None)
         for g in [g for g in self._submitted_at if g < generation]:
             self._submitted_at.pop(g, None)
-        self.timings = {"compute_ms": result.timings.get("total", math.nan), "draw_ms": draw_ms,
-                        "latency_ms": (time.perf_counter() - submitted) * 1e3 if submitted else math.nan}
+        self.timings = {
+            "compute_ms": result.timings.get("total", math.nan),
+            "draw_ms": draw_ms,
+            "latency_ms": (time.perf_counter() - submitted) * 1e3 if submitted else math.nan,
+        }
         self.status_device.setText(f"device: {result.device}")
         self.status_compute.setText(f"compute: {self.timings['compute_ms']:.0f} ms")
         self.status_draw.setText(f"draw: {draw_ms:.0f} ms")
@@ -610,8 +661,7 @@ class MainWindow(QMainWindow):
     def open_dialog(self) -> None:
         exts = " ".join(f"*{e}" for e in (*supported_extensions(), *sorted(VIDEO_EXTENSIONS)))
         start = str(Path(self.source.path).parent) if self.source and self.source.path else str(Path.home())
-        path, _ = QFileDialog.getOpenFileName(self, "Open image", start,
-                                              f"Images and videos ({exts});;All files (*)")
+        path, _ = QFileDialog.getOpenFileName(self, "Open image", start, f"Images and videos ({exts});;All files (*)")
         if path:
             self.open_file(path)
 
@@ -805,14 +855,20 @@ class MainWindow(QMainWindow):
             QVBoxLayout(self._shortcuts).addWidget(text)
             self._shortcuts.resize(560, 640)
         browser = self._shortcuts.findChild(QTextBrowser)
-        browser.setHtml("<p>Every control has a key. Letters change the view in front of you: in the init lab "
-                        "V, D, A and N act on the residual stack.</p><table>" + "".join(rows) + "</table>")
+        browser.setHtml(
+            "<p>Every control has a key. Letters change the view in front of you: in the init lab "
+            "V, D, A and N act on the residual stack.</p><table>" + "".join(rows) + "</table>"
+        )
         self._shortcuts.setFont(theme.font(self.view.zoom))
         self._shortcuts.show()
 
     def _about(self) -> None:
-        QMessageBox.about(self, "About cnnviz", "cnnviz: see inside a scale-shared CNN — feature maps, activation "
-                          "variance and gradient magnitude, live, beside the theory.")
+        QMessageBox.about(
+            self,
+            "About cnnviz",
+            "cnnviz: see inside a scale-shared CNN — feature maps, activation "
+            "variance and gradient magnitude, live, beside the theory.",
+        )
 
     # == layout persistence ====================================================================
     def _restore_layout(self) -> None:
@@ -832,9 +888,17 @@ class MainWindow(QMainWindow):
         last = self.source.path if self.source is not None and self.source.path else None
         if last is not None and Path(last).resolve() == SAMPLE_IMAGE.resolve():
             last = None
-        self.store.save(settings=self.settings, view=self.view, last_file=last, recent=self.recent,
-                        layout={"geometry": self.saveGeometry(), "window_state": self.saveState(),
-                                "split_pyramid": self.split.saveState()})
+        self.store.save(
+            settings=self.settings,
+            view=self.view,
+            last_file=last,
+            recent=self.recent,
+            layout={
+                "geometry": self.saveGeometry(),
+                "window_state": self.saveState(),
+                "split_pyramid": self.split.saveState(),
+            },
+        )
 
     def shutdown(self) -> None:
         """Stop the worker; safe to call more than once."""

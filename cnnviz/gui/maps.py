@@ -69,16 +69,27 @@ def map_image(maps: np.ndarray, view: ViewState) -> MapImage:
     else:
         ch = min(view.channel, c - 1)
         data, gaps, cols, finite_src = maps[ch], None, 1, maps[ch]
-    return MapImage(data=data, gap_mask=gaps, channels=c, tile=(h, w), cols=cols, channel=ch,
-                    repeat=f, vrange=theme.data_range(finite_src))
+    return MapImage(
+        data=data,
+        gap_mask=gaps,
+        channels=c,
+        tile=(h, w),
+        cols=cols,
+        channel=ch,
+        repeat=f,
+        vrange=theme.data_range(finite_src),
+    )
 
 
 def same_arrays(a: tuple[np.ndarray, ...] | list[np.ndarray], b: tuple[np.ndarray, ...] | list[np.ndarray]) -> bool:
     """True when ``a`` and ``b`` hold equal arrays (shape and every value, NaN equal to NaN)."""
     return len(a) == len(b) and all(
-        x is y or (x.shape == y.shape and x.dtype == y.dtype
-                   and (np.array_equal(x, y) or np.array_equal(x, y, equal_nan=True)))  # NaN: rare, slower
-        for x, y in zip(a, b))
+        x is y
+        or (
+            x.shape == y.shape and x.dtype == y.dtype and (np.array_equal(x, y) or np.array_equal(x, y, equal_nan=True))
+        )  # NaN: rare, slower
+        for x, y in zip(a, b)
+    )
 
 
 def grid_keys(k: int, depth: int) -> list[tuple[int, int]]:
@@ -86,8 +97,9 @@ def grid_keys(k: int, depth: int) -> list[tuple[int, int]]:
     return [(l, s) for l in range(depth + 1) for s in range(k - l + 1)]
 
 
-def levels_for(images: dict[tuple[int, int], MapImage], key: tuple[int, int], normalisation: str,
-               signed: bool) -> tuple[float, float]:
+def levels_for(
+    images: dict[tuple[int, int], MapImage], key: tuple[int, int], normalisation: str, signed: bool
+) -> tuple[float, float]:
     """The colour levels of cell ``key`` under per-map, per-level or global normalisation (l >= 1)."""
     if normalisation == "map":
         pairs = [images[key].vrange]

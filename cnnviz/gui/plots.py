@@ -79,8 +79,12 @@ def _stamp_columns(p: QPainter, lines: list) -> bool:
     the pixels the lines would cover. False (nothing drawn) unless ``p`` only translates."""
     tr = p.transform()
     device = p.device()
-    if (tr.type().value > QTransform.TransformationType.TxTranslate.value or p.deviceTransform() != tr
-            or device is None or device.devicePixelRatioF() != 1.0):
+    if (
+        tr.type().value > QTransform.TransformationType.TxTranslate.value
+        or p.deviceTransform() != tr
+        or device is None
+        or device.devicePixelRatioF() != 1.0
+    ):
         return False
     for pen, _, _ in lines:
         if pen.widthF() > 1 or pen.style() != Qt.PenStyle.SolidLine or not pen.isSolid():
@@ -97,7 +101,7 @@ def _stamp_columns(p: QPainter, lines: list) -> bool:
         a = c.alpha()
         k = a / 255.0
         argb = (a << 24) | (int(c.red() * k + 0.5) << 16) | (int(c.green() * k + 0.5) << 8) | int(c.blue() * k + 0.5)
-        img[top - y0: bottom - y0 + 1, x - x0] = argb
+        img[top - y0 : bottom - y0 + 1, x - x0] = argb
     p.save()
     p.resetTransform()
     p.drawImage(QPoint(x0, y0), QImage(img.data, w, h, 4 * w, QImage.Format.Format_ARGB32_Premultiplied))
@@ -105,8 +109,7 @@ def _stamp_columns(p: QPainter, lines: list) -> bool:
     return True
 
 
-def style_plot(plot: pg.PlotItem, zoom: float, title: str, xlabel: str, ylabel: str,
-               log_y: bool = False) -> None:
+def style_plot(plot: pg.PlotItem, zoom: float, title: str, xlabel: str, ylabel: str, log_y: bool = False) -> None:
     if not isinstance(plot.getAxis("bottom"), GridAxis):
         plot.setAxisItems({"bottom": GridAxis("bottom")})
     plot.setTitle(title, size=theme.pt(zoom, 1.05), color=theme.TEXT)
@@ -203,8 +206,12 @@ class CurveSet(pg.GraphicsObject):
         self._dot_size = 7.0
         self._bounds: tuple[float, float, float, float] | None = None  # x0, x1, y0, y1 of the finite data
 
-    def set_data(self, lines: list[tuple[np.ndarray, np.ndarray, QPen]],
-                 dots: list[tuple[np.ndarray, np.ndarray, QBrush]], dot_size: float) -> None:
+    def set_data(
+        self,
+        lines: list[tuple[np.ndarray, np.ndarray, QPen]],
+        dots: list[tuple[np.ndarray, np.ndarray, QBrush]],
+        dot_size: float,
+    ) -> None:
         """lines: (x, y, pen), drawn in order; dots: (x, y, brush) drawn above every line."""
         self.prepareGeometryChange()
         self._paths = []
@@ -239,7 +246,7 @@ class CurveSet(pg.GraphicsObject):
     def dataBounds(self, ax: int, frac: float = 1.0, orthoRange=None):
         if self._bounds is None:
             return None, None
-        return self._bounds[2 * ax: 2 * ax + 2]
+        return self._bounds[2 * ax : 2 * ax + 2]
 
     def viewTransformChanged(self) -> None:
         # the padding for dots and pen widths is in pixels: it changes with the view's scale
@@ -306,12 +313,14 @@ class OverflowMarks:
     MAX_CROSSES = 12
 
     def __init__(self, plot: pg.PlotItem) -> None:
-        self.item = pg.ScatterPlotItem(symbol="x", size=14, pen=pg.mkPen(theme.NONFINITE_HEX, width=2),
-                                       brush=pg.mkBrush(theme.NONFINITE_HEX))
+        self.item = pg.ScatterPlotItem(
+            symbol="x", size=14, pen=pg.mkPen(theme.NONFINITE_HEX, width=2), brush=pg.mkBrush(theme.NONFINITE_HEX)
+        )
         self.item.setZValue(30)
         plot.addItem(self.item, ignoreBounds=True)
-        self.band = pg.LinearRegionItem(movable=False, brush=pg.mkBrush(255, 0, 255, 40),
-                                        pen=pg.mkPen(theme.NONFINITE_HEX, width=1))
+        self.band = pg.LinearRegionItem(
+            movable=False, brush=pg.mkBrush(255, 0, 255, 40), pen=pg.mkPen(theme.NONFINITE_HEX, width=1)
+        )
         self.band.setZValue(-5)
         self.band.hide()
         plot.addItem(self.band, ignoreBounds=True)
@@ -385,8 +394,10 @@ def legend_html(n_scales: int, extra: str = "") -> str:
     """The key to the per-scale curves, for a word-wrapping QLabel."""
     colors = theme.scale_colors(n_scales)
     sw = " ".join(f"<span style='color:{c.name()}'>■</span>{s}" for s, c in enumerate(colors))
-    return (f"scale s: {sw} &nbsp; ━ measured &nbsp; ╍ theory{extra} &nbsp; "
-            f"<span style='color:{theme.NONFINITE_HEX}'>✕</span> inf/NaN")
+    return (
+        f"scale s: {sw} &nbsp; ━ measured &nbsp; ╍ theory{extra} &nbsp; "
+        f"<span style='color:{theme.NONFINITE_HEX}'>✕</span> inf/NaN"
+    )
 
 
 def hex_color(c: QColor) -> str:

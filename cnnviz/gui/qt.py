@@ -52,7 +52,6 @@ NONE_WORKAROUND = keep_none_alive()
 
 import pyqtgraph as pg  # noqa: E402
 
-pg.setConfigOptions(imageAxisOrder="row-major", useOpenGL=False, antialias=True,
-                    background="w", foreground="#202020")
+pg.setConfigOptions(imageAxisOrder="row-major", useOpenGL=False, antialias=True, background="w", foreground="#202020")
 
-__all__ = ["pg", "NONE_WORKAROUND"]
+__all__ = ["NONE_WORKAROUND", "pg"]

@@ -70,8 +70,11 @@ class _Strip(QWidget):
         for s, img in enumerate(self._images):
             x = s * (cell + 4)
             p.drawImage(QRect(x, 0, cell, cell), img)
-            p.drawText(QRect(x - 2, cell + 2, cell + 4, int(20 * self._zoom)),
-                       Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop, f"I{_subscript(s)}")
+            p.drawText(
+                QRect(x - 2, cell + 2, cell + 4, int(20 * self._zoom)),
+                Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop,
+                f"I{_subscript(s)}",
+            )
         p.end()
 
 
@@ -86,7 +89,9 @@ class SourcePanel(QWidget):
         self.image.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.image.setMinimumSize(120, 120)
         self.image.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        self.image.setToolTip("The input, fitted to 2^k × 2^k. Drop a picture here, paste one (Ctrl+V) or open a file (Ctrl+O).")
+        self.image.setToolTip(
+            "The input, fitted to 2^k × 2^k. Drop a picture here, paste one (Ctrl+V) or open a file (Ctrl+O)."
+        )
         self.caption = QLabel(" ")
         self.caption.setWordWrap(True)
         self.caption.setTextFormat(Qt.TextFormat.RichText)
@@ -117,7 +122,9 @@ class SourcePanel(QWidget):
 
     def _caption(self) -> None:
         note = f"<br><i style='color:{theme.WARN_FG}'>{self._note}</i>" if self._note else ""
-        self.caption.setText(f"<b>{self.name}</b><br><span style='color:{theme.MUTED}'>{self._description}</span>{note}")
+        self.caption.setText(
+            f"<b>{self.name}</b><br><span style='color:{theme.MUTED}'>{self._description}</span>{note}"
+        )
 
     def set_pyramid(self, pyramid: tuple[np.ndarray, ...]) -> None:
         self.strip.set_pyramid(pyramid)
@@ -135,7 +142,8 @@ class SourcePanel(QWidget):
             return
         side = max(16, min(self.image.width(), self.image.height()))
         pm = QPixmap.fromImage(self._qimage).scaled(
-            side, side, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
+            side, side, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
+        )
         self.image.setPixmap(pm)
 
     def render_image(self) -> QImage:

@@ -69,8 +69,15 @@ class StateStore:
         value = self._q.value(key)
         return value if isinstance(value, QByteArray) and not value.isEmpty() else None
 
-    def save(self, *, settings: Settings, view: ViewState, last_file: str | None, recent: list[str],
-             layout: dict[str, QByteArray]) -> None:
+    def save(
+        self,
+        *,
+        settings: Settings,
+        view: ViewState,
+        last_file: str | None,
+        recent: list[str],
+        layout: dict[str, QByteArray],
+    ) -> None:
         self._q.setValue("settings", settings.to_json())
         self._q.setValue("view", view.to_json())
         self._q.setValue("last_file", last_file or "")

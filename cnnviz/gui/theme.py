@@ -12,8 +12,8 @@ import functools
 import math
 
 import numpy as np
-from PySide6.QtGui import QColor, QFont, QPen
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QFont, QPen
 
 from .qt import pg
 
@@ -126,8 +126,9 @@ def data_range(a: np.ndarray) -> tuple[float, float]:
     return float(fin.min()), float(fin.max())
 
 
-def colorize(data: np.ndarray, levels: tuple[float, float], table: np.ndarray,
-             transparent: np.ndarray | None = None) -> np.ndarray:
+def colorize(
+    data: np.ndarray, levels: tuple[float, float], table: np.ndarray, transparent: np.ndarray | None = None
+) -> np.ndarray:
     """Map a float image through a colour table.
 
     data: float ``[H, W]``; levels: (lo, hi) mapped to the ends of ``table`` (uint8

@@ -14,7 +14,6 @@ frozen :class:`~cnnviz.core.result.Result` objects of numpy copies: nothing is s
 
 from __future__ import annotations
 
-import os
 import threading
 import traceback
 from collections.abc import Callable
@@ -23,8 +22,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal
 
-from ..errors import CnnvizError
 from ..core.device import torch_threads
+from ..errors import CnnvizError
 from ..settings import Settings
 
 # Fields a slider changes continuously: a new value does not cancel the running job.

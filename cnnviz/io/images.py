@@ -153,9 +153,7 @@ def as_rgb(array: np.ndarray, name: str = "image") -> np.ndarray:
     if a.ndim == 2:
         a = a[:, :, None]
     if a.ndim != 3 or a.shape[2] not in (1, 3, 4):
-        raise InputError(
-            f"{label}: expected pixels [H, W], [H, W, 1], [H, W, 3] or [H, W, 4], got shape {a.shape}"
-        )
+        raise InputError(f"{label}: expected pixels [H, W], [H, W, 1], [H, W, 3] or [H, W, 4], got shape {a.shape}")
     h, w = a.shape[:2]
     if h < 1 or w < 1:
         raise InputError(f"{label}: the picture is empty ({w}x{h} pixels)")
@@ -209,9 +207,7 @@ def _decode(fp: IO[bytes], label: str) -> np.ndarray:
         try:
             im = Image.open(fp, formats=supported_formats())
         except Image.UnidentifiedImageError:
-            raise InputError(
-                f"{label}: not an image file in a supported format ({supported_formats_text()})"
-            ) from None
+            raise InputError(f"{label}: not an image file in a supported format ({supported_formats_text()})") from None
         except Image.DecompressionBombError as exc:
             found = re.search(r"\((\d+) pixels\)", str(exc))
             size = f"{int(found[1]):,} pixels" if found else "too many pixels"
@@ -235,9 +231,7 @@ def _decode(fp: IO[bytes], label: str) -> np.ndarray:
             except MemoryError:
                 raise InputError(f"{label}: not enough memory for a {w}x{h} picture") from None
             except _DECODE_ERRORS as exc:
-                raise InputError(
-                    f"{label}: the image data is corrupt or truncated ({_one_line(exc)})"
-                ) from exc
+                raise InputError(f"{label}: the image data is corrupt or truncated ({_one_line(exc)})") from exc
             try:
                 # Rotation works on any mode, so it happens before conversion (which may
                 # allocate a bigger copy).

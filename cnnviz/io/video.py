@@ -53,6 +53,7 @@ DEFAULT_TIMEOUT_S = 10.0  # longest wait for one frame (I/O or decoding) before 
 INDEX_AT_OPEN_BYTES = 256 * 2**20  # files up to this size are indexed when opened
 _MAX_BAD_PACKETS = 50  # undecodable packets in a row before the rest is declared corrupt
 
+
 @dataclass(frozen=True)
 class VideoInfo:
     """What is known about a video stream.
@@ -215,8 +216,14 @@ class VideoReader:
         rate = stream.average_rate or stream.guessed_rate or stream.base_rate
         fps = float(rate) if rate else 0.0
         common = dict(
-            path=str(self.path), container=container.format.name, codec=stream.codec_context.name,
-            width=w, height=h, coded_width=cw, coded_height=ch, rotation=rotation,
+            path=str(self.path),
+            container=container.format.name,
+            codec=stream.codec_context.name,
+            width=w,
+            height=h,
+            coded_width=cw,
+            coded_height=ch,
+            rotation=rotation,
         )
         if self._index is not None:
             idx = self._index
@@ -228,8 +235,13 @@ class VideoReader:
             if n > 1 and duration > 0:
                 fps = n / duration
             return VideoInfo(
-                **common, fps=fps, variable_frame_rate=variable, duration=duration,
-                frame_count=n, frame_count_exact=True, indexed=True,
+                **common,
+                fps=fps,
+                variable_frame_rate=variable,
+                duration=duration,
+                frame_count=n,
+                frame_count_exact=True,
+                indexed=True,
             )
         if stream.duration is not None:
             duration = float(stream.duration * self._time_base)
@@ -250,8 +262,13 @@ class VideoReader:
         base = stream.base_rate
         variable = bool(rate and base and abs(float(rate) / float(base) - 1) > 0.01)
         return VideoInfo(
-            **common, fps=fps, variable_frame_rate=variable, duration=duration,
-            frame_count=count, frame_count_exact=count_exact, indexed=False,
+            **common,
+            fps=fps,
+            variable_frame_rate=variable,
+            duration=duration,
+            frame_count=count,
+            frame_count_exact=count_exact,
+            indexed=False,
         )
 
     def _build_index(self) -> None:
@@ -432,9 +449,8 @@ class VideoReader:
             reasons.append(f"the file lists {max(header, listed)}")
         promised = self._container.duration / 1e6 if self._container.duration else None
         info = self.info
-        if not reasons and promised and info.indexed and info.fps:
-            if info.duration < promised - 2.0 / info.fps:
-                reasons.append(f"the header promises {promised:.2f} s, the frames last {info.duration:.2f} s")
+        if not reasons and promised and info.indexed and info.fps and info.duration < promised - 2.0 / info.fps:
+            reasons.append(f"the header promises {promised:.2f} s, the frames last {info.duration:.2f} s")
         return reasons
 
     def _check_index(self) -> None:
@@ -465,7 +481,7 @@ class VideoReader:
         key = int(idx.key_before[index])
         if here is None or here > index or key > here:
             self._seek_keyframe(key)
-        for attempt in range(2):
+        for _attempt in range(2):
             while (raw := self._next_raw()) is not None:
                 got = self._index_of(raw)
                 if got is None or got > index:
@@ -582,9 +598,9 @@ def probe(path: str | Path) -> VideoInfo:
 
 __all__ = [
     "DEFAULT_TIMEOUT_S",
-    "Frame",
     "INDEX_AT_OPEN_BYTES",
     "MAX_PIXELS",
+    "Frame",
     "VideoInfo",
     "VideoReader",
     "probe",

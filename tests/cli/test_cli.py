@@ -38,8 +38,21 @@ def test_table_lists_every_layer_with_theory_beside(photo):
 
 
 def test_json_is_strict_and_matches_the_table_settings(photo):
-    code, out, _ = run_cli("stats", str(photo), "--size", "64", "--depth", "2", "--json", "--init", "lecun",
-                           "--activation", "tanh", "--seed", "4")
+    code, out, _ = run_cli(
+        "stats",
+        str(photo),
+        "--size",
+        "64",
+        "--depth",
+        "2",
+        "--json",
+        "--init",
+        "lecun",
+        "--activation",
+        "tanh",
+        "--seed",
+        "4",
+    )
     assert code == 0
     data = json.loads(out)
     assert data["settings"]["init"] == "lecun" and data["settings"]["activation"] == "tanh"
@@ -65,15 +78,18 @@ def test_residual_stack_table_on_noise():
     assert len([l for l in out.splitlines() if l[:3].strip().isdigit()]) == 31
 
 
-@pytest.mark.parametrize("argv,needle", [
-    (["--unshared", "--residual"], "--unshared"),
-    (["--depth", "9"], "log2"),
-    (["--kernel", "4"], "odd"),
-    (["--size", "100"], "power of two"),
-    (["--init-var", "-1"], ">= 0"),
-    (["--init-var", "nan"], "finite"),
-    (["--channels", "0"], "channels"),
-])
+@pytest.mark.parametrize(
+    "argv,needle",
+    [
+        (["--unshared", "--residual"], "--unshared"),
+        (["--depth", "9"], "log2"),
+        (["--kernel", "4"], "odd"),
+        (["--size", "100"], "power of two"),
+        (["--init-var", "-1"], ">= 0"),
+        (["--init-var", "nan"], "finite"),
+        (["--channels", "0"], "channels"),
+    ],
+)
 def test_contradictions_and_bad_values_are_one_line_and_nonzero(argv, needle):
     code, out, err = run_cli("stats", *argv)
     assert code != 0 and out == ""
@@ -94,6 +110,7 @@ def test_bad_image_is_one_line(tmp_path):
 
 def test_settings_file_round_trips_and_flags_override(tmp_path, photo):
     from cnnviz.settings import Settings
+
     path = tmp_path / "lecture.json"
     path.write_text(Settings(size=64, depth=3, channels=4, activation="tanh").to_json())
     code, out, _ = run_cli("stats", str(photo), "--settings", str(path), "--depth", "2", "--json")
@@ -102,8 +119,9 @@ def test_settings_file_round_trips_and_flags_override(tmp_path, photo):
 
 
 def test_python_dash_m_runs_without_a_traceback():
-    proc = subprocess.run([sys.executable, "-m", "cnnviz", "stats", "--size", "32", "--json"],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "cnnviz", "stats", "--size", "32", "--json"], capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["settings"]["depth"] == 5  # the default 6 clamped to log2(32)
 

@@ -111,8 +111,11 @@ def test_video_net_reports_shapes_over_time_costs_and_gradients(clip):
     net = VideoNet(3, 4, depth=3, kernel=3, kernel_t=3, stride=2)
     shapes = net.output_shapes((1, 3, 4, 32, 32))
     layers = data["frames"][0]["layers"]
-    assert [tuple(st["shape"]) for st in layers] == shapes == [
-        (1, 3, 4, 32, 32), (1, 4, 2, 16, 16), (1, 4, 1, 8, 8), (1, 4, 1, 4, 4)]
+    assert (
+        [tuple(st["shape"]) for st in layers]
+        == shapes
+        == [(1, 3, 4, 32, 32), (1, 4, 2, 16, 16), (1, 4, 1, 8, 8), (1, 4, 1, 4, 4)]
+    )
     assert [st["multiplies"] for st in layers] == net.multiplies((1, 3, 4, 32, 32))
     assert layers[0]["grad_rms"] is None and all(st["grad_rms"] > 0 for st in layers[1:])
     assert data["video_net"]["clip_bytes"] == 4 * 32 * 32 * 3 * 4
@@ -175,8 +178,11 @@ def test_cnnviz_stats_routes_videos_here(clip):
     from cnnviz.cli import main
 
     out, err = io.StringIO(), io.StringIO()
-    code = main(["stats", str(clip), "--size", "32", "--depth", "2", "--channels", "4", "--frames", "2", "--json"],
-                out=out, err=err)
+    code = main(
+        ["stats", str(clip), "--size", "32", "--depth", "2", "--channels", "4", "--frames", "2", "--json"],
+        out=out,
+        err=err,
+    )
     assert code == 0, err.getvalue()
     data = strict(out.getvalue())
     assert data["settings"]["depth"] == 2 and len(data["frames"]) == 2

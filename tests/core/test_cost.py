@@ -34,9 +34,7 @@ def test_conv_multiplies_rejects_bad_sizes(bad):
 def test_scale_net_costs_rows():
     k, depth, J, D = 6, 4, 8, 3
     rows = scale_net_costs(k, depth, J, D, batch=2)
-    assert [(r.level, r.scale) for r in rows] == [
-        (lvl, s) for lvl in range(1, depth + 1) for s in range(k - lvl + 1)
-    ]
+    assert [(r.level, r.scale) for r in rows] == [(lvl, s) for lvl in range(1, depth + 1) for s in range(k - lvl + 1)]
     for row in rows:
         n = 2 ** (k - row.level - row.scale)
         i = 3 if row.level == 1 else J

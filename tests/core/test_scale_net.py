@@ -30,8 +30,12 @@ def test_pyramid_refuses_non_square_or_non_power_of_two(shape):
 
 
 def _sigma(name, v):
-    return {"relu": lambda t: max(t, 0.0), "identity": lambda t: t,
-            "tanh": np.tanh, "sigmoid": lambda t: 1 / (1 + np.exp(-t))}[name](v)
+    return {
+        "relu": lambda t: max(t, 0.0),
+        "identity": lambda t: t,
+        "tanh": np.tanh,
+        "sigmoid": lambda t: 1 / (1 + np.exp(-t)),
+    }[name](v)
 
 
 def reference_layers(pyr, w_left, w_up, bias, depth, act):
@@ -74,8 +78,14 @@ def test_network_matches_the_seeds_equation_written_as_loops(kernel, act):
             b.copy_(torch.randn_like(b))
         layers = net(image_pyramid(x))
     pyr = [p[0].numpy() for p in image_pyramid(x)]
-    ref = reference_layers(pyr, [w.detach().numpy() for w in net.w_left], [w.detach().numpy() for w in net.w_up],
-                           [b.detach().numpy() for b in net.bias], 3, act)
+    ref = reference_layers(
+        pyr,
+        [w.detach().numpy() for w in net.w_left],
+        [w.detach().numpy() for w in net.w_up],
+        [b.detach().numpy() for b in net.bias],
+        3,
+        act,
+    )
     for lvl in range(1, 4):
         assert len(layers[lvl]) == len(ref[lvl]) == 4 - lvl
         for s in range(4 - lvl):
@@ -113,8 +123,11 @@ def test_exact_scale_equivariance_with_shared_weights_and_not_without(act):
         with torch.no_grad():
             full = net(image_pyramid(x))
             small = net(image_pyramid(x_small))
-        worst = max(float((small[l][s] - full[l][s + 1]).abs().max()) / float(full[l][s + 1].abs().max())
-                    for l in range(1, 5) for s in range(len(small[l])))
+        worst = max(
+            float((small[l][s] - full[l][s + 1]).abs().max()) / float(full[l][s + 1].abs().max())
+            for l in range(1, 5)
+            for s in range(len(small[l]))
+        )
         if shared:
             assert worst < 1e-5
         else:

@@ -83,9 +83,7 @@ def test_saturating_moments_match_a_dense_integral(v):
     m, q, c = activation_moments("tanh", v)
     assert float(m) == pytest.approx(0.0, abs=1e-12)
     assert float(q) == pytest.approx(_dense_expectation(lambda y: np.tanh(y) ** 2, v), rel=1e-5)
-    assert float(c) == pytest.approx(
-        _dense_expectation(lambda y: (1 - np.tanh(y) ** 2) ** 2, v), rel=1e-5
-    )
+    assert float(c) == pytest.approx(_dense_expectation(lambda y: (1 - np.tanh(y) ** 2) ** 2, v), rel=1e-5)
     with np.errstate(over="ignore"):
         m, q, c = activation_moments("sigmoid", v)
         assert float(m) == pytest.approx(0.5, abs=1e-12)
@@ -218,7 +216,7 @@ def test_mean_field_borders_shrink_coarse_scales():
     k, depth, J = 8, 3, 16
     init_vars = [2 / (2 * 9 * 3)] + [2 / (2 * 9 * J)] * (depth - 1)
     mf = scale_net_mean_field(np.full(k + 1, 0.1), k, depth, J, 3, init_vars, "relu")
-    row = mf.q[1, : k]
+    row = mf.q[1, :k]
     assert np.all(np.diff(row) < 0)
     # 1x1 output: its <- input is 1x1 (1 tap), its ^ input 2x2 (4 of 9 taps)
     assert mf.q[1, k - 1] == pytest.approx(init_vars[0] * 3 * (1 + 4) * 0.1 / 2)
@@ -230,8 +228,7 @@ def test_mean_field_overflow_gives_inf_not_warnings():
         warnings.simplefilter("error")
         for act in ("identity", "relu", "tanh", "sigmoid"):
             for pp in (False, True):
-                mf = scale_net_mean_field(np.full(k + 1, 0.08), k, depth, 16, 3, [1e30] * depth, act,
-                                          per_position=pp)
+                mf = scale_net_mean_field(np.full(k + 1, 0.08), k, depth, 16, 3, [1e30] * depth, act, per_position=pp)
                 if act in ("identity", "relu"):
                     assert np.isinf(mf.q[depth, 0]) or mf.q[depth, 0] > 1e150
                 else:
@@ -318,8 +315,7 @@ def _measure_scale_net(k, depth, channels, kernel, activation, init, seeds):
     r = q.copy()
     with _one_thread():
         _measure_into(q, r, k, depth, channels, kernel, activation, init, seeds)
-    net = ScaleSharedNet(channels=channels, depth=depth, kernel=kernel, activation=activation,
-                         init_var=init)
+    net = ScaleSharedNet(channels=channels, depth=depth, kernel=kernel, activation=activation, init_var=init)
     return q, r, list(net.init_vars)
 
 
@@ -330,8 +326,9 @@ def _measure_into(q, r, k, depth, channels, kernel, activation, init, seeds):
     for n, seed in enumerate(seeds):
         gen = torch.Generator().manual_seed(10_000 + seed)
         image = torch.rand(1, 3, 2**k, 2**k, generator=gen) - 0.5  # white noise, minus 0.5
-        net = ScaleSharedNet(channels=channels, depth=depth, kernel=kernel,
-                             activation=activation, init_var=init, seed=seed)
+        net = ScaleSharedNet(
+            channels=channels, depth=depth, kernel=kernel, activation=activation, init_var=init, seed=seed
+        )
         net.requires_grad_(False)
         layers = net(image_pyramid(image), grad_from_level=1)
         inputs = [m for lvl in range(1, depth + 1) for m in layers[lvl]]
@@ -368,13 +365,12 @@ def _deviation(measured: np.ndarray, theory: np.ndarray) -> tuple[np.ndarray, np
 #     level 1, the border correlation the per-position recursion removes).
 # A border-tap, scale-index, fan-in or gain mistake moves the well-measured fine cells by
 # 20 % to 800 %, far beyond these bands.
-@pytest.mark.parametrize(
-    "per_position,tol_fwd,tol_bwd", [(True, 0.10, 0.10), (False, 0.15, 0.30)]
-)
+@pytest.mark.parametrize("per_position,tol_fwd,tol_bwd", [(True, 0.10, 0.10), (False, 0.15, 0.30)])
 def test_mean_field_matches_the_network(relu_he_measured, per_position, tol_fwd, tol_bwd):
     q, r, init_vars = relu_he_measured
-    mf = scale_net_mean_field(q[:, 0].mean(axis=0), K, DEPTH, J_NET, D_NET, init_vars, "relu",
-                              per_position=per_position)
+    mf = scale_net_mean_field(
+        q[:, 0].mean(axis=0), K, DEPTH, J_NET, D_NET, init_vars, "relu", per_position=per_position
+    )
     for name, measured, theory, tol in (("forward", q, mf.q, tol_fwd), ("backward", r, mf.r, tol_bwd)):
         dev, se = _deviation(measured, theory)
         ok = np.isfinite(dev)
@@ -392,8 +388,7 @@ def test_mean_field_matches_the_network_for_tanh():
     Measured deviations (64 seeds): forward within 3 %, backward within 5 % per-position."""
     k, depth = 6, 4
     q, r, init_vars = _measure_scale_net(k, depth, 16, 3, "tanh", "lecun", range(32))
-    mf = scale_net_mean_field(q[:, 0].mean(axis=0), k, depth, 16, 3, init_vars, "tanh",
-                              per_position=True)
+    mf = scale_net_mean_field(q[:, 0].mean(axis=0), k, depth, 16, 3, init_vars, "tanh", per_position=True)
     for measured, theory in ((q, mf.q), (r, mf.r)):
         dev, se = _deviation(measured, theory)
         ok = np.isfinite(dev)

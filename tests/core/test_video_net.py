@@ -67,8 +67,16 @@ def weight_to_seed(w: torch.Tensor) -> np.ndarray:
 def test_video_net_is_the_seed_equation(stride, kernel, kernel_t):
     gen = torch.Generator().manual_seed(7)
     clip = torch.randn(1, 2, 5, 7, 6, generator=gen)  # B, C, T, H, W: nothing square, nothing symmetric
-    net = VideoNet(in_channels=2, channels=3, depth=2, kernel=kernel, kernel_t=kernel_t, stride=stride,
-                   activation="identity", seed=3)
+    net = VideoNet(
+        in_channels=2,
+        channels=3,
+        depth=2,
+        kernel=kernel,
+        kernel_t=kernel_t,
+        stride=stride,
+        activation="identity",
+        seed=3,
+    )
     outs = net(clip)
     L = to_seed(clip)
     for level in (1, 2):
@@ -90,8 +98,11 @@ def test_shapes_shrink_to_ceil_n_over_s_in_space_and_time():
     clip = torch.zeros(2, 3, 8, 13, 10)
     outs = net(clip)
     assert outs[0] is clip
-    assert [tuple(o.shape) for o in outs] == net.output_shapes(clip.shape) == [
-        (2, 3, 8, 13, 10), (2, 5, 4, 7, 5), (2, 5, 2, 4, 3), (2, 5, 1, 2, 2)]
+    assert (
+        [tuple(o.shape) for o in outs]
+        == net.output_shapes(clip.shape)
+        == [(2, 3, 8, 13, 10), (2, 5, 4, 7, 5), (2, 5, 2, 4, 3), (2, 5, 1, 2, 2)]
+    )
     assert out_length(7, 2) == 4 and out_length(8, 2) == 4 and out_length(1, 2) == 1
 
 
@@ -174,14 +185,17 @@ def test_video_net_statistics_take_gradients_wrt_layer_outputs():
 def test_aggregate_gives_mean_and_spread_over_frames():
     a = torch.tensor([[1.0, 3.0]]).reshape(1, 1, 1, 2)
     b = torch.tensor([[2.0, 6.0]]).reshape(1, 1, 1, 2)
-    frames = [FrameStats(i, i / 25, (layer_stats(x, 0, 0), layer_stats(x, 1, 0, grad=x, multiplies=7)), 0, 0)
-              for i, x in enumerate((a, b))]
+    frames = [
+        FrameStats(i, i / 25, (layer_stats(x, 0, 0), layer_stats(x, 1, 0, grad=x, multiplies=7)), 0, 0)
+        for i, x in enumerate((a, b))
+    ]
     agg = aggregate(frames)
     assert [(g.level, g.count, g.multiplies) for g in agg] == [(0, 2, 0), (1, 2, 7)]
     assert agg[0].mean["mean"] == pytest.approx(3.0) and agg[0].std["mean"] == pytest.approx(1.0)
     assert agg[0].mean["var"] == pytest.approx((1.0 + 4.0) / 2)
     assert math.isnan(agg[0].mean["grad_rms"]) and agg[1].mean["grad_rms"] == pytest.approx(
-        (math.sqrt(5) + math.sqrt(20)) / 2)
+        (math.sqrt(5) + math.sqrt(20)) / 2
+    )
 
 
 def test_frame_selection():

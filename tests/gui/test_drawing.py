@@ -86,5 +86,4 @@ def test_the_curves_plot_every_scale_and_the_theory(qtbot, settle, main_window):
     theory = pyr.grid("theory_var")
     assert len(dashed) == sum(int(np.isfinite(theory[: min(pyr.depth, pyr.k - s) + 1, s]).sum() >= 2) for s in long)
     assert len(dashed) >= 1
-    assert sum(x.size for x, _, _ in curve_set._dots) == sum(min(pyr.depth, pyr.k - s) + 1
-                                                            for s in range(pyr.k + 1))
+    assert sum(x.size for x, _, _ in curve_set._dots) == sum(min(pyr.depth, pyr.k - s) + 1 for s in range(pyr.k + 1))

@@ -15,8 +15,9 @@ pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSi
 def _drop(window, mime: QMimeData) -> bool:
     """Deliver a drag-enter then a drop at the window's centre, as Qt does for a user's drop."""
     pos = QPointF(window.width() / 2, window.height() / 2)
-    enter = QDragEnterEvent(pos.toPoint(), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
-                            Qt.KeyboardModifier.NoModifier)
+    enter = QDragEnterEvent(
+        pos.toPoint(), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    )
     QApplication.sendEvent(window, enter)
     if not enter.isAccepted():
         return False

@@ -74,7 +74,13 @@ def _png(width: int, height: int, bit_depth: int = 8, colour_type: int = 0, idat
 
 @pytest.mark.parametrize(
     ("name", "kw"),
-    [("a.png", {}), ("a.bmp", {}), ("a.tif", {}), ("a.tiff", {"compression": "tiff_lzw"}), ("a.webp", {"lossless": True})],
+    [
+        ("a.png", {}),
+        ("a.bmp", {}),
+        ("a.tif", {}),
+        ("a.tiff", {"compression": "tiff_lzw"}),
+        ("a.webp", {"lossless": True}),
+    ],
 )
 def test_lossless_formats_round_trip_exactly(tmp_path, name, kw):
     rgb = _noise(17, 23)
@@ -286,7 +292,12 @@ def test_as_rgb_accepts_strided_views_and_copies():
 
 @pytest.mark.parametrize(
     "array",
-    [np.zeros((4, 4, 2), np.uint8), np.zeros((4,), np.uint8), np.zeros((0, 4, 3), np.uint8), np.zeros((4, 4), np.int32)],
+    [
+        np.zeros((4, 4, 2), np.uint8),
+        np.zeros((4,), np.uint8),
+        np.zeros((0, 4, 3), np.uint8),
+        np.zeros((4, 4), np.int32),
+    ],
 )
 def test_as_rgb_rejects_what_it_cannot_read(array):
     with pytest.raises(InputError):
