@@ -10,7 +10,8 @@ from __future__ import annotations
 import math
 
 from ..errors import SettingsError
-from ..settings import INIT_RULES
+
+INIT_RULES = ("lecun", "he", "residual")
 
 
 def residual_rule(depth: int, kernel: int, channels: int) -> float:

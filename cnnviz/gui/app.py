@@ -140,9 +140,9 @@ def launch(
     app = _application()
     if os.environ.get("QT_QPA_PLATFORM") == "offscreen" and "pytest" not in sys.modules:
         _quiet_offscreen_messages()
+    from ..view_state import ViewState
     from .main_window import MainWindow
     from .store import StateStore
-    from .view_state import ViewState
 
     if screenshot is not None:
         return _screenshot(

@@ -27,10 +27,10 @@ from PySide6.QtWidgets import (
 )
 
 from ..core.result import LayerStats, Result
+from ..view_state import NORMALISATION_LABELS, ViewState
 from . import theme
 from .maps import MapImage, grid_keys, levels_for, map_image, pyramid_rgb, same_arrays
 from .qt import pg
-from .view_state import NORMALISATION_LABELS, ViewState
 
 PITCH = 1.35  # cell size 1 plus the gap that holds titles and arrows
 

@@ -12,11 +12,11 @@ from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QCheckBox, QDialog, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
 
 from ..core.result import LayerStats, Result
+from ..view_state import ViewState
 from . import theme
 from .maps import map_image
 from .plots import style_plot
 from .qt import pg
-from .view_state import ViewState
 
 
 class LayerInspector(QDialog):

@@ -43,6 +43,7 @@ from ..io.images import as_rgb, fit_to_size, load_image, supported_extensions, s
 from ..io.video import VIDEO_EXTENSIONS, first_frame, is_video
 from ..paths import PRESETS, SAMPLE_IMAGE
 from ..settings import ACTIVATIONS, CHANNELS_MAX, KERNEL_MAX, RESIDUAL_DEPTH_MAX, SIZE_MAX, SIZE_MIN, Settings
+from ..view_state import NORMALISATION_LABELS, NORMALISATIONS, SEQUENTIAL_MAPS, ViewState
 from . import theme
 from .controls import NOISE_SIZES, SIZES, ControlsPanel, resolved_init
 from .cost_view import CostView
@@ -52,7 +53,6 @@ from .init_lab import InitLabView
 from .inspector import LayerInspector
 from .source_panel import SourcePanel
 from .store import MAX_RECENT, StateStore
-from .view_state import NORMALISATION_LABELS, NORMALISATIONS, ViewState
 from .worker import ComputeWorker
 
 MODES = (
@@ -236,7 +236,7 @@ class MainWindow(QMainWindow):
         h = QHBoxLayout(bar)
         h.setContentsMargins(2, 0, 2, 0)
         self.cmap_box = QComboBox()
-        for name in theme.SEQUENTIAL_MAPS:
+        for name in SEQUENTIAL_MAPS:
             self.cmap_box.addItem(name, name)
         self.cmap_box.setToolTip(
             "Colour map for one-signed layers (ReLU, sigmoid); signed layers use a diverging map centred at 0  [C]"
@@ -348,9 +348,7 @@ class MainWindow(QMainWindow):
         self._action(
             "Next colour map",
             "C",
-            lambda: self.set_view_state(
-                self.view.replace(colormap=_cycle(theme.SEQUENTIAL_MAPS, self.view.colormap, 1))
-            ),
+            lambda: self.set_view_state(self.view.replace(colormap=_cycle(SEQUENTIAL_MAPS, self.view.colormap, 1))),
             m_view,
         )
         self._action(

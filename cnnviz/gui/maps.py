@@ -14,8 +14,8 @@ import numpy as np
 
 from ..core.display import mosaic
 from ..core.result import PyramidResult
+from ..view_state import ViewState
 from . import theme
-from .view_state import ViewState
 
 GAP = 1  # pixels between mosaic tiles
 MIN_TILE = 8  # smaller maps are repeated up to this size in a mosaic, so the gaps stay thin

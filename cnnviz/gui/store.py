@@ -14,7 +14,7 @@ from PySide6.QtCore import QByteArray, QSettings
 
 from ..errors import SettingsError
 from ..settings import Settings
-from .view_state import ViewState
+from ..view_state import ViewState
 
 ORGANISATION = "cnnviz"
 APPLICATION = "cnnviz"

@@ -15,9 +15,9 @@ import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont, QPen
 
+from ..view_state import ZOOM_STEPS
 from .qt import pg
 
-SEQUENTIAL_MAPS = ("viridis", "cividis")
 DIVERGING_MAP = "CET-CBD1"
 SIGNED_ACTIVATIONS = ("identity", "tanh")
 
@@ -31,7 +31,6 @@ SELECT_HEX = "#d62728"  # the selected cell's frame: red on every map above
 THEORY_STYLE = Qt.PenStyle.DashLine
 
 BASE_POINT_SIZE = 11.0  # widgets at zoom 1: already larger than a desktop default
-ZOOM_STEPS = (0.8, 0.9, 1.0, 1.15, 1.3, 1.5, 1.75, 2.0, 2.5, 3.0)
 
 
 def zoom_in(z: float) -> float:

@@ -7,8 +7,8 @@ import pytest
 from PySide6.QtCore import Qt
 
 from cnnviz.gui.store import StateStore
-from cnnviz.gui.view_state import ViewState
 from cnnviz.settings import Settings
+from cnnviz.view_state import ViewState
 
 # The offscreen platform says this whenever a top-level window's size limits change.
 pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
