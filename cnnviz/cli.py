@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from . import __version__
 from .errors import CnnvizError, SettingsError
@@ -28,12 +28,16 @@ class UsageError(SettingsError):
 class _Parser(argparse.ArgumentParser):
     """argparse that reports a bad flag as one line (no usage dump) through main()."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)  # `--frame` must never be read as `--frames`
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str) -> None:  # type: ignore[override]
         raise UsageError(f"{message} (see '{self.prog} --help')")
 
 
 def _settings_flags() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(add_help=False)
+    p = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
     g = p.add_argument_group("network settings")
     g.add_argument("--settings", metavar="FILE.json", help="start from saved settings (JSON); flags override them")
     g.add_argument("--size", type=int, metavar="N", help="input size, a power of two from 32 to 2048 (default 256)")
@@ -63,30 +67,47 @@ def _settings_flags() -> argparse.ArgumentParser:
     g.add_argument("--noise-size", type=int, metavar="N", help="side of the residual stack's noise input (default 64)")
     g.add_argument("--seed", type=int, metavar="N", help="weight seed (default 0)")
     g.add_argument("--device", choices=DEVICES, help="where torch runs (default auto: cuda, mps, then cpu)")
+    u = p.add_argument_group("single unit (Problem 4, the init lab)")
+    unit_init = u.add_mutually_exclusive_group()
+    unit_init.add_argument("--unit-init-var", type=float, metavar="V", help="the unit's weight variance sigma_w^2")
+    unit_init.add_argument("--unit-init", choices=("lecun", "he"), help="the unit's init rule (default lecun)")
+    u.add_argument("--unit-dim", type=int, metavar="d", help="the unit's number of inputs d (default 100)")
+    u.add_argument("--unit-activation", choices=ACTIVATIONS, help="the unit's activation (default sigmoid)")
     return p
 
 
 def settings_from_args(args: argparse.Namespace, mode: str | None = None) -> Settings:
-    """Defaults (or ``--settings FILE``) with the flags applied; raises SettingsError."""
+    """Defaults (or ``--settings FILE``, a scene) with the flags applied; raises SettingsError.
+
+    Flags land on what the chosen mode shows: in the init lab (``--mode init``) and with
+    ``--residual``, ``--depth``, ``--activation`` and ``--init-var``/``--init`` set the residual
+    stack; elsewhere the pyramid network. The single unit has its own ``--unit-*`` flags.
+    """
     base = Settings.load(args.settings) if getattr(args, "settings", None) else Settings()
     if args.unshared and args.residual:
         raise SettingsError("--unshared applies to the pyramid network, not to --residual")
     changes: dict = {}
-    for name in ("size", "channels", "kernel", "seed", "device", "noise_size", "residual_input"):
-        value = getattr(args, name)
+    for name in ("channels", "kernel", "seed", "device", "noise_size", "residual_input", "unit_dim", "unit_activation"):
+        value = getattr(args, name, None)
         if value is not None:
             changes[name] = value
     if mode is not None:
         changes["mode"] = mode
     if args.unshared:
         changes["shared"] = False
+    unit_init = (
+        args.unit_init_var if getattr(args, "unit_init_var", None) is not None else getattr(args, "unit_init", None)
+    )
+    if unit_init is not None:
+        changes["unit_init"] = unit_init
     init = args.init_var if args.init_var is not None else args.init
+    stack = args.residual or changes.get("mode", base.mode) == "init"
     if args.residual:
         changes["residual"] = True
-        if args.depth is not None:
-            changes["residual_depth"] = args.depth
-        if args.activation is not None:
-            changes["residual_activation"] = args.activation
+    if stack:
+        for flag, field in (("depth", "residual_depth"), ("activation", "residual_activation")):
+            if getattr(args, flag) is not None:
+                changes[field] = getattr(args, flag)
         if init is not None:
             changes["residual_init"] = init
     else:
@@ -94,15 +115,17 @@ def settings_from_args(args: argparse.Namespace, mode: str | None = None) -> Set
             changes["activation"] = args.activation
         if init is not None:
             changes["init"] = init
-        size = changes.get("size", base.size)
         if args.depth is not None:
+            size = args.size if args.size is not None else base.size
             k = log2_size(size) if size > 0 else 0
             if args.depth > k > 0:
                 raise SettingsError(f"--depth {args.depth} is more than log2 of the size {size} ({k})")
             changes["depth"] = args.depth
-        elif size > 0 and base.depth > log2_size(size):
-            changes["depth"] = max(1, log2_size(size))  # a small image keeps the deepest depth it allows
-    return base.replace(**changes)
+    settings = base.replace(**changes)
+    if args.size is not None:
+        depth = settings.depth if stack or args.depth is None else args.depth
+        settings = settings.with_size(args.size).replace(depth=min(depth, log2_size(args.size)))
+    return settings
 
 
 def _window_parser() -> argparse.ArgumentParser:

@@ -171,3 +171,19 @@ def save_scene(scene: Scene, path: str | Path, *, inputs: tuple[str | Path | Non
     from .io.files import atomic_write
 
     return atomic_write(path, scene.to_json() + "\n", inputs=inputs, what="settings file")
+
+
+def preset_files() -> list[Path]:
+    """The bundled lecture presets: scene files (the format of ``cnnviz --settings``)."""
+    from .paths import PRESETS
+
+    return sorted(PRESETS.glob("*.json")) if PRESETS.is_dir() else []
+
+
+def preset_label(path: Path) -> str:
+    """``03_Huge_init_overflows.json`` -> ``Huge init overflows``."""
+    words = path.stem.split("_")
+    if words and words[0].isdigit():
+        words = words[1:]
+    text = " ".join(words)
+    return text[:1].upper() + text[1:]

@@ -165,7 +165,9 @@ def bench_cold_start(repeats: int) -> dict:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        allow_abbrev=False, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--repeats", type=int, default=30, help="slider steps timed per size (default 30)")
     ap.add_argument("--cold", type=int, default=3, help="cold starts timed (default 3)")
     ap.add_argument("--sizes", type=int, nargs="+", default=[256, 512])

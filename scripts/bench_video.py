@@ -177,7 +177,7 @@ def memory_loop(path: Path, minutes: float, size: int, depth: int, channels: int
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(allow_abbrev=False, description=__doc__.splitlines()[0])
     parser.add_argument("--video", type=Path, default=SAMPLE_VIDEO)
     parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512])
     parser.add_argument("--depth", type=int, default=6)

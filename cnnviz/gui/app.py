@@ -187,7 +187,7 @@ def _screenshot(app, MainWindow, file, settings, path, size, view) -> int:
 
     from ..errors import InputError
     from ..paths import SAMPLE_IMAGE
-    from .main_window import Source
+    from .source import Source
 
     if file is not None:  # a bad FILE is an error here, not a dialog nobody sees
         try:

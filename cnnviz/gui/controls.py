@@ -29,41 +29,25 @@ from PySide6.QtWidgets import (
 from superqt import QCollapsible, QLabeledSlider
 from superqt.utils import QFlowLayout
 
-from ..core.init import resolve_init_var, scale_net_fan_in
 from ..errors import SettingsError
-from ..settings import ACTIVATIONS, CHANNELS_MAX, KERNEL_MAX, RESIDUAL_DEPTH_MAX, SIZE_MAX, SIZE_MIN, Settings
+from ..settings import (
+    ACTIVATIONS,
+    CHANNELS_MAX,
+    KERNEL_MAX,
+    NOISE_SIZES,
+    RESIDUAL_DEPTH_MAX,
+    SIZES,
+    UNIT_DIM_MAX,
+    Settings,
+)
 from . import theme
 
 LOG_MIN, LOG_MAX = -6.0, 3.0  # the slider's sigma_w^2 range, in decades
 TICKS_PER_DECADE = 100
 QUARTER_DECADE = TICKS_PER_DECADE // 4
 
-SIZES = [2**i for i in range(int(math.log2(SIZE_MIN)), int(math.log2(SIZE_MAX)) + 1)]
-NOISE_SIZES = [2**i for i in range(2, int(math.log2(SIZE_MAX)) + 1)]
 KERNELS = list(range(1, KERNEL_MAX + 1, 2))
 RULE_LABELS = {"lecun": "1/fan-in", "he": "2/fan-in", "residual": "ln2/(L·D²·J)"}
-
-# The Settings fields behind each init control, with what its rules need.
-INIT_TARGETS = ("init", "residual_init", "unit_init")
-
-
-def init_context(settings: Settings, target: str) -> tuple[int, int, str]:
-    """(fan_in, depth L, default rule) that resolve the init value ``target`` of ``settings``."""
-    J, D = settings.channels, settings.kernel
-    if target == "init":
-        return scale_net_fan_in(2, 3, J, D), settings.depth, "he"
-    if target == "residual_init":
-        return D * D * J, settings.residual_depth, "residual"
-    return settings.unit_dim, 1, "lecun"
-
-
-def resolved_init(settings: Settings, target: str) -> float:
-    """sigma_w^2 that ``settings`` gives for ``target`` (a rule evaluated for the current L, D, J)."""
-    fan_in, depth, default = init_context(settings, target)
-    D, J = settings.kernel, settings.channels
-    if target == "unit_init":
-        D, J = 1, fan_in
-    return resolve_init_var(getattr(settings, target), fan_in, depth, D, J, default=default)
 
 
 def shortcut_tip(text: str, keys: str) -> str:
@@ -246,7 +230,7 @@ class ControlsPanel(QWidget):
             "Init variance σ<sub>w</sub>² (unit)", ("lecun", "he"), "Alt+V / Alt+Shift+V"
         )
         self.unit_dim = QSpinBox()
-        self.unit_dim.setRange(1, 100_000)
+        self.unit_dim.setRange(1, UNIT_DIM_MAX)
         self.unit_dim.setToolTip(shortcut_tip("Number of inputs d of the unit", "Alt+D / Alt+Shift+D"))
         self.unit_activation = _combo(
             [(a, a) for a in ACTIVATIONS], shortcut_tip("Activation f of the unit", "Alt+A / Alt+Shift+A")
@@ -346,9 +330,16 @@ class ControlsPanel(QWidget):
             self.settings_requested.emit(new)
 
     def _request_size(self, size: int) -> None:
-        # A smaller image has fewer levels: depth follows, so the request is always valid.
-        k = int(math.log2(size))
-        self._request(size=size, depth=min(self._settings.depth, k))
+        if self._updating:
+            return
+        try:
+            new = self._settings.with_size(size)  # depth follows the size
+        except SettingsError as err:
+            self.error.emit(str(err))
+            self.set_settings(self._settings)
+            return
+        if new != self._settings:
+            self.settings_requested.emit(new)
 
     # -- showing ------------------------------------------------------------------------------
     def set_settings(self, s: Settings) -> None:
@@ -360,9 +351,11 @@ class ControlsPanel(QWidget):
                 ("residual_init", self.res_init),
                 ("unit_init", self.unit_init),
             ):
-                fan_in, _, _ = init_context(s, target)
                 control.show_value(
-                    getattr(s, target), resolved_init(s, target), fan_in, "d" if target == "unit_init" else "fan-in"
+                    getattr(s, target),
+                    s.init_var(target),
+                    s.fan_in(target),
+                    "d" if target == "unit_init" else "fan-in",
                 )
             with QSignalBlocker(self.depth):
                 self.depth.setRange(1, s.k)
@@ -395,6 +388,10 @@ class ControlsPanel(QWidget):
             self.unit_section.setVisible(init_mode)
         finally:
             self._updating = False
+
+    def device_names(self) -> list[str]:
+        """The devices the device box offers, in its order ("auto" first)."""
+        return [self.device.itemData(i) for i in range(self.device.count())]
 
     def set_devices(self, infos: list | None) -> None:
         self._set_devices(infos)

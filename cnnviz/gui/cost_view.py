@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QImage
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
@@ -174,6 +174,3 @@ class CostView(QWidget):
         item.setFont(f)
         if text == "✗":
             item.setForeground(QColor("#b35900"))
-
-    def render_image(self) -> QImage:
-        return self.grab().toImage()

@@ -13,7 +13,7 @@ from typing import ClassVar
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QColor, QImage
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
 
 from ..core.result import PyramidResult, Result
@@ -163,9 +163,6 @@ class CurvesView(QWidget):
             self.zero_plot.setTitle(zero_title, size=theme.pt(self._zoom, 1.05), color=theme.TEXT)
         self._draw_equivariance(pyr, result.settings.shared)
         self._draw_histogram(pyr)
-
-    def render_image(self) -> QImage:
-        return self.grab().toImage()
 
     # -- drawing ---------------------------------------------------------------------------
     def _family_pens(self, name: str, n_scales: int) -> tuple[list, list]:

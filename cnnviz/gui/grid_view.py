@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QFont, QImage
+from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QGraphicsItem,
     QGraphicsRectItem,
@@ -151,9 +151,6 @@ class FeatureGridView(QWidget):
     def selected(self) -> tuple[int, int] | None:
         return self._selected
 
-    def cell_levels(self, key: tuple[int, int]) -> tuple[float, float]:
-        return self._cells[key].levels
-
     def cell_image(self, key: tuple[int, int]) -> MapImage | None:
         return self._cells[key].image
 
@@ -189,9 +186,6 @@ class FeatureGridView(QWidget):
             self._update_selection()
             self._update_colorbar()
             self.selection_changed.emit(level, scale)
-
-    def render_image(self) -> QImage:
-        return self.grab().toImage()
 
     # -- structure: rebuilt only when k or the depth change -------------------------------
     def _build(self, k: int, depth: int, force: bool = False) -> None:

@@ -12,7 +12,6 @@ import math
 
 import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from ..core.result import ResidualResult, Result, UnitResult
@@ -131,9 +130,6 @@ class InitLabView(QWidget):
                 + (f" (bound ≤ {theme.fmt(unit.var_u_bound)})" if math.isfinite(unit.var_u_bound) else "")
             )
         self.header.setText("<br>".join(parts) or " ")
-
-    def render_image(self) -> QImage:
-        return self.grab().toImage()
 
     # -- drawing --------------------------------------------------------------------------
     def _draw_series(

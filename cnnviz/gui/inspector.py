@@ -8,7 +8,6 @@ import math
 
 import numpy as np
 from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QCheckBox, QDialog, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
 
 from ..core.result import LayerStats, Result
@@ -90,9 +89,6 @@ class LayerInspector(QDialog):
         self.cbar.getAxis("right").enableAutoSIPrefix(False)
         if self._result is not None:
             self._draw()
-
-    def render_image(self) -> QImage:
-        return self.grab().toImage()
 
     def _set_view(self, view: ViewState) -> None:
         self._view = view

@@ -398,7 +398,3 @@ def legend_html(n_scales: int, extra: str = "") -> str:
         f"scale s: {sw} &nbsp; ━ measured &nbsp; ╍ theory{extra} &nbsp; "
         f"<span style='color:{theme.NONFINITE_HEX}'>✕</span> inf/NaN"
     )
-
-
-def hex_color(c: QColor) -> str:
-    return c.name()

@@ -145,6 +145,3 @@ class SourcePanel(QWidget):
             side, side, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
         )
         self.image.setPixmap(pm)
-
-    def render_image(self) -> QImage:
-        return self.grab().toImage()

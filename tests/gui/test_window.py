@@ -208,7 +208,7 @@ def test_paste_an_image_from_the_clipboard(qtbot, settle, main_window):
 
 
 def test_lecture_presets_load_their_settings(qtbot, settle, main_window):
-    from cnnviz.gui.main_window import preset_files
+    from cnnviz.scene import preset_files
 
     w = main_window
     presets = {p.stem: p for p in preset_files()}

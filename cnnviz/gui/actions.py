@@ -1,0 +1,180 @@
+"""The menus, the toolbar and the context keys, built from the key table (:mod:`.keys`).
+
+``always`` bindings become window QActions (their shortcuts also work with the menu bar hidden
+in full screen). Bindings of the other contexts are dispatched by :class:`ContextKeys`, an
+application event filter that takes the key before the focused widget does, while the context
+is active and the main window is the active window.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtGui import QAction, QActionGroup, QKeyEvent, QKeySequence
+from PySide6.QtWidgets import QApplication, QDialog, QMenu, QTextBrowser, QToolBar, QVBoxLayout
+
+from ..scene import preset_files, preset_label
+from . import theme
+from .keys import BINDINGS, MENUS, MODE_LABELS, PRECEDENCE, Binding
+
+if TYPE_CHECKING:
+    from .main_window import MainWindow
+
+
+def _native(keys: tuple[str, ...]) -> str:
+    return ", ".join(QKeySequence(k).toString(QKeySequence.SequenceFormat.NativeText) for k in keys)
+
+
+class Actions:
+    """The window's QActions by binding name, its menus and its toolbar."""
+
+    def __init__(self, window: MainWindow) -> None:
+        self.window = window
+        self.by_name: dict[str, QAction] = {}
+        self.menus: dict[str, QMenu] = {}
+        mb = window.menuBar()
+        # Menu titles carry no '&' mnemonics: Alt+letter belongs to the controls.
+        for title in MENUS:
+            self.menus[title] = mb.addMenu(title)
+        self.recent_menu = QMenu("Open recent", window)
+        self.presets_menu = QMenu("Lecture presets", window)
+        self.mode_group = QActionGroup(window)
+        last_group: dict[str, int] = {}
+        for b in BINDINGS:
+            act = self._make(b)
+            self.by_name[b.name] = act
+            if b.menu is None:
+                continue
+            menu = self.menus[b.menu]
+            if b.menu in last_group and last_group[b.menu] != b.group:
+                menu.addSeparator()
+            last_group[b.menu] = b.group
+            menu.addAction(act)
+            if b.name == "open":
+                menu.addMenu(self.recent_menu)
+            if b.name == "paste":
+                menu.addSeparator()
+                menu.addMenu(self.presets_menu)
+            if b.name.startswith("mode_"):
+                self.mode_group.addAction(act)
+        for path in preset_files():
+            act = self.presets_menu.addAction(preset_label(path))
+            act.triggered.connect(lambda _=False, p=path: window.load_settings(p))
+        self.presets_menu.setEnabled(bool(self.presets_menu.actions()))
+        self.toolbar = self._toolbar()
+
+    def _make(self, b: Binding) -> QAction:
+        w = self.window
+        text = b.text if b.context == "always" or not b.keys else f"{b.text}\t{_native(b.keys)}"
+        act = QAction(text, w)
+        if b.context == "always" and b.keys:
+            act.setShortcuts([QKeySequence(k) for k in b.keys])
+        act.setCheckable(b.checkable)
+        if b.tip:
+            act.setToolTip(b.tip)
+        # Bound to this binding's handler; the window's own methods are called through it.
+        act.triggered.connect(lambda _=False, h=b.handler: h(w))
+        w.addAction(act)  # shortcuts work with the menu bar hidden (full screen) too
+        return act
+
+    def _toolbar(self) -> QToolBar:
+        w = self.window
+        tb = QToolBar("Main")
+        tb.setObjectName("main_toolbar")
+        tb.setMovable(False)
+        tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        tb.setStyleSheet(
+            "QToolButton { padding: 3px 8px; } "
+            "QToolButton:checked { background: #31688e; color: white; border-radius: 3px; }"
+        )
+        tb.addAction(self.by_name["open"])
+        tb.addAction(self.by_name["paste"])
+        tb.addSeparator()
+        for mode, _, _ in MODE_LABELS:
+            tb.addAction(self.by_name[f"mode_{mode}"])
+        tb.addSeparator()
+        tb.addAction(self.by_name["reroll"])
+        tb.addSeparator()
+        for text, name in (("A−", "zoom_out"), ("A+", "zoom_in")):
+            act = QAction(text, w)
+            act.setToolTip("Smaller / larger fonts and lines for a lecture hall  [Ctrl+- / Ctrl++]")
+            act.triggered.connect(self.by_name[name].trigger)
+            tb.addAction(act)
+        tb.addAction(self.by_name["full_screen"])
+        w.addToolBar(Qt.ToolBarArea.TopToolBarArea, tb)
+        return tb
+
+    def rebuild_recent(self, paths: list[str]) -> None:
+        self.recent_menu.clear()
+        for p in paths:
+            act = self.recent_menu.addAction(p)
+            act.triggered.connect(lambda _=False, path=p: self.window.open_file(path))
+        self.recent_menu.setEnabled(bool(paths))
+
+    def shortcuts_html(self) -> str:
+        rows = []
+        for b in BINDINGS:
+            if b.keys:
+                where = "" if b.context == "always" else f" <i>({b.context})</i>"
+                rows.append(f"<tr><td><b>{_native(b.keys)}</b></td><td>&nbsp;&nbsp;{b.text}{where}</td></tr>")
+        return (
+            "<p>Every control has a key. Letters change the view in front of you: in the init lab "
+            "V, D, A and N act on the residual stack.</p><table>" + "".join(rows) + "</table>"
+        )
+
+
+class ContextKeys(QObject):
+    """Delivers the keys of the active non-``always`` contexts, whatever widget has focus."""
+
+    def __init__(self, window: MainWindow, bindings: tuple[Binding, ...] = BINDINGS) -> None:
+        super().__init__(window)
+        self.window = window
+        self.bindings = bindings
+        self._pending: Binding | None = None
+        app = QApplication.instance()
+        if app is not None:
+            app.installEventFilter(self)
+
+    def match(self, event: QKeyEvent) -> Binding | None:
+        active = self.window.contexts
+        seq = QKeySequence(event.keyCombination())
+        for context in PRECEDENCE:
+            if context == "always" or context not in active:
+                continue
+            for b in self.bindings:
+                if b.context == context and any(
+                    QKeySequence(k).matches(seq) == QKeySequence.SequenceMatch.ExactMatch for k in b.keys
+                ):
+                    return b
+        return None
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        kind = event.type()
+        if kind not in (QEvent.Type.ShortcutOverride, QEvent.Type.KeyPress):
+            return False
+        if QApplication.activeWindow() is not self.window or not isinstance(event, QKeyEvent):
+            return False
+        b = self.match(event)
+        if b is None:
+            return False
+        if kind == QEvent.Type.ShortcutOverride:
+            event.accept()  # no window shortcut fires; the key press comes to us next
+            return True
+        b.handler(self.window)
+        return True
+
+
+def shortcuts_dialog(window: MainWindow, existing: QDialog | None, html: str, zoom: float) -> QDialog:
+    dialog = existing
+    if dialog is None:
+        dialog = QDialog(window)
+        dialog.setWindowTitle("Keyboard shortcuts")
+        text = QTextBrowser(dialog)
+        QVBoxLayout(dialog).addWidget(text)
+        dialog.resize(600, 680)
+    browser = dialog.findChild(QTextBrowser)
+    browser.setHtml(html)
+    dialog.setFont(theme.font(zoom))
+    dialog.show()
+    return dialog

@@ -1,0 +1,64 @@
+"""The row above the feature-map grid: colour map, colour normalisation, mosaic, channel.
+
+It shows a :class:`ViewState` (:meth:`DisplayBar.show_view`, emitting nothing) and turns each
+edit into a new ViewState (``view_requested``); it never draws maps itself.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSignalBlocker, Signal
+from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QSpinBox, QWidget
+
+from ..view_state import NORMALISATION_LABELS, NORMALISATIONS, SEQUENTIAL_MAPS, ViewState
+
+
+class DisplayBar(QWidget):
+    view_requested = Signal(object)  # ViewState
+
+    def __init__(self, view: ViewState, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._view = view
+        h = QHBoxLayout(self)
+        h.setContentsMargins(2, 0, 2, 0)
+        self.cmap_box = QComboBox()
+        for name in SEQUENTIAL_MAPS:
+            self.cmap_box.addItem(name, name)
+        self.cmap_box.setToolTip(
+            "Colour map for one-signed layers (ReLU, sigmoid); signed layers use a diverging map centred at 0  [C]"
+        )
+        self.norm_box = QComboBox()
+        for n in NORMALISATIONS:
+            self.norm_box.addItem(NORMALISATION_LABELS[n], n)
+        self.norm_box.setToolTip("Colour range per map, shared by all scales of a level, or global  [L]")
+        self.mosaic_box = QCheckBox("mosaic")
+        self.mosaic_box.setToolTip("Show every channel as a mosaic, or one channel  [M]")
+        self.channel_box = QSpinBox()
+        self.channel_box.setPrefix("channel ")
+        self.channel_box.setMinimumWidth(self.channel_box.sizeHint().width())
+        self.channel_box.setToolTip("The channel shown in every cell  [. next, , previous]")
+        for w in (self.cmap_box, self.norm_box, self.mosaic_box, self.channel_box):
+            h.addWidget(w)
+        for c in (self.cmap_box, self.norm_box):
+            c.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        h.addStretch(1)
+        self.setToolTip("Hover a map for values, click it to inspect, scroll to zoom, drag to pan")
+        self.cmap_box.currentIndexChanged.connect(lambda _i: self._request(colormap=self.cmap_box.currentData()))
+        self.norm_box.currentIndexChanged.connect(lambda _i: self._request(normalisation=self.norm_box.currentData()))
+        self.mosaic_box.toggled.connect(lambda on: self._request(mosaic=bool(on)))
+        self.channel_box.valueChanged.connect(lambda c: self._request(channel=int(c)))
+
+    def _request(self, **changes: object) -> None:
+        self.view_requested.emit(self._view.replace(**changes))
+
+    def show_view(self, view: ViewState, channels: int) -> None:
+        """Show ``view`` for a network of ``channels`` channels, without emitting."""
+        self._view = view
+        for box, value in ((self.cmap_box, view.colormap), (self.norm_box, view.normalisation)):
+            with QSignalBlocker(box):
+                box.setCurrentIndex(max(0, box.findData(value)))
+        with QSignalBlocker(self.mosaic_box):
+            self.mosaic_box.setChecked(view.mosaic)
+        with QSignalBlocker(self.channel_box):
+            self.channel_box.setRange(0, max(0, channels - 1))
+            self.channel_box.setValue(min(view.channel, channels - 1))
+            self.channel_box.setEnabled(not view.mosaic)
