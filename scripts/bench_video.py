@@ -5,7 +5,7 @@ Prints a table and writes JSON (default bench-results/video.json). Not a test: f
 depend on the machine, so they are reported, never asserted.
 
 1. Throughput, for each size (256, 512), depth 6, J 16, D 3, on the sample clip
-   (resources/chelsea_zoom.mp4, 512x512 H.264): every frame read in order
+   (cnnviz/resources/chelsea_zoom.mp4, 512x512 H.264): every frame read in order
    (demux + threaded decode + RGB conversion + fit_to_size = "decode") and run through
    engine.run, the full per-frame Result: forward, backward, float64 statistics, theory,
    equivariance readout and display maps ("compute"). Frames per second end to end, and

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Write resources/chelsea_zoom.mp4: a smooth factor-2 zoom into resources/chelsea.png.
+"""Write cnnviz/resources/chelsea_zoom.mp4: a smooth factor-2 zoom into cnnviz/resources/chelsea.png.
 
 The zoom is geometric (zoom(t) = 2 ** (t / T), equal time per octave), so every frame is the
 first one scaled about one fixed point: a structure of size m at the start has size 2m at
@@ -28,8 +28,8 @@ import numpy as np
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
-SOURCE = ROOT / "resources" / "chelsea.png"
-OUT = ROOT / "resources" / "chelsea_zoom.mp4"
+SOURCE = ROOT / "cnnviz" / "resources" / "chelsea.png"  # package data (cnnviz.paths)
+OUT = ROOT / "cnnviz" / "resources" / "chelsea_zoom.mp4"
 FIXED_POINT = (260.0, 120.0)  # (x, y) in chelsea.png: the last frame centres between the eyes
 ZOOM = 2.0
 

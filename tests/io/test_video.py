@@ -15,6 +15,7 @@ import pytest
 
 from cnnviz.errors import InputError
 from cnnviz.io.video import MAX_PIXELS, VideoReader, probe
+from cnnviz.paths import SAMPLE_VIDEO
 
 ROOT = Path(__file__).resolve().parents[2]
 BITS = 8  # a frame's index is written as 8 black/white stripes (robust to lossy coding)
@@ -319,7 +320,7 @@ def test_a_stalled_decoder_gives_up_with_one_line(tmp_path):
 
 def test_sample_clip_is_what_the_script_makes(tmp_path):
     """The bundled clip: 25 fps H.264, <= 2 MB, square; the script reproduces its size and length."""
-    bundled = ROOT / "resources" / "chelsea_zoom.mp4"
+    bundled = SAMPLE_VIDEO
     made = tmp_path / "zoom.mp4"
     subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "make_sample_video.py"), "--out", str(made)],
