@@ -19,7 +19,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from .core.init import INIT_RULES, resolve_init_var, scale_net_fan_in
+from .core.init import INIT_RULES as INIT_RULES  # re-exported: the rule names belong to Settings' vocabulary
+from .core.init import resolve_init_var, scale_net_fan_in
 from .errors import SettingsError
 
 ACTIVATIONS = ("identity", "relu", "sigmoid", "tanh")
@@ -239,7 +240,7 @@ class Settings:
         by a factor 10, the init fields by a quarter decade, choices cycle, booleans toggle.
         """
         up = step > 0
-        value = getattr(self, field, None)
+        value: Any = getattr(self, field, None)
         if field not in {f.name for f in fields(self)}:
             raise SettingsError(f"unknown setting: {field}")
         if field in INIT_FIELDS:

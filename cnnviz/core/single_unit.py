@@ -27,10 +27,13 @@ def apply_activation(activation: str, y: np.ndarray) -> np.ndarray:
     """f(y) elementwise in float64, without overflow warnings at any finite or infinite y."""
     if activation == "identity":
         return y.copy()
+    out: np.ndarray
     if activation == "relu":
-        return np.maximum(y, 0.0)
+        out = np.maximum(y, 0.0)
+        return out
     if activation == "tanh":
-        return np.tanh(y)
+        out = np.tanh(y)
+        return out
     if activation == "sigmoid":
         # Written through tanh: exp(-y) would overflow for y < -709.
         return 0.5 * (1.0 + np.tanh(0.5 * y))

@@ -198,7 +198,7 @@ def _screenshot(app, MainWindow, file, settings, path, size, view) -> int:
     window = MainWindow(settings, view, store=None, file=file or str(SAMPLE_IMAGE))
     window.resize(*size)
     window.show()
-    outcome: dict[str, object] = {}
+    outcome: dict[str, int] = {}
 
     def on_drawn(_generation: int, result) -> None:
         if "code" in outcome:

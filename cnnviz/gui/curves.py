@@ -60,11 +60,11 @@ class CurvesView(QWidget):
         lay.addWidget(self.readout)
         lay.addWidget(self.legend)
         # Plots never squeeze into each other: below their minimum size the panel scrolls.
-        self.scroll = QScrollArea()
-        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setWidget(self.glw)
-        lay.addWidget(self.scroll, 1)
+        scroll = QScrollArea()
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self.glw)
+        lay.addWidget(scroll, 1)
 
         self.var_plot = self.glw.addPlot(row=1, col=0)
         self.grad_plot = self.glw.addPlot(row=1, col=1)
@@ -100,9 +100,10 @@ class CurvesView(QWidget):
     def measured(self, name: str, scale: int) -> tuple[np.ndarray, np.ndarray]:
         """(levels, values) of the measured curve ``name`` ("var", "grad", "zero") at scale s, as drawn."""
         drawn = self._drawn[name]
-        if scale >= len(drawn) or drawn[scale] is None:
+        entry = drawn[scale] if scale < len(drawn) else None
+        if entry is None:
             return np.array([]), np.array([])
-        levels, values = drawn[scale]
+        levels, values = entry
         return levels.astype(float), values.astype(float)
 
     def overflow_marks(self, name: str) -> int:
@@ -111,7 +112,9 @@ class CurvesView(QWidget):
     def set_zoom(self, zoom: float) -> None:
         self._zoom = zoom
         self._pens.clear()
-        self._hist_title = self._eq_note = self._zero_title = None
+        self._hist_title: str | None = None
+        self._eq_note: str | None = None
+        self._zero_title: str | None = None
         self.readout.setFont(theme.font(zoom, 1.05))
         self.legend.setFont(theme.font(zoom, 0.9))
         style_plot(self.var_plot, zoom, "Variance", "level l", "Var(L<sub>l,s</sub>)", log_y=True)
@@ -305,6 +308,8 @@ class CurvesView(QWidget):
 
     def _draw_histogram(self, pyr: PyramidResult) -> None:
         key = self._selected
+        if key is None:
+            return
         try:
             st = pyr.layer(*key)
         except (KeyError, TypeError):

@@ -94,6 +94,7 @@ class FeatureGridView(QWidget):
         super().__init__(parent)
         self._zoom = 1.0
         self._result: Result | None = None
+        self._cbar_label: str | None = None
         self._view = ViewState()
         self._cells: dict[tuple[int, int], _Cell] = {}
         self._static: list = []  # labels and arrows of the current structure
@@ -344,12 +345,15 @@ class FeatureGridView(QWidget):
             self.cbar.getAxis("right").setLabel(label, **{"font-size": theme.pt(self._zoom, 0.9)})
 
     def _update_legend(self, bad: list[tuple[int, int]]) -> None:
+        result = self._result
+        if result is None:
+            return
         what = (
-            f"channel {min(self._view.channel, self._result.settings.channels - 1)}"
+            f"channel {min(self._view.channel, result.settings.channels - 1)}"
             if not self._view.mosaic
-            else f"all {self._result.settings.channels} channels (mosaic)"
+            else f"all {result.settings.channels} channels (mosaic)"
         )
-        signed = theme.is_signed(self._result.settings.activation)
+        signed = theme.is_signed(result.settings.activation)
         cmap = f"{theme.DIVERGING_MAP} centred at 0 (signed layers)" if signed else self._view.colormap
         text = (
             f"<span style='color:{theme.MUTED}'>showing {what} · {cmap}, colours "

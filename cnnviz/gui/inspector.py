@@ -99,7 +99,7 @@ class LayerInspector(QDialog):
     def _draw(self) -> None:
         result = self._result
         pyr = result.pyramid if result else None
-        if pyr is None or self._key not in pyr.maps:
+        if result is None or pyr is None or self._key not in pyr.maps:
             return
         level, scale = self._key
         st = pyr.layer(level, scale)

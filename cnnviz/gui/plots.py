@@ -37,7 +37,7 @@ class GridAxis(pg.AxisItem):
     def paint(self, p: QPainter, opt, widget) -> None:
         if self.picture is None:
             self._make_pictures()
-        if self._columns is not None:
+        if self._columns is not None and self._axis_line is not None:  # both set together
             # pyqtgraph's order: the axis line, the ticks (here the grid), then the labels
             pen, a, b = self._axis_line
             p.save()

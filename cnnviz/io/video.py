@@ -40,6 +40,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import av
 import av.error
@@ -215,7 +216,7 @@ class VideoReader:
         w, h = (ch, cw) if rotation in (90, 270) else (cw, ch)
         rate = stream.average_rate or stream.guessed_rate or stream.base_rate
         fps = float(rate) if rate else 0.0
-        common = dict(
+        common: dict[str, Any] = dict(
             path=str(self.path),
             container=container.format.name,
             codec=stream.codec_context.name,
@@ -630,4 +631,5 @@ def first_frame(path: str | Path, size: int) -> tuple[np.ndarray, str]:
         frame = reader.seek_frame(0)
         info = reader.info
         count = info.frame_count if info.frame_count_exact else f"~{info.frame_count}"
-        return frame.rgb, f"frame 0 of {count} ({info.duration:.1f} s), {frame.fit.describe()}"
+        fit = frame.fit.describe() if frame.fit is not None else "as decoded"  # a size always fits
+        return frame.rgb, f"frame 0 of {count} ({info.duration:.1f} s), {fit}"
