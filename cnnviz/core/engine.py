@@ -32,7 +32,7 @@ from .stats import layer_stats
 __all__ = ["DISPLAY_SIZE", "INPUT_OFFSET", "Cancelled", "EngineError", "run", "to_network_input"]
 
 DISPLAY_SIZE = 128  # largest side of a display map; statistics always use the full tensor
-INPUT_OFFSET = 0.5  # the network sees RGB in [0, 1] minus this, the same at every scale (MATH.md)
+INPUT_OFFSET = 0.5  # the network sees RGB in [0, 1] minus this, the same at every scale (docs/theory.md)
 
 
 class EngineError(CnnvizError):

@@ -3,6 +3,7 @@
 Fan-in of the scale-shared unit counts both branches (<- and ^): 2 D^2 I. A number is the
 sigma_w^2 of every level after the first; the first level (I = 3 colour channels) gets the
 same *gain* sigma_w^2 * fan_in, so the image is not amplified differently from the rest.
+See docs/theory.md, "Initialisation: fan-in and gain".
 """
 
 from __future__ import annotations

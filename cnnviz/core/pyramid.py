@@ -1,4 +1,4 @@
-"""Problem 3's image pyramid: I_0 = I, I_{s+1} = the 2x2 average of I_s."""
+"""Problem 3's image pyramid: I_0 = I, I_{s+1} = the 2x2 average of I_s (docs/theory.md)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Problem 5's residual stack: L_{l+1} = L_l + f(W_{l+1} * L_l - B_{l+1}).
 
 The seed's case is f = identity (no activation), for which Var(L_l) = (1 + D^2 J sigma_w^2)^l
-Var(L_0) if everything were independent.
+Var(L_0) if everything were independent (docs/theory.md, Problem 5).
 """
 
 from __future__ import annotations

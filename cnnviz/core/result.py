@@ -22,7 +22,7 @@ class LayerStats:
     ``level`` is l and ``scale`` is s for L_{l,s} (the residual stack uses scale 0).
     ``shape`` is the torch shape ``(B, C, H, W)``. Gradient fields are with respect to the
     layer output L_{l,s}, from seeded N(0,1) gradients injected at the top level; they are
-    NaN where no gradient is defined (level 0). Theory fields are NaN where MATH.md gives
+    NaN where no gradient is defined (level 0). Theory fields are NaN where docs/theory.md gives
     no closed form. Statistics ignore non-finite values, which ``nonfinite`` counts.
     """
 

@@ -6,7 +6,8 @@
 
 with centred D x D filters and zero padding p = D // 2 at every scale. The weights do not
 depend on s, so the network treats all scales alike as a convolution treats all positions
-alike; ``shared=False`` is the ablation with one filter pair per absolute scale.
+alike; ``shared=False`` is the ablation with one filter pair per absolute scale. The equations,
+conventions and the scale equivariance this gives: docs/theory.md, Problem 3.
 """
 
 from __future__ import annotations

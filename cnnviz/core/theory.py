@@ -1,4 +1,4 @@
-"""The closed forms of ``shared/MATH.md``: what the measured statistics are drawn beside.
+"""The closed forms of ``docs/theory.md``: what the measured statistics are drawn beside.
 
 Pure numpy, no torch. Everything here is a function of shapes, widths and weight variances
 only, so a view can redraw a theory curve without running a network.
@@ -7,7 +7,7 @@ only, so a view can redraw a theory curve without running a network.
   n x n map (D^2 in the interior, fewer at zero-padded borders).
 - :func:`activation_moments`: m = E f(y), q = E f(y)^2, c = E f'(y)^2 for y ~ N(0, v).
 - :func:`scale_net_mean_field`: the forward and backward mean-field recursion for
-  Problem 3's scale-shared network, per level l and scale s (MATH.md's, or the same carried
+  Problem 3's scale-shared network, per level l and scale s (docs/theory.md's, or the same carried
   per position with ``per_position=True``, which removes a border bias of up to 40 %).
 - :func:`residual_init_var`, :func:`residual_forward_var`, :func:`residual_backward_var`:
   Problem 5.
@@ -192,7 +192,7 @@ def scale_net_mean_field(
     in_channels: int = 3,
     per_position: bool = False,
 ) -> MeanField:
-    """MATH.md's forward and backward recursions for the scale-shared network (B = 0).
+    """docs/theory.md's forward and backward recursions for the scale-shared network (B = 0).
 
     ``q0`` ``[k + 1]``: mean of I_s^2 over channels and positions of the input pyramid, after
     the input transform. ``init_vars[l]`` is sigma_w^2 of level l + 1 (both branches), for
@@ -205,7 +205,7 @@ def scale_net_mean_field(
     a term dropped when its output does not exist (s = 0; l + 1 + s > k).
 
     ``per_position=True`` runs the same recursion on variance *maps* ``[n, n]`` (zero-padded
-    box sums of the maps in place of T q, T r) and reports their means. MATH.md's recursion
+    box sums of the maps in place of T q, T r) and reports their means. The uniform recursion
     assumes q and r are uniform over positions, but near a border a unit has fewer taps *and*
     reads units that themselves have fewer taps; the positive correlation makes the uniform
     recursion underestimate, measured at up to 40 % for the gradient of 4 x 4 maps (ReLU, he,

@@ -3,7 +3,7 @@
     L_{l+1}[b, x, y, t, j] = f( sum_{dx, dy, dt, i} W_{l+1}[dx, dy, dt, i, j] . L_l[b, s x + dx, s y + dy, s t + dt, i] )
 
 one stride s on space and time, no bias (as the seed writes). cnnviz uses the centred
-convention of MATH.md in space *and* time: offsets run from -p to p (p = D // 2, p_t = D_t // 2),
+convention of docs/theory.md in space *and* time: offsets run from -p to p (p = D // 2, p_t = D_t // 2),
 values outside the clip are zero, so a length n becomes ceil(n / s) and the maps stay aligned
 with the frames. The seed's own indices start at 0 with no padding ("valid"); here the torch
 weight ``weight[l][j, i, dt + p_t, dy + p, dx + p]`` is the seed's W_{l+1}[dx, dy, dt, i, j].

@@ -1,7 +1,7 @@
 """Curves of the pyramid network against level l: what happens to the signal with depth.
 
 Activation variance and gradient RMS per scale s on log axes, each beside the mean-field
-theory (dashed, MATH.md "Beyond the seed"); the fraction of exact zeros (dead ReLUs); the
+theory (dashed, docs/theory.md "Signal propagation"); the fraction of exact zeros (dead ReLUs); the
 equivariance readout (L' on the image shrunk by 2 against L one scale over); and the
 histogram of the selected layer.
 """

@@ -1,4 +1,4 @@
-"""The closed forms of MATH.md (cnnviz.core.theory), and their agreement with the real networks.
+"""The closed forms of docs/theory.md (cnnviz.core.theory), and their agreement with the real networks.
 
 Statistical tests average over fixed seeds, so they are deterministic; each states its
 tolerance and why. Figures measured while writing them are in the comments.
@@ -203,7 +203,7 @@ def test_mean_field_nan_pattern_and_top_gradient():
 @pytest.mark.parametrize("activation,gain", [("identity", 1.0), ("relu", 2.0)])
 def test_mean_field_keeps_the_mean_square_at_the_critical_gain(activation, gain):
     """With no borders (D = 1) and a flat input, g = sigma^2 fan-in = 1 (identity) or 2 (ReLU)
-    keeps q constant through every level and scale: MATH.md's "2/fan_in"."""
+    keeps q constant through every level and scale: docs/theory.md's "2/fan_in"."""
     k, depth, J = 6, 6, 4
     init_vars = [gain / (2 * 3)] + [gain / (2 * J)] * (depth - 1)
     mf = scale_net_mean_field(np.full(k + 1, 0.25), k, depth, J, 1, init_vars, activation)
@@ -361,7 +361,7 @@ def _deviation(measured: np.ndarray, theory: np.ndarray) -> tuple[np.ndarray, np
 # allowances come from 96 seeds (ReLU, he, 256^2, depth 6, J = 16):
 #   per-position recursion: forward within 17 %, backward within 24 % (the 1x1 chain at the
 #     coarsest scale, a finite-width effect), elsewhere within 13 %;
-#   MATH.md's uniform recursion: forward within 27 %, backward within 36 % (4x4 maps at
+#   the uniform recursion (docs/theory.md): forward within 27 %, backward within 36 % (4x4 maps at
 #     level 1, the border correlation the per-position recursion removes).
 # A border-tap, scale-index, fan-in or gain mistake moves the well-measured fine cells by
 # 20 % to 800 %, far beyond these bands.
