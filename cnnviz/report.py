@@ -1,4 +1,4 @@
-"""A Result as text and as strict JSON: what `cnnviz stats` prints and the data exports write."""
+"""A Result as text and as strict JSON: what `cnnviz stats` prints."""
 
 from __future__ import annotations
 

@@ -1,1 +1,1 @@
-"""Reading sources: images (Pillow), video and camera (PyAV). No Qt here."""
+"""Reading sources: images (Pillow) and video (PyAV). No Qt here."""
