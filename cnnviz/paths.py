@@ -17,3 +17,4 @@ RESOURCES: Path = _resources if isinstance(_resources, Path) else Path(str(_reso
 SAMPLE_IMAGE = RESOURCES / "chelsea.png"
 SAMPLE_VIDEO = RESOURCES / "chelsea_zoom.mp4"
 PRESETS = RESOURCES / "presets"
+DECKS = RESOURCES / "decks"
