@@ -143,6 +143,12 @@ def _window_parser() -> argparse.ArgumentParser:
         help="render the window offscreen from the defaults plus these flags, save a PNG and exit",
     )
     p.add_argument("--window-size", metavar="WxH", help="window size for --screenshot (default 1600x900)")
+    lec = p.add_argument_group("lecture")
+    lec.add_argument("--lecture", action="store_true", help="open the course deck in full screen (PgDn/PgUp walk it)")
+    lec.add_argument("--deck", metavar="FILE.json", help="open a lecturer's own deck (a cnnviz-deck JSON file)")
+    lec.add_argument(
+        "--lecture-step", type=int, metavar="N", help="start at step N (1-based); with --screenshot, render it"
+    )
     p.add_argument("--version", action="version", version=f"cnnviz {__version__}")
     return p
 
@@ -218,12 +224,33 @@ def cmd_window(argv: list[str], err: TextIO) -> int:
     settings = settings_from_args(args, mode=args.mode)
     if args.file and not Path(args.file).exists():
         raise CnnvizError(f"{args.file}: no such file")
+    deck, index = _deck_from_args(args)
+    if deck is not None:
+        settings = deck.steps[index].scene.settings
     from .gui.app import launch
 
+    if deck is not None:
+        return launch(
+            file=args.file, settings=settings, screenshot=args.screenshot, window_size=size, deck=deck, deck_index=index
+        )
     # The screenshot is reproducible: defaults plus flags, never the saved state. A normal
     # launch restores the saved state unless flags were given.
     use = settings if (args.screenshot or explicit) else None
     return launch(file=args.file, settings=use, reset=args.reset, screenshot=args.screenshot, window_size=size)
+
+
+def _deck_from_args(args: argparse.Namespace):
+    """(deck, step index) for --lecture / --deck / --lecture-step, or (None, 0); SettingsError in one line."""
+    if not (args.lecture or args.deck or args.lecture_step is not None):
+        return None, 0
+    from .deck import bundled_deck_path, load_deck, step_index
+
+    deck = load_deck(args.deck or bundled_deck_path())
+    number = 1 if args.lecture_step is None else args.lecture_step
+    try:
+        return deck, step_index(deck, number)
+    except SettingsError as err:
+        raise SettingsError(f"--lecture-step {number}: {err}") from None
 
 
 def main(argv: list[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:

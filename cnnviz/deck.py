@@ -58,7 +58,8 @@ class Readout:
 
     @property
     def text(self) -> str:
-        line = f"{self.label} measured {num(self.measured)}, predicted {self.predicted}"
+        """One plain line: 'Var(L₃₀) / Var(L₀) measured 1.93, predicted (1 + D²Jσ_w²)^L = 1.98'."""
+        line = f"{self.label} measured {num(self.measured)}, predicted {plain(self.predicted)}"
         return f"{line} ({self.note})" if self.note else line
 
 
@@ -116,7 +117,7 @@ def _map_size(r: Result) -> Readout | None:
     return Readout(
         f"side of L{sub(level)},{sub(scale)}",
         st.size,
-        f"2^(k−l−s) = 2^({p.k}−{level}−{scale}) = {predicted}",
+        f"2^{{k−l−s}} = 2^{{{p.k}−{level}−{scale}}} = {predicted}",
         st.size == predicted,
     )
 
@@ -192,7 +193,7 @@ def _residual_var(r: Result) -> Readout | None:
     return Readout(
         f"Var(L{sub(res.depth)}) / Var(L{sub(0)})",
         ratio if not top.nonfinite else math.inf,
-        f"(1 + D²Jσ_w²)^L = {num(predicted)}",
+        f"(1 + D²Jσ_{{w}}²)^{{L}} = {num(predicted)}",
         _close(ratio, predicted, 0.25),
     )
 
@@ -205,7 +206,7 @@ def _residual_grad(r: Result) -> Readout | None:
     return Readout(
         f"Var(∂/∂L{sub(0)}) with Var(∂/∂L{sub(res.depth)}) = 1",
         g0,
-        f"(1 + D²Jσ_w²)^L = {num(float(res.theory_grad_var[0]))}",
+        f"(1 + D²Jσ_{{w}}²)^{{L}} = {num(float(res.theory_grad_var[0]))}",
         _close(g0, float(res.theory_grad_var[0]), 0.25),
     )
 
@@ -215,7 +216,7 @@ def _unit_var_y(r: Result) -> Readout | None:
     if u is None:
         return None
     v = float(np.var(u.y))
-    return Readout("Var(y)", v, f"d·σ_w² = {num(u.var_y_theory)}", _close(v, u.var_y_theory, 0.1))
+    return Readout("Var(y)", v, f"d·σ_{{w}}² = {num(u.var_y_theory)}", _close(v, u.var_y_theory, 0.1))
 
 
 def _unit_mean(r: Result) -> Readout | None:
@@ -268,6 +269,11 @@ def caption_html(text: str) -> str:
         last = m.end()
     out.append(html.escape(text[last:]))
     return "".join(out)
+
+
+def plain(text: str) -> str:
+    """Caption markup as plain text: ``σ_{w}²`` -> ``σ_w²``, ``2^{k−l}`` -> ``2^(k−l)``."""
+    return _MARK.sub(lambda m: f"_{m.group(2)}" if m.group(1) == "_" else f"^({m.group(2)})", text)
 
 
 # == the deck =====================================================================================

@@ -110,13 +110,17 @@ def launch(
     reset: bool = False,
     screenshot: str | None = None,
     window_size: tuple[int, int] | None = None,
+    deck=None,
+    deck_index: int = 0,
 ) -> int:
     """Open the window and run until it is closed; returns the exit code.
 
     ``settings=None`` restores the saved state (or the defaults); ``reset`` forgets the saved
     state first. ``screenshot``: render offscreen at ``window_size`` (default 1600x900), save
     the PNG once the first result is drawn, exit 0 (1 when it cannot be written or computed).
-    Without a display (and no screenshot) one line says so and 2 is returned.
+    Without a display (and no screenshot) one line says so and 2 is returned. ``deck`` (a
+    :class:`~cnnviz.deck.Deck`) opens in lecture mode at step ``deck_index``, full screen (or, with
+    ``screenshot``, renders that step).
     """
     if screenshot is not None:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
@@ -146,7 +150,15 @@ def launch(
 
     if screenshot is not None:
         return _screenshot(
-            app, MainWindow, file, settings or Settings(), screenshot, window_size or SCREENSHOT_SIZE, ViewState()
+            app,
+            MainWindow,
+            file,
+            settings or Settings(),
+            screenshot,
+            window_size or SCREENSHOT_SIZE,
+            ViewState(),
+            deck,
+            deck_index,
         )
 
     store = StateStore()
@@ -157,6 +169,8 @@ def launch(
     if window_size is not None:
         window.resize(*window_size)
     window.show()
+    if deck is not None:
+        window.lecture.open(deck, deck_index, full_screen=True)
     keep = _close_on_ctrl_c(window)  # noqa: F841 - the timer must live as long as the loop
     code = app.exec()
     if not window._closed:  # the loop ended without a close (e.g. the session ended): keep the state
@@ -182,7 +196,7 @@ def _close_on_ctrl_c(window):
     return timer
 
 
-def _screenshot(app, MainWindow, file, settings, path, size, view) -> int:
+def _screenshot(app, MainWindow, file, settings, path, size, view, deck=None, deck_index=0) -> int:
     from PySide6.QtCore import QTimer
 
     from ..errors import InputError
@@ -198,10 +212,12 @@ def _screenshot(app, MainWindow, file, settings, path, size, view) -> int:
     window = MainWindow(settings, view, store=None, file=file or str(SAMPLE_IMAGE))
     window.resize(*size)
     window.show()
+    if deck is not None:
+        window.lecture.open(deck, deck_index)
     outcome: dict[str, int] = {}
 
-    def on_drawn(_generation: int, result) -> None:
-        if "code" in outcome:
+    def on_drawn(generation: int, result) -> None:
+        if "code" in outcome or generation < window.worker.latest_generation:
             return
         if result is None:  # the computation failed: the banner holds the reason
             outcome["code"] = 1

@@ -94,6 +94,12 @@ class CurvesView(QWidget):
         self.hist_plot.addItem(self.hist_mean, ignoreBounds=True)
         self.hist_note = CornerText(self.hist_plot)
         self.zero_plot.setYRange(0, 100, padding=0.02)
+        # A/B: the pinned result A's measured curves, grey, behind B's (set_ghost)
+        self._ghost: Result | None = None
+        self._ghost_sets = {name: CurveSet() for name in ("var", "grad")}
+        for name, plot in (("var", self.var_plot), ("grad", self.grad_plot)):
+            self._ghost_sets[name].setZValue(-1)
+            plot.addItem(self._ghost_sets[name])
         self.set_zoom(1.0)
 
     # -- public -------------------------------------------------------------------------------
@@ -166,6 +172,37 @@ class CurvesView(QWidget):
             self.zero_plot.setTitle(zero_title, size=theme.pt(self._zoom, 1.05), color=theme.TEXT)
         self._draw_equivariance(pyr, result.settings.shared)
         self._draw_histogram(pyr)
+        if self._ghost is not None:
+            self._draw_ghost()
+
+    def set_ghost(self, result: Result | None) -> None:
+        """Draw ``result``'s measured variance and gradient curves in grey behind the current ones
+        (A of an A/B comparison); None removes them."""
+        self._ghost = result if result is not None and result.pyramid is not None else None
+        self._draw_ghost()
+
+    def ghost_curves(self, name: str) -> int:
+        """How many ghost curves plot ``name`` ("var", "grad") holds."""
+        return len(self._ghost_sets[name]._paths)
+
+    def _draw_ghost(self) -> None:
+        pyr = self._ghost.pyramid if self._ghost is not None else None
+        for name, field, first, plot in (("var", "var", 0, self.var_plot), ("grad", "grad_rms", 1, self.grad_plot)):
+            lines = []
+            if pyr is not None:
+                grid = pyr.grid(field)
+                pen = theme.pen("#9a9a9a", self._zoom, width=0.8)
+                for s in range(pyr.k + 1):
+                    levels = np.arange(first, min(pyr.depth, pyr.k - s) + 1)
+                    if levels.size:
+                        with np.errstate(divide="ignore", invalid="ignore"):
+                            lines.append((levels.astype(float), np.log10(positive(grid[levels, s])), pen))
+            self._ghost_sets[name].set_data(lines, [], 0)
+            ys = [ly for _, ly, _ in lines]
+            rng = log_range(*(10.0**y for y in ys)) if ys else None
+            if rng is not None:  # B's range, widened to show A (within 6 decades of B)
+                lo, hi = plot.viewRange()[1]
+                set_range(plot, y=(max(min(lo, rng[0]), lo - 6), min(max(hi, rng[1]), hi + 6)))
 
     # -- drawing ---------------------------------------------------------------------------
     def _family_pens(self, name: str, n_scales: int) -> tuple[list, list]:

@@ -82,6 +82,12 @@ def _zoom(step: int) -> Callable[[MainWindow], None]:
     return _view(lambda v: v.replace(zoom=theme.zoom_in(v.zoom) if step > 0 else theme.zoom_out(v.zoom)))
 
 
+def _undo(w: MainWindow, step: int) -> None:
+    from .undo import redo, undo
+
+    (undo if step < 0 else redo)(w)
+
+
 def reroll(w: MainWindow) -> None:
     seed = random.Random(w.settings.seed * 7919 + time.time_ns()).randrange(1_000_000)
     w.change(lambda s: s.replace(seed=seed))
@@ -131,6 +137,19 @@ BINDINGS: tuple[Binding, ...] = (
         tip="Save the current scene (settings, view, source) as JSON  [Ctrl+S]",
     ),
     Binding("quit", "Quit", ("Ctrl+Q",), lambda w: w.close(), "File", 9),
+    # -- Edit: undo over settings, A/B (gui/undo.py, gui/compare.py)
+    Binding("undo", "Undo settings change", ("Ctrl+Z",), lambda w: _undo(w, -1), "Edit", 0),
+    Binding("redo", "Redo settings change", ("Ctrl+Shift+Z", "Ctrl+Y"), lambda w: _undo(w, +1), "Edit", 0),
+    Binding(
+        "pin_a",
+        "Pin current result as A",
+        ("Ctrl+P",),
+        lambda w: w.compare.pin(),
+        "Edit",
+        1,
+        tip="A/B: keep this result as A, change one thing, see B over it  [Ctrl+P]",
+    ),
+    Binding("clear_a", "Clear A", ("Ctrl+Shift+P",), lambda w: w.compare.clear(), "Edit", 1),
     # -- View
     *(
         Binding(f"mode_{mode}", label, (key,), _mode(mode), "View", 0, checkable=True)
@@ -211,12 +230,30 @@ BINDINGS: tuple[Binding, ...] = (
     Binding("unit_dim_down", "Unit: fewer inputs (d ÷ 10)", ("Alt+Shift+D",), _step("unit_dim", -1), "Network", 2),
     Binding("unit_act_next", "Unit: next activation", ("Alt+A",), _step("unit_activation", +1), "Network", 2),
     Binding("unit_act_prev", "Unit: previous activation", ("Alt+Shift+A",), _step("unit_activation", -1), "Network", 2),
+    # -- Lecture: decks (gui/lecture.py); the walking keys live while a deck is open
+    Binding("lecture_bundled", "Open the course deck", ("Ctrl+L",), lambda w: w.lecture.open_bundled(), "Lecture", 0),
+    Binding("lecture_open", "Open deck…", (), lambda w: w.lecture.open_dialog(), "Lecture", 0),
+    Binding(
+        "lecture_add", "Add current view as a step", ("Ctrl+Shift+L",), lambda w: w.lecture.add_current(), "Lecture", 1
+    ),
+    Binding("lecture_edit", "Edit deck…", (), lambda w: w.lecture.edit(), "Lecture", 1),
+    Binding("lecture_save", "Save deck…", (), lambda w: w.lecture.save_dialog(), "Lecture", 1),
+    Binding("lecture_close", "Close deck", (), lambda w: w.lecture.close(), "Lecture", 1),
+    Binding(
+        "lecture_next", "Next step", ("PgDown", "Right", "Space"), lambda w: w.lecture.next(), "Lecture", 2, "lecture"
+    ),
+    Binding("lecture_prev", "Previous step", ("PgUp", "Left"), lambda w: w.lecture.previous(), "Lecture", 2, "lecture"),
+    Binding("lecture_first", "First step", ("Home",), lambda w: w.lecture.first(), "Lecture", 2, "lecture"),
+    Binding("lecture_last", "Last step", ("End",), lambda w: w.lecture.last(), "Lecture", 2, "lecture"),
+    Binding(
+        "lecture_back", "Back to the step's scene", ("B",), lambda w: w.lecture.back_to_step(), "Lecture", 2, "lecture"
+    ),
     # -- Help
     Binding("shortcuts", "Keyboard shortcuts", ("F1",), lambda w: w.show_shortcuts(), "Help", 0),
     Binding("about", "About cnnviz", (), lambda w: w.show_about(), "Help", 0),
 )
 
-MENUS = ("File", "View", "Network", "Help")
+MENUS = ("File", "Edit", "View", "Network", "Lecture", "Help")
 
 
 def binding(name: str) -> Binding:

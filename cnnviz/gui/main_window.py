@@ -24,16 +24,20 @@ from PySide6.QtWidgets import (
 
 from ..core.result import Result
 from ..errors import InputError, SettingsError
+from ..history import History
 from ..paths import SAMPLE_IMAGE
 from ..scene import Scene
 from ..settings import Settings
 from ..view_state import ViewState
 from . import theme
 from .actions import Actions, ContextKeys, shortcuts_dialog
+from .compare import Compare
 from .inspector import LayerInspector
 from .layout import PAGE, LayoutMixin
+from .lecture import Lecture
 from .source import Source, SourceMixin
 from .store import StateStore
+from .undo import watch_sliders
 from .worker import ComputeWorker
 
 
@@ -93,6 +97,9 @@ class MainWindow(LayoutMixin, SourceMixin, QMainWindow):
         self.commands = Actions(self)
         self.context_keys = ContextKeys(self)
         self._build_status()
+        self.history = History()  # undo/redo over settings (gui/undo.py)
+        self.lecture, self.compare = Lecture(self), Compare(self)  # decks (gui/lecture.py), A/B (gui/compare.py)
+        watch_sliders(self)
         self.commands.rebuild_recent(self.recent)
         self._default_layout = {"window_state": self.saveState(), "split_pyramid": self.split.saveState()}
         self.resize(1600, 900)
@@ -155,6 +162,7 @@ class MainWindow(LayoutMixin, SourceMixin, QMainWindow):
                 self.controls.set_settings(old)
                 return
             self.source_panel.set_frame(self.frame, self.source.name, self.frame_description)
+        self.history.record(old, settings, now=time.monotonic())
         self.settings = settings
         self.controls.set_settings(settings)
         if settings.mode != old.mode:
