@@ -55,11 +55,16 @@ class Readout:
     predicted: str
     agrees: bool | None = None
     note: str = ""
+    measured_text: str = ""  # how to write ``measured`` when num() would round it (a count)
+
+    @property
+    def measured_str(self) -> str:
+        return self.measured_text or num(self.measured)
 
     @property
     def text(self) -> str:
         """One plain line: 'Var(L₃₀) / Var(L₀) measured 1.93, predicted (1 + D²Jσ_w²)^L = 1.98'."""
-        line = f"{self.label} measured {num(self.measured)}, predicted {plain(self.predicted)}"
+        line = f"{self.label} measured {self.measured_str}, predicted {plain(self.predicted)}"
         return f"{line} ({self.note})" if self.note else line
 
 
@@ -98,11 +103,12 @@ def _cost(r: Result) -> Readout | None:
     flops = sum(row.torch_flops for row in r.costs) / 2 if measured else math.nan
     total = r.total_multiplies
     return Readout(
-        "multiplies (torch FLOPs ÷ 2)",
+        "multiplies, torch FLOPs ÷ 2",
         flops,
-        f"Σ B·X·Y·ΔX·ΔY·I·J = {total:,}",
+        f"{total:,}",
         _close(flops, total, 0.0) if measured else None,
         "" if measured else "torch's count is measured in the cost mode",
+        f"{int(flops):,}" if measured else "",
     )
 
 
@@ -130,7 +136,7 @@ def _top_var(r: Result) -> Readout | None:
         return None
     level = p.depth if p.nonfinite_layers else _fine_level(p.k, p.depth)
     st = p.layer(level, 0)
-    note = f"{st.nonfinite:,} values overflowed" if st.nonfinite else ""
+    note = f"{st.nonfinite:,} values overflowed: float32 ends at 3.4e38" if st.nonfinite else ""
     measured = st.var if not st.nonfinite else math.inf
     return Readout(
         f"Var(L{sub(level)},{sub(0)})",

@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 from ..core.result import Result
 from ..deck import READOUTS, Deck, Readout, Step, bundled_deck_path, caption_html, load_deck, readout, save_deck
 from ..errors import CnnvizError, InputError
+from ..view_state import ZOOM_STEPS
 from .source import Source
 
 if TYPE_CHECKING:
@@ -45,6 +46,11 @@ OK_COLOR, OFF_COLOR, NOTE_COLOR = "#1a7f37", "#b35900", "#555555"
 
 def _px(height: int, fraction: float, least: int) -> int:
     return max(least, round(height * fraction))
+
+
+def hall_zoom(height: int) -> float:
+    """The view zoom whose type keeps its share of the screen: 1 at 720 px, 1.5 at 1080 px."""
+    return min(ZOOM_STEPS, key=lambda z: abs(z - height / 720))
 
 
 class CaptionPanel(QFrame):
@@ -127,7 +133,7 @@ class CaptionPanel(QFrame):
             else ""
         )
         self.readout.setText(
-            f"{caption_html(ro.label)} &nbsp;measured <span style='color:{color}'>{_html_num(ro.measured)}</span>"
+            f"{caption_html(ro.label)} &nbsp;measured <span style='color:{color}'>{ro.measured_str}</span>"
             f"<span style='font-weight:normal'> &nbsp;·&nbsp; predicted {caption_html(ro.predicted)}</span>"
             f"<span style='color:{color}'>{mark}</span>{note}"
         )
@@ -135,12 +141,6 @@ class CaptionPanel(QFrame):
     def show_status(self, text: str) -> None:
         self.status.setText(text)
         self.status.setVisible(bool(text))
-
-
-def _html_num(x: float) -> str:
-    from ..deck import num
-
-    return num(x)
 
 
 class Lecture:
@@ -178,17 +178,20 @@ class Lecture:
     # -- opening and closing --------------------------------------------------------------------
     def open(self, deck: Deck, index: int = 0, full_screen: bool = False) -> None:
         """Show ``deck`` at step ``index``; the side panels make room for the picture (F9 shows them)."""
+        w = self.window
+        if full_screen:
+            w.showFullScreen()
         if self.deck is None:
-            w = self.window
             self._docks_were = w.source_dock.isVisible() or w.controls_dock.isVisible()
             if self._docks_were:
                 w.toggle_side_panels()
+            height = w.screen().geometry().height() if full_screen and w.screen() else w.height()
+            if w.view.zoom == 1.0:  # the plots' type grows with the screen, as the caption's does
+                w.set_view_state(w.view.replace(zoom=hall_zoom(height)))
         self.deck = deck
-        self.window.contexts.add("lecture")
-        self.panel.set_screen_height(self.window.height())
+        w.contexts.add("lecture")
+        self.panel.set_screen_height(w.height())
         self.panel.show()
-        if full_screen:
-            self.window.showFullScreen()
         self.go(index)
 
     def open_file(self, path: str | Path, index: int = 0) -> bool:
