@@ -18,6 +18,7 @@ from ..scene import Scene
 from ..settings import Settings
 from . import theme
 from .grid_view import FeatureGridView
+from .maps import map_image
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
@@ -85,6 +86,28 @@ class Compare:
         self.box_a.hide()
         self.box_b.layout().itemAt(0).widget().hide()
         window.result_drawn.connect(self._on_drawn)
+        self._images: dict[tuple[int, object], dict] = {}  # (id(result), view) -> map images, 2 kept
+        window.grid.partner_images = lambda view: self._images_of(self.a, view)
+        self.grid_a.partner_images = lambda view: self._images_of(self.window.result, view)
+
+    def _images_of(self, result: Result | None, view) -> dict | None:
+        """The map images of ``result`` as its grid draws them under ``view`` (for shared colour levels)."""
+        if self.a is None or result is None or result.pyramid is None:
+            return None
+        key = (id(result), view.replace(selected=None, zoom=1.0))
+        if key not in self._images:
+            if len(self._images) >= 2:
+                self._images.pop(next(iter(self._images)))
+            self._images[key] = {k: map_image(m, view) for k, m in result.pyramid.maps.items() if k[0] >= 1}
+        return self._images[key]
+
+    def view_changed(self, view, zoom_changed: bool) -> None:
+        """The window's view changed: A's grid follows (channel, mosaic, colours, zoom)."""
+        if self.a is None or self.a.pyramid is None:
+            return
+        if zoom_changed:
+            self.grid_a.set_zoom(view.zoom)
+        self.grid_a.set_view_state(view)
 
     @staticmethod
     def _labelled(text: str, widget: QWidget, color: str) -> QWidget:
@@ -116,12 +139,15 @@ class Compare:
             self.grid_a.set_result(self.a, w.view)
         self.box_a.setVisible(has_grid)
         self.box_b.layout().itemAt(0).widget().setVisible(has_grid)
+        w.grid.set_view_state(w.view)  # B's colours now span A's too
         self._update_header()
         self.header.show()
         w.say("pinned as A: change one thing and compare (Ctrl+Shift+P clears A)", 6000)
 
     def clear(self) -> None:
         self.a = self.a_scene = None
+        self._images.clear()
+        self.window.grid.set_view_state(self.window.view)
         self.window.curves.set_ghost(None)
         self.box_a.hide()
         self.box_b.layout().itemAt(0).widget().hide()
@@ -129,7 +155,7 @@ class Compare:
 
     def _on_drawn(self, _generation: int, _result: Result | None) -> None:
         if self.a is not None:
-            self.grid_a.set_view_state(self.window.view)
+            self.grid_a.set_view_state(self.window.view)  # its colours span the new B
             self._update_header()
 
     def _update_header(self) -> None:

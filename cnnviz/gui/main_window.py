@@ -200,6 +200,7 @@ class MainWindow(LayoutMixin, SourceMixin, QMainWindow):
                 self.inspector.set_zoom(z)
         if redraw:
             self.grid.set_view_state(view)
+        self.compare.view_changed(view, zoom_changed)
 
     def _submit(self) -> None:
         gen = self.worker.submit(self.settings, self.frame, self.frame_description_for_engine())

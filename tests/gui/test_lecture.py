@@ -156,6 +156,10 @@ def test_ab_pins_a_draws_its_ghost_and_names_what_changed(qtbot, settle, main_wi
     assert w.curves.ghost_curves("var") > 0 and w.curves.ghost_curves("grad") > 0
     assert w.compare.grid_a.levels_shown == w.grid.levels_shown
     assert w.compare.a.settings.init == "he" and w.result.settings.init == "lecun"
+    top = (w.settings.depth, 0)  # one colour scale for A's grid and B's: LeCun's top level is darker
+    assert w.grid._cells[top].levels == w.compare.grid_a._cells[top].levels
+    qtbot.keyClick(w.display_bar.mosaic_box, Qt.Key.Key_Space)  # A's grid follows the view
+    assert w.view.mosaic and w.compare.grid_a.cell_image(top).channel is None
     binding("reroll").handler(w)
     settle(w)
     assert "different weights" in w.compare.header_text()
