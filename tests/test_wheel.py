@@ -77,7 +77,9 @@ def wheel(tmp_path_factory) -> Path:
 def test_the_wheel_carries_the_resources(wheel):
     presets = sorted(RESOURCES.glob("presets/*.json"))
     assert len(presets) >= 8
-    wanted = [RESOURCES / "chelsea.png", RESOURCES / "chelsea_zoom.mp4", RESOURCES / "README.md", *presets]
+    decks = sorted(RESOURCES.glob("decks/*.json"))
+    assert decks
+    wanted = [RESOURCES / "chelsea.png", RESOURCES / "chelsea_zoom.mp4", RESOURCES / "README.md", *presets, *decks]
     with zipfile.ZipFile(wheel) as z:
         names = set(z.namelist())
         for path in wanted:
@@ -104,6 +106,8 @@ def test_an_installed_wheel_finds_its_resources_without_the_tree(wheel, tmp_path
         "assert p.SAMPLE_IMAGE.is_file() and p.SAMPLE_VIDEO.is_file() and p.PRESETS.is_dir()\n"
         "presets = sorted(p.PRESETS.glob('*.json'))\n"
         "for f in presets: Settings.load(f)\n"
+        "from cnnviz.deck import bundled_deck_path, load_deck\n"
+        "assert len(load_deck(bundled_deck_path())) > 1\n"
         "print(len(presets), p.RESOURCES)\n"
     )
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | {"PYTHONPATH": str(target)}
