@@ -16,14 +16,22 @@ from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
 from ..core.result import Result
 from ..scene import Scene
 from ..settings import Settings
+from ..view_state import ViewState
 from . import theme
 from .grid_view import FeatureGridView
-from .maps import map_image
+from .maps import MapImage, map_image
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
 
 A_COLOR = "#777777"
+
+
+def vbox_of(widget: QWidget | None) -> QVBoxLayout:
+    """The vertical layout of ``widget`` (the window's central column, the grid's column)."""
+    layout = widget.layout() if widget is not None else None
+    assert isinstance(layout, QVBoxLayout), layout
+    return layout
 
 
 def settings_diff(a: Settings, b: Settings) -> list[tuple[str, object, object]]:
@@ -69,28 +77,28 @@ class Compare:
             "QLabel#ab_header { background: #eef3f8; color: #102030; padding: 4px 8px; border-bottom: 2px solid #31688e; }"
         )
         self.header.hide()
-        central = window.centralWidget().layout()
+        central = vbox_of(window.centralWidget())
         central.insertWidget(central.indexOf(window.banner), self.header)
         # A's grid beside B's, in a splitter that takes the grid's place in its column.
         self.grid_a = FeatureGridView()
         self.grid_a.setEnabled(True)
-        column = window.grid.parentWidget().layout()
+        column = vbox_of(window.grid.parentWidget())
         at = column.indexOf(window.grid)
         self.grids = QSplitter(Qt.Orientation.Horizontal)
         self.grids.setChildrenCollapsible(False)
-        self.box_a = self._labelled("A (pinned)", self.grid_a, A_COLOR)
-        self.box_b = self._labelled("B (now)", window.grid, "#31688e")
+        self.box_a, _ = self._labelled("A (pinned)", self.grid_a, A_COLOR)
+        self.box_b, self.label_b = self._labelled("B (now)", window.grid, "#31688e")
         self.grids.addWidget(self.box_a)
         self.grids.addWidget(self.box_b)
         column.insertWidget(at, self.grids, 1)
         self.box_a.hide()
-        self.box_b.layout().itemAt(0).widget().hide()
+        self.label_b.hide()
         window.result_drawn.connect(self._on_drawn)
-        self._images: dict[tuple[int, object], dict] = {}  # (id(result), view) -> map images, 2 kept
+        self._images: dict[tuple[int, ViewState], dict[tuple[int, int], MapImage]] = {}  # 2 kept
         window.grid.partner_images = lambda view: self._images_of(self.a, view)
         self.grid_a.partner_images = lambda view: self._images_of(self.window.result, view)
 
-    def _images_of(self, result: Result | None, view) -> dict | None:
+    def _images_of(self, result: Result | None, view: ViewState) -> dict[tuple[int, int], MapImage] | None:
         """The map images of ``result`` as its grid draws them under ``view`` (for shared colour levels)."""
         if self.a is None or result is None or result.pyramid is None:
             return None
@@ -101,7 +109,7 @@ class Compare:
             self._images[key] = {k: map_image(m, view) for k, m in result.pyramid.maps.items() if k[0] >= 1}
         return self._images[key]
 
-    def view_changed(self, view, zoom_changed: bool) -> None:
+    def view_changed(self, view: ViewState, zoom_changed: bool) -> None:
         """The window's view changed: A's grid follows (channel, mosaic, colours, zoom)."""
         if self.a is None or self.a.pyramid is None:
             return
@@ -110,7 +118,7 @@ class Compare:
         self.grid_a.set_view_state(view)
 
     @staticmethod
-    def _labelled(text: str, widget: QWidget, color: str) -> QWidget:
+    def _labelled(text: str, widget: QWidget, color: str) -> tuple[QWidget, QLabel]:
         box = QWidget()
         lay = QVBoxLayout(box)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -119,7 +127,7 @@ class Compare:
         label.setTextFormat(Qt.TextFormat.RichText)
         lay.addWidget(label)
         lay.addWidget(widget, 1)
-        return box
+        return box, label
 
     @property
     def pinned(self) -> bool:
@@ -138,7 +146,7 @@ class Compare:
             self.grid_a.set_zoom(w.view.zoom)
             self.grid_a.set_result(self.a, w.view)
         self.box_a.setVisible(has_grid)
-        self.box_b.layout().itemAt(0).widget().setVisible(has_grid)
+        self.label_b.setVisible(has_grid)
         w.grid.set_view_state(w.view)  # B's colours now span A's too
         self._update_header()
         self.header.show()
@@ -150,7 +158,7 @@ class Compare:
         self.window.grid.set_view_state(self.window.view)
         self.window.curves.set_ghost(None)
         self.box_a.hide()
-        self.box_b.layout().itemAt(0).widget().hide()
+        self.label_b.hide()
         self.header.hide()
 
     def _on_drawn(self, _generation: int, _result: Result | None) -> None:

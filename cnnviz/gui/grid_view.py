@@ -101,7 +101,7 @@ class FeatureGridView(QWidget):
         self._static: list = []  # labels and arrows of the current structure
         self._structure: tuple[int, int] | None = None
         # A/B: view -> the other grid's map images; colour levels then span both (gui/compare.py)
-        self.partner_images: Callable[[ViewState], dict[tuple[int, int], MapImage]] | None = None
+        self.partner_images: Callable[[ViewState], dict[tuple[int, int], MapImage] | None] | None = None
         self._selected: tuple[int, int] | None = None
         self._inputs_shown: tuple = ()  # the pyramid I_s the l = 0 cells show
 

@@ -36,6 +36,7 @@ from ..core.result import Result
 from ..deck import READOUTS, Deck, Readout, Step, bundled_deck_path, caption_html, load_deck, readout, save_deck
 from ..errors import CnnvizError, InputError
 from ..view_state import ZOOM_STEPS
+from .compare import vbox_of
 from .source import Source
 
 if TYPE_CHECKING:
@@ -155,8 +156,7 @@ class Lecture:
         self._docks_were = False
         self.panel = CaptionPanel()
         self.panel.hide()
-        layout = window.centralWidget().layout()
-        layout.insertWidget(0, self.panel)
+        vbox_of(window.centralWidget()).insertWidget(0, self.panel)
         window.result_drawn.connect(self._on_drawn)
 
     # -- state ----------------------------------------------------------------------------------
