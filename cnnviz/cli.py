@@ -231,7 +231,13 @@ def cmd_window(argv: list[str], err: TextIO) -> int:
 
     if deck is not None:
         return launch(
-            file=args.file, settings=settings, screenshot=args.screenshot, window_size=size, deck=deck, deck_index=index
+            file=args.file,
+            settings=settings,
+            reset=args.reset,
+            screenshot=args.screenshot,
+            window_size=size,
+            deck=deck,
+            deck_index=index,
         )
     # The screenshot is reproducible: defaults plus flags, never the saved state. A normal
     # launch restores the saved state unless flags were given.

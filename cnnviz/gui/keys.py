@@ -248,6 +248,15 @@ BINDINGS: tuple[Binding, ...] = (
     Binding(
         "lecture_back", "Back to the step's scene", ("B",), lambda w: w.lecture.back_to_step(), "Lecture", 2, "lecture"
     ),
+    Binding(
+        "lecture_caption",
+        "Hide / show the caption",
+        ("H",),
+        lambda w: w.lecture.toggle_caption(),
+        "Lecture",
+        2,
+        "lecture",
+    ),
     # -- Help
     Binding("shortcuts", "Keyboard shortcuts", ("F1",), lambda w: w.show_shortcuts(), "Help", 0),
     Binding("about", "About cnnviz", (), lambda w: w.show_about(), "Help", 0),

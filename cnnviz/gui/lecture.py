@@ -236,7 +236,9 @@ class Lecture:
         step = self.deck.steps[self.index]
         w = self.window
         self._use_source(step)
+        w.history.seal()  # a step is a step of its own in undo, never merged with a neighbour
         w.request(step.scene.settings)
+        w.history.seal()
         w.set_view_state(step.scene.view.replace(zoom=w.view.zoom))
         self.panel.show_step(self.deck, self.index)
         self._show_readout(w.result if w.result is not None and w.result.settings == w.settings else None)
@@ -254,6 +256,11 @@ class Lecture:
 
     def last(self) -> None:
         self._walk(len(self.deck) - 1 if self.deck else 0)
+
+    def toggle_caption(self) -> None:
+        """H: hide the caption for a larger picture, or show it again."""
+        if self.deck is not None:
+            self.panel.setVisible(not self.panel.isVisible())
 
     def back_to_step(self) -> None:
         """B: the step's own scene again, after a deviation."""

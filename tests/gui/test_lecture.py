@@ -77,6 +77,10 @@ def test_the_deck_walks_forward_back_jumps_and_b_returns_to_the_step(qtbot, sett
     settle(w)
     assert w.stack.currentWidget() is w.init_lab
     assert "Var(L₈) / Var(L₀)" in w.lecture.panel.readout.text()
+    qtbot.keyClick(w, Qt.Key.Key_H)  # the caption out of the way, and back
+    assert not w.lecture.panel.isVisible()
+    qtbot.keyClick(w, Qt.Key.Key_H)
+    assert w.lecture.panel.isVisible()
     w.lecture.close()
     assert "lecture" not in w.contexts and not w.lecture.panel.isVisible() and w.controls_dock.isVisible()
     qtbot.keyClick(w, Qt.Key.Key_D)  # D is the window's own key again
