@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..core.result import Result
-from ..deck import READOUTS, Deck, Readout, Step, bundled_deck_path, caption_html, load_deck, readout, save_deck
+from ..deck import READOUTS, Deck, Readout, Step, bundled_deck_path, caption_html, load_deck, plain, readout, save_deck
 from ..errors import CnnvizError, InputError
 from ..view_state import ZOOM_STEPS
 from .compare import vbox_of
@@ -430,7 +430,7 @@ class DeckEditor(QDialog):
         self._filling = True
         self.list.clear()
         for i, step in enumerate(deck.steps if deck else ()):
-            self.list.addItem(f"{i + 1}. {step.title}")
+            self.list.addItem(f"{i + 1}. {plain(step.title)}")
         self._filling = False
         self.select(self.lecture.index)
 
@@ -478,7 +478,7 @@ class DeckEditor(QDialog):
         self.lecture.replace_step(row, step)
         item = self.list.item(row)
         if item is not None:
-            item.setText(f"{row + 1}. {step.title}")
+            item.setText(f"{row + 1}. {plain(step.title)}")
 
     def _use_current_view(self) -> None:
         deck, row = self.lecture.deck, self.list.currentRow()
