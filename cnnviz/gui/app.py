@@ -212,7 +212,8 @@ def _screenshot(app, MainWindow, file, settings, path, size, view, deck=None, de
     window = MainWindow(settings, view, store=None, file=file or str(SAMPLE_IMAGE))
     window.resize(*size)
     window.show()
-    if deck is not None:
+    if deck is not None:  # as the hall sees it: full screen has no menu bar
+        window.menuBar().hide()
         window.lecture.open(deck, deck_index)
     outcome: dict[str, int] = {}
 
