@@ -83,8 +83,12 @@ def test_the_deck_walks_forward_back_jumps_and_b_returns_to_the_step(qtbot, sett
     assert w.lecture.panel.isVisible()
     w.lecture.close()
     assert "lecture" not in w.contexts and not w.lecture.panel.isVisible() and w.controls_dock.isVisible()
-    qtbot.keyClick(w, Qt.Key.Key_D)  # D is the window's own key again
+    qtbot.keyClick(w, Qt.Key.Key_B)  # B does nothing without a deck
+    qtbot.keyClick(w, Qt.Key.Key_Right)
+    assert w.settings == deck.steps[3].scene.settings
+    qtbot.keyClick(w, Qt.Key.Key_D)  # letters are the window's own keys again
     settle(w)
+    assert w.settings.residual_depth == 9
 
 
 def test_lecture_keys_work_with_focus_in_the_init_box_and_on_a_button(qtbot, settle, main_window):
