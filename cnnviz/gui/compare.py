@@ -94,7 +94,8 @@ class Compare:
         self.box_a.hide()
         self.label_b.hide()
         window.result_drawn.connect(self._on_drawn)
-        self._images: dict[tuple[int, ViewState], dict[tuple[int, int], MapImage]] = {}  # 2 kept
+        # (id(result), view) -> (result, its map images): the two grids' latest, for shared colour levels
+        self._images: dict[tuple[int, ViewState], tuple[Result, dict[tuple[int, int], MapImage]]] = {}
         window.grid.partner_images = lambda view: self._images_of(self.a, view)
         self.grid_a.partner_images = lambda view: self._images_of(self.window.result, view)
 
@@ -103,11 +104,13 @@ class Compare:
         if self.a is None or result is None or result.pyramid is None:
             return None
         key = (id(result), view.replace(selected=None, zoom=1.0))
-        if key not in self._images:
+        cached = self._images.get(key)
+        if cached is None or cached[0] is not result:  # the result itself is kept: ids are reused
             if len(self._images) >= 2:
                 self._images.pop(next(iter(self._images)))
-            self._images[key] = {k: map_image(m, view) for k, m in result.pyramid.maps.items() if k[0] >= 1}
-        return self._images[key]
+            images = {k: map_image(m, view) for k, m in result.pyramid.maps.items() if k[0] >= 1}
+            cached = self._images[key] = (result, images)
+        return cached[1]
 
     def view_changed(self, view: ViewState, zoom_changed: bool) -> None:
         """The window's view changed: A's grid follows (channel, mosaic, colours, zoom)."""
