@@ -90,15 +90,16 @@ class CaptionPanel(QFrame):
         self._height = 720
 
     def set_screen_height(self, height: int) -> None:
-        """Type sized from the window's height: at 720 px the lines are 26 px, the title 36 px."""
+        """Type sized from the window's height, as a slide's: at 720 px the lines are 29 px (4 % of the
+        height, a 24 pt line on a 7.5 inch slide), the title 39 px."""
         self._height = height
         for label, frac, least, bold in (
-            (self.title, 0.05, 22, True),
-            (self.number, 0.04, 18, True),
-            (self.lines, 0.036, 16, False),
-            (self.equation, 0.04, 18, False),
-            (self.readout, 0.036, 16, True),
-            (self.status, 0.028, 13, False),
+            (self.title, 0.054, 24, True),
+            (self.number, 0.044, 19, True),
+            (self.lines, 0.04, 18, False),
+            (self.equation, 0.044, 19, False),
+            (self.readout, 0.04, 18, True),
+            (self.status, 0.03, 14, False),
         ):
             f = QFont()
             f.setPixelSize(_px(height, frac, least))
