@@ -19,7 +19,6 @@ from ..settings import Settings
 from ..view_state import ViewState
 from . import theme
 from .grid_view import FeatureGridView
-from .maps import MapImage, map_image
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
@@ -94,23 +93,8 @@ class Compare:
         self.box_a.hide()
         self.label_b.hide()
         window.result_drawn.connect(self._on_drawn)
-        # (id(result), view) -> (result, its map images): the two grids' latest, for shared colour levels
-        self._images: dict[tuple[int, ViewState], tuple[Result, dict[tuple[int, int], MapImage]]] = {}
-        window.grid.partner_images = lambda view: self._images_of(self.a, view)
-        self.grid_a.partner_images = lambda view: self._images_of(self.window.result, view)
-
-    def _images_of(self, result: Result | None, view: ViewState) -> dict[tuple[int, int], MapImage] | None:
-        """The map images of ``result`` as its grid draws them under ``view`` (for shared colour levels)."""
-        if self.a is None or result is None or result.pyramid is None:
-            return None
-        key = (id(result), view.replace(selected=None, zoom=1.0))
-        cached = self._images.get(key)
-        if cached is None or cached[0] is not result:  # the result itself is kept: ids are reused
-            if len(self._images) >= 2:
-                self._images.pop(next(iter(self._images)))
-            images = {k: map_image(m, view) for k, m in result.pyramid.maps.items() if k[0] >= 1}
-            cached = self._images[key] = (result, images)
-        return cached[1]
+        window.grid.partner_result = lambda: self.a
+        self.grid_a.partner_result = lambda: self.window.result if self.a is not None else None
 
     def view_changed(self, view: ViewState, zoom_changed: bool) -> None:
         """The window's view changed: A's grid follows (channel, mosaic, colours, zoom)."""
@@ -157,7 +141,6 @@ class Compare:
 
     def clear(self) -> None:
         self.a = self.a_scene = None
-        self._images.clear()
         self.window.grid.set_view_state(self.window.view)
         self.window.curves.set_ghost(None)
         self.box_a.hide()

@@ -100,8 +100,8 @@ class FeatureGridView(QWidget):
         self._cells: dict[tuple[int, int], _Cell] = {}
         self._static: list = []  # labels and arrows of the current structure
         self._structure: tuple[int, int] | None = None
-        # A/B: view -> the other grid's map images; colour levels then span both (gui/compare.py)
-        self.partner_images: Callable[[ViewState], dict[tuple[int, int], MapImage] | None] | None = None
+        # A/B: the other grid's Result; each cell's colour levels then span both (gui/compare.py)
+        self.partner_result: Callable[[], Result | None] | None = None
         self._selected: tuple[int, int] | None = None
         self._inputs_shown: tuple = ()  # the pyramid I_s the l = 0 cells show
 
@@ -287,8 +287,13 @@ class FeatureGridView(QWidget):
         signed = theme.is_signed(result.settings.activation)
         table = theme.lut(theme.DIVERGING_MAP if signed else view.colormap)
         images = {key: map_image(pyr.maps[key], view) for key in self._cells if key[0] >= 1}
+        other = self.partner_result() if self.partner_result is not None else None
+        partner = (  # the other grid's images of the cells both have, made as this grid makes its own
+            {k: map_image(other.pyramid.maps[k], view) for k in self._cells if k[0] >= 1 and k in other.pyramid.maps}
+            if other is not None and other.pyramid is not None
+            else None
+        )
         stats = {(st.level, st.scale): st for st in pyr.layers}
-        partner = self.partner_images(view) if self.partner_images is not None else None
         # The inputs I_s do not change while a slider moves: redrawn only when the image does.
         same_inputs = same_arrays(pyr.pyramid, self._inputs_shown)
         self._inputs_shown = tuple(pyr.pyramid)
@@ -305,8 +310,8 @@ class FeatureGridView(QWidget):
                 cell.image = im
                 cell.levels = levels_for(images, key, view.normalisation, signed)
                 if partner and key in partner:  # A/B: one colour scale for both grids
-                    other = levels_for(partner, key, view.normalisation, signed)
-                    cell.levels = theme.finite_range([cell.levels, other], signed)
+                    theirs = levels_for(partner, key, view.normalisation, signed)
+                    cell.levels = theme.finite_range([cell.levels, theirs], signed)
                 cell.item.setImage(theme.colorize(im.data, cell.levels, table, im.gap_mask), autoLevels=False)
                 aspect = im.data.shape[0] / im.data.shape[1]
             x, y = cell.rect.x(), cell.rect.y()

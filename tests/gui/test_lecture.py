@@ -171,6 +171,10 @@ def test_ab_pins_a_draws_its_ghost_and_names_what_changed(qtbot, settle, main_wi
     binding("reroll").handler(w)
     settle(w)
     assert "different weights" in w.compare.header_text()
+    w.controls.depth.setValue(2)  # B with fewer levels than A: each grid keeps its own cells
+    settle(w)
+    assert w.compare.grid_a.levels_shown == [0, 1, 2, 3] and w.grid.levels_shown == [0, 1, 2]
+    assert "depth 3 → 2" in w.compare.header_text()
     binding("clear_a").handler(w)
     assert not w.compare.pinned and w.curves.ghost_curves("var") == 0 and not w.compare.header.isVisible()
 
