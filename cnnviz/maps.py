@@ -1,0 +1,119 @@
+"""Display images of feature maps: one channel or the mosaic, coloured with explicit levels (no Qt).
+
+Pure numpy on arrays the engine prepared; shared by the grid, the inspector and the exported
+figures, so that all of them show a layer the same way.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import colours
+from .core.display import mosaic
+from .core.result import PyramidResult
+from .view_state import ViewState
+
+GAP = 1  # pixels between mosaic tiles
+MIN_TILE = 8  # smaller maps are repeated up to this size in a mosaic, so the gaps stay thin
+
+
+@dataclass(frozen=True)
+class MapImage:
+    """What one cell shows: ``data`` float ``[H, W]`` (NaN in mosaic gaps), the tiling, the range."""
+
+    data: np.ndarray
+    gap_mask: np.ndarray | None  # bool [H, W], True in mosaic gaps
+    channels: int
+    tile: tuple[int, int]  # (h, w) of one channel
+    cols: int  # 1 when a single channel is shown
+    channel: int | None  # the channel shown, None for the mosaic
+    repeat: int  # each map pixel is repeat x repeat image pixels (tiny maps in a mosaic)
+    vrange: tuple[float, float]  # finite (min, max), NaN when nothing is finite
+
+    def channel_at(self, row: int, col: int) -> tuple[int, int, int] | None:
+        """(channel, y, x) under image pixel (row, col), None over a gap."""
+        h, w = self.tile
+        f = self.repeat
+        if self.channel is not None:
+            return (self.channel, row, col) if 0 <= row < h and 0 <= col < w else None
+        tr, y = divmod(row, h * f + GAP)
+        tc, x = divmod(col, w * f + GAP)
+        c = tr * self.cols + tc
+        if y >= h * f or x >= w * f or c >= self.channels or tc >= self.cols:
+            return None
+        return c, y // f, x // f
+
+
+@functools.lru_cache(maxsize=64)
+def _gap_mask(c: int, h: int, w: int, cols: int) -> np.ndarray:
+    ones = np.zeros((c, h, w), dtype=np.float32)
+    return np.isnan(mosaic(ones, cols=cols, gap=GAP, fill=np.nan))
+
+
+def map_image(maps: np.ndarray, view: ViewState) -> MapImage:
+    """maps: float32 ``[C, h, w]`` -> the image a cell shows under ``view``."""
+    c, h, w = maps.shape
+    f = 1
+    if view.mosaic and c > 1:
+        cols = math.ceil(math.sqrt(c))
+        f = max(1, math.ceil(MIN_TILE / max(h, w)))
+        tiles = maps if f == 1 else maps.repeat(f, axis=1).repeat(f, axis=2)
+        data = mosaic(tiles, cols=cols, gap=GAP, fill=np.nan)
+        gaps = _gap_mask(c, h * f, w * f, cols)
+        finite_src = maps
+        ch = None
+    else:
+        ch = min(view.channel, c - 1)
+        data, gaps, cols, finite_src = maps[ch], None, 1, maps[ch]
+    return MapImage(
+        data=data,
+        gap_mask=gaps,
+        channels=c,
+        tile=(h, w),
+        cols=cols,
+        channel=ch,
+        repeat=f,
+        vrange=colours.data_range(finite_src),
+    )
+
+
+def same_arrays(a: tuple[np.ndarray, ...] | list[np.ndarray], b: tuple[np.ndarray, ...] | list[np.ndarray]) -> bool:
+    """True when ``a`` and ``b`` hold equal arrays (shape and every value, NaN equal to NaN)."""
+    return len(a) == len(b) and all(
+        x is y
+        or (
+            x.shape == y.shape and x.dtype == y.dtype and (np.array_equal(x, y) or np.array_equal(x, y, equal_nan=True))
+        )  # NaN: rare, slower
+        for x, y in zip(a, b)
+    )
+
+
+def grid_keys(k: int, depth: int) -> list[tuple[int, int]]:
+    """Every (l, s) with l <= depth and l + s <= k, in level-major order."""
+    return [(l, s) for l in range(depth + 1) for s in range(k - l + 1)]
+
+
+def levels_for(
+    images: dict[tuple[int, int], MapImage], key: tuple[int, int], normalisation: str, signed: bool
+) -> tuple[float, float]:
+    """The colour levels of cell ``key`` under per-map, per-level or global normalisation (l >= 1)."""
+    if normalisation == "map":
+        pairs = [images[key].vrange]
+    elif normalisation == "level":
+        pairs = [im.vrange for (l, _), im in images.items() if l == key[0]]
+    else:
+        pairs = [im.vrange for (l, _), im in images.items() if l >= 1]
+    return colours.finite_range(pairs, signed)
+
+
+def pyramid_rgb(pyr: PyramidResult, scale: int, max_size: int = 128) -> np.ndarray:
+    """The input image at scale s as uint8 ``[n, n, 3]``, taken from a coarser pyramid level when
+    I_s is larger than ``max_size`` (2x2 averaging: an antialiased thumbnail for free)."""
+    s = scale
+    while s < len(pyr.pyramid) - 1 and pyr.pyramid[s].shape[0] > max_size:
+        s += 1
+    return colours.rgb_image(pyr.pyramid[s])
