@@ -2,6 +2,7 @@
 
     cnnviz [FILE] [settings flags] [--mode M] [--reset] [--screenshot OUT.png] [--window-size WxH]
     cnnviz stats [IMAGE|VIDEO] [settings flags] [--json]
+    cnnviz export [IMAGE|VIDEO] [settings flags] --out DIR [--mode M] [--formats LIST] [--scale X]
 
 A user's mistake (a bad file, a contradictory flag) is one line on stderr and a non-zero exit;
 a traceback is a bug.
@@ -266,6 +267,10 @@ def main(argv: list[str] | None = None, out: TextIO | None = None, err: TextIO |
     try:
         if argv and argv[0] == "stats":
             return cmd_stats(argv[1:], out, err)
+        if argv and argv[0] == "export":
+            from .cli_export import cmd_export
+
+            return cmd_export(argv[1:], out, err)
         return cmd_window(argv, err)
     except CnnvizError as e:
         err.write(f"cnnviz: error: {e}\n")

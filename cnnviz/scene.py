@@ -29,6 +29,7 @@ from .view_state import ViewState
 
 SCHEMA = 2
 FORMAT = "cnnviz-scene"
+EXPORT_FORMAT = "cnnviz-export"  # an exported JSON: {"format": ..., "scene": {...}, numbers}
 SCENE_FILE_LIMIT = 1 << 20  # a scene is a few hundred bytes; a deck of 50 a few tens of kB
 _TOP_KEYS = {"format", "schema", "cnnviz", "settings", "view", "source"}
 
@@ -150,10 +151,15 @@ def migrate(data: Any) -> dict[str, Any]:
 
 
 def load_scene(path: str | Path) -> Scene:
-    """A scene from a JSON file (bounded, regular files only); CnnvizError in one line.
+    """A scene from a scene file, an exported JSON (its ``scene``), or an exported PNG or SVG's stamp.
 
-    Exported PNG and SVG figures carry their scene too: :mod:`cnnviz.export` reads those stamps.
+    JSON is read bounded (regular files only); from a PNG only the stamp's text chunk is read
+    (:mod:`cnnviz.export.stamp`). Every failure is one SettingsError line naming the file.
     """
+    if Path(path).suffix.lower() in (".png", ".svg"):
+        from .export.stamp import scene_from_file
+
+        return scene_from_file(path)
     from .io.files import read_text_file
 
     try:
@@ -161,9 +167,17 @@ def load_scene(path: str | Path) -> Scene:
     except CnnvizError as err:
         raise SettingsError(str(err)) from None
     try:
-        return Scene.from_json(text)
+        data = parse_json(text, "scene")
+        return Scene.from_dict(_exported_scene(data))
     except SettingsError as err:
         raise SettingsError(f"{Path(path).name}: {err}") from None
+
+
+def _exported_scene(data: Any) -> Any:
+    """An exported JSON holds its scene as the ``scene`` sub-object; a scene file is the scene."""
+    if isinstance(data, dict) and data.get("format") == EXPORT_FORMAT and "scene" in data:
+        return data["scene"]
+    return data
 
 
 def save_scene(scene: Scene, path: str | Path, *, inputs: tuple[str | Path | None, ...] = ()) -> Path:

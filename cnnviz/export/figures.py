@@ -1,0 +1,800 @@
+"""The window's figures, drawn again with matplotlib for slides and reports (no Qt, no display).
+
+Each figure of :data:`~cnnviz.export.naming.FIGURES` is one plot of the window, drawn from the
+same :class:`~cnnviz.core.result.Result` with the same colours: the (l, s) feature-map grid,
+the variance, gradient, zero-fraction and equivariance curves and the histogram of the
+pyramid mode; the residual stack's curves and the single unit's histograms of the init lab;
+the multiplies per layer of the cost mode.
+
+Curves are vector paths in SVG and PDF. Feature maps are pixel images, each upscaled
+nearest-neighbour in numpy to at least :data:`CELL_PX` pixels before it is embedded, so no
+viewer (browser, Inkscape, a PDF reader, LaTeX) can blur a small map. Only
+``matplotlib.figure.Figure`` is used, never pyplot: no GUI backend is ever loaded.
+
+Every file is stamped with the scene (:mod:`cnnviz.export.stamp`) and written atomically.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+from matplotlib.colors import ListedColormap, Normalize
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Rectangle
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
+
+from .. import __version__
+from ..colours import DIVERGING_MAP, NONFINITE_HEX, colorize, is_signed, lut, scale_colors
+from ..core.result import PyramidResult, Result
+from ..errors import ExportError
+from ..io.files import atomic_path
+from ..maps import grid_keys, levels_for, map_image, pyramid_rgb
+from ..scene import Scene
+from .naming import FIGURE_FORMATS, FIGURES
+from .stamp import PNG_KEY, stamp_text
+
+BASE_DPI = 100  # pixels per inch at scale 1; a PNG at scale 2 is 200 dpi and twice the pixels
+CELL_PX = 128  # a feature map is embedded with at least this many pixels across
+PITCH = 1.35  # grid cell size 1 plus the gap for titles and arrows (as in the window)
+TEXT = "#202020"
+MUTED = "#606060"
+SELECT = "#d62728"
+MEASURED = "#31688e"
+THEORY = "#d95f02"  # orange against blue: distinct for every common colour-vision deficiency
+EQUIVARIANT_BELOW = 1e-4
+EQ_FLOOR = 1e-9
+UNIT_BINS = 80
+
+STYLE = {
+    "font.family": "sans-serif",
+    "font.sans-serif": ["DejaVu Sans", "Arial", "Helvetica", "Liberation Sans"],
+    "font.size": 11,
+    "axes.titlesize": 13,
+    "axes.labelsize": 12,
+    "xtick.labelsize": 10.5,
+    "ytick.labelsize": 10.5,
+    "legend.fontsize": 10,
+    "legend.title_fontsize": 10,
+    "legend.frameon": False,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "axes.axisbelow": True,
+    "grid.color": "#d8d8d8",
+    "grid.linewidth": 0.6,
+    "axes.edgecolor": "#505050",
+    "axes.labelcolor": TEXT,
+    "text.color": TEXT,
+    "xtick.color": "#404040",
+    "ytick.color": "#404040",
+    "lines.linewidth": 2.0,
+    "lines.markersize": 4.5,
+    "figure.facecolor": "white",
+    "savefig.facecolor": "white",
+    # SVG: text stays text (editable in Inkscape), ids are reproducible; PDF: TrueType fonts
+    "svg.fonttype": "none",
+    "svg.hashsalt": "cnnviz",
+    "pdf.fonttype": 3,
+    # vector formats keep each map as its own unresampled image
+    "image.composite_image": False,
+    "mathtext.default": "regular",
+}
+
+
+# -- numbers and captions -------------------------------------------------------------------
+def fmt(x: float, digits: int = 3) -> str:
+    """A number for a person: plain near 1, scientific far from it, 'inf'/'NaN' as they are."""
+    x = float(x)
+    if math.isnan(x):
+        return "NaN"
+    if math.isinf(x):
+        return "∞" if x > 0 else "−∞"
+    if x == 0:
+        return "0"
+    if 1e-3 <= abs(x) < 1e4:
+        return f"{x:.{digits}g}"
+    return f"{x:.{max(digits - 1, 1)}e}".replace("e-0", "e-").replace("e+0", "e").replace("e+", "e")
+
+
+def caption(result: Result, scene: Scene, figure: str) -> str:
+    """The settings behind ``figure`` in one line, printed small under it: a slide says what made it."""
+    s = result.settings
+    src = scene.source.name if scene.source is not None and scene.source.name else ""
+    if src and scene.source is not None and scene.source.frame is not None:
+        src += f" frame {scene.source.frame}"
+    if figure.startswith("unit_"):
+        u = result.unit
+        src = ""  # the single unit samples its own inputs
+        net = f"single unit: d = {s.unit_dim}, {s.unit_activation}, σ_w² = {fmt(u.init_var)} ({s.unit_init})"
+    elif figure.startswith("residual_"):
+        r = result.residual
+        if s.residual_input == "noise":
+            src = f"N(0, 1) noise {s.noise_size}×{s.noise_size}"
+        net = (
+            f"residual stack: depth L = {s.residual_depth}, J = {s.channels}, D = {s.kernel}, "
+            f"{s.residual_activation}, σ_w² = {fmt(r.init_var)} ({s.residual_init})"
+        )
+    else:
+        p = result.pyramid
+        var = fmt(p.init_var) if p is not None else fmt(s.init_var("init"))
+        net = (
+            f"{s.size}×{s.size} input, depth {s.depth}, J = {s.channels}, D = {s.kernel}, {s.activation}, "
+            f"σ_w² = {var} ({s.init}), {'shared' if s.shared else 'unshared'} weights"
+        )
+    parts = [f"cnnviz {__version__}", src, net, f"seed {s.seed}"]
+    return "  ·  ".join(p for p in parts if p)
+
+
+def _figure(width: float, height: float, result: Result, scene: Scene, figure: str) -> Figure:
+    fig = Figure(figsize=(width, height), dpi=BASE_DPI, layout="constrained")
+    fig.get_layout_engine().set(rect=(0, 0.045, 1, 0.955), h_pad=0.06, w_pad=0.06)
+    fig.text(0.01, 0.012, caption(result, scene, figure), fontsize=7.5, color=MUTED, ha="left", va="bottom")
+    return fig
+
+
+def _log_ticks(ax) -> None:
+    """Readable ticks on a log y axis: 1-2-5 steps written as plain numbers over a short range,
+    powers of ten over a long one."""
+    lo, hi = ax.get_ylim()
+    if lo > 0 and hi > lo and math.log10(hi / lo) <= 2.5:
+        ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: fmt(v, 2)))
+        ax.yaxis.set_minor_formatter(NullFormatter())
+
+
+def _level_axis(ax, levels: Iterable[int], label: str = "level l") -> None:
+    levels = list(levels)
+    ax.set_xlabel(label)
+    if levels:
+        ax.set_xlim(levels[0] - 0.5, levels[-1] + 0.5)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=min(12, len(levels) + 1)))
+    ax.grid(axis="x", visible=False)
+
+
+def _positive(values: np.ndarray) -> np.ndarray:
+    v = np.asarray(values, dtype=np.float64).copy()
+    with np.errstate(invalid="ignore"):
+        v[~(np.isfinite(v) & (v > 0))] = np.nan
+    return v
+
+
+def _log_limits(measured: list[np.ndarray], theory: list[np.ndarray]) -> tuple[float, float] | None:
+    """y limits of a log axis: the measurement's range, widened to theory within 6 decades of it."""
+
+    def rng(arrays):
+        vals = np.concatenate([_positive(a).ravel() for a in arrays]) if arrays else np.array([])
+        vals = vals[np.isfinite(vals)]
+        if vals.size == 0:
+            return None
+        return math.log10(max(float(vals.min()), 1e-300)), math.log10(min(float(vals.max()), 1e300))
+
+    m, t = rng(measured), rng(theory)
+    if m is None:
+        m, t = t, None
+    if m is None:
+        return None
+    lo, hi = m
+    if t is not None:
+        lo, hi = max(min(lo, t[0]), m[0] - 6), min(max(hi, t[1]), m[1] + 6)
+    pad = max(0.12, 0.06 * (hi - lo))
+    return 10 ** (lo - pad), 10 ** (hi + pad)
+
+
+def _overflow_marks(ax, xs: Iterable[float], log: bool) -> None:
+    xs = sorted(set(xs))
+    if xs:
+        ax.plot(
+            xs,
+            [0.96] * len(xs),
+            "x",
+            color=NONFINITE_HEX,
+            ms=9,
+            mew=2.5,
+            transform=ax.get_xaxis_transform(),
+            clip_on=False,
+            zorder=5,
+        )
+
+
+def _style_legend(ax, handles, labels, title: str | None = None) -> None:
+    ax.legend(
+        handles, labels, title=title, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0, handlelength=2.4
+    )
+
+
+def _scale_legend(ax, n_scales: int, theory_label: str | None, nonfinite: bool) -> None:
+    colors = scale_colors(n_scales)
+    handles = [Line2D([], [], color=c, marker="o", lw=2) for c in colors]
+    labels = [f"s = {s}" for s in range(n_scales)]
+    handles.append(Line2D([], [], color=MUTED, lw=2))
+    labels.append("measured")
+    if theory_label:
+        handles.append(Line2D([], [], color=MUTED, lw=1.5, ls="--"))
+        labels.append(theory_label)
+    if nonfinite:
+        handles.append(Line2D([], [], color=NONFINITE_HEX, marker="x", lw=0, ms=8, mew=2.5))
+        labels.append("inf/NaN")
+    _style_legend(ax, handles, labels, "scale s")
+
+
+# -- pyramid mode ---------------------------------------------------------------------------
+def _family(
+    fig: Figure,
+    result: Result,
+    name: str,
+    measured: np.ndarray,
+    theory: np.ndarray | None,
+    bad: np.ndarray,
+    log: bool,
+    first_level: int,
+    title: str,
+    ylabel: str,
+    theory_label: str = "theory (mean field)",
+) -> None:
+    """One value per (l, s) against level l, one colour per scale s, theory dashed beside it."""
+    pyr = result.pyramid
+    ax = fig.add_subplot()
+    n_scales = pyr.k + 1
+    colors = scale_colors(n_scales)
+    shown_m, shown_t, overflow = [], [], []
+    for s in range(n_scales):
+        levels = np.arange(first_level, min(pyr.depth, pyr.k - s) + 1)
+        if levels.size == 0:
+            continue
+        y = measured[levels, s].astype(np.float64)
+        y_draw = _positive(y) if log else np.where(np.isfinite(y), y, np.nan)
+        y_draw[bad[levels, s]] = np.nan
+        overflow += levels[bad[levels, s] | ~np.isfinite(y)].tolist()
+        if not np.isnan(y_draw).all():
+            ax.plot(levels, y_draw, "-o", color=colors[s], zorder=3, label=f"s = {s}")
+        shown_m.append(y_draw)
+        if theory is not None:
+            t = theory[levels, s].astype(np.float64)
+            t_draw = _positive(t) if log else t
+            if not np.isnan(t_draw).all():
+                ax.plot(levels, t_draw, "--", color=colors[s], lw=1.4, alpha=0.9, zorder=2)
+            shown_t.append(t_draw)
+    if log:
+        ax.set_yscale("log")
+        lim = _log_limits(shown_m, shown_t)
+        if lim is not None:
+            ax.set_ylim(*lim)
+            _log_ticks(ax)
+    _overflow_marks(ax, overflow, log)
+    _level_axis(ax, range(first_level, pyr.depth + 1))
+    ax.set_title(title)
+    ax.set_ylabel(ylabel)
+    _scale_legend(ax, n_scales, theory_label if theory is not None else None, bool(overflow))
+
+
+def fig_variance(result: Result, scene: Scene) -> Figure:
+    pyr = result.pyramid
+    fig = _figure(7.2, 4.4, result, scene, "variance")
+    _family(
+        fig,
+        result,
+        "var",
+        pyr.grid("var"),
+        pyr.grid("theory_var"),
+        pyr.grid("nonfinite") > 0,
+        log=True,
+        first_level=0,
+        title="Activation variance per level",
+        ylabel=r"variance Var($L_{l,s}$)",
+    )
+    return fig
+
+
+def fig_gradient(result: Result, scene: Scene) -> Figure:
+    pyr = result.pyramid
+    fig = _figure(7.2, 4.4, result, scene, "gradient")
+    _family(
+        fig,
+        result,
+        "grad",
+        pyr.grid("grad_rms"),
+        pyr.grid("theory_grad_rms"),
+        (pyr.grid("nonfinite") > 0) | (pyr.grid("grad_nonfinite") > 0),
+        log=True,
+        first_level=1,
+        title="Gradient RMS per level (backward from the top)",
+        ylabel=r"RMS of $\partial/\partial L_{l,s}$",
+    )
+    return fig
+
+
+def fig_zeros(result: Result, scene: Scene) -> Figure:
+    pyr = result.pyramid
+    fig = _figure(7.2, 4.4, result, scene, "zeros")
+    dead = result.settings.activation == "relu"
+    _family(
+        fig,
+        result,
+        "zero",
+        100 * pyr.grid("zero_frac"),
+        None,
+        pyr.grid("nonfinite") > 0,
+        log=False,
+        first_level=1,
+        title="Dead ReLU units per level" if dead else "Exact zeros per level",
+        ylabel="units exactly 0 (%)",
+    )
+    ax = fig.axes[0]
+    ax.set_ylim(-2, 102)
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0f} %"))
+    return fig
+
+
+def fig_equivariance(result: Result, scene: Scene) -> Figure:
+    pyr = result.pyramid
+    fig = _figure(7.2, 4.4, result, scene, "equivariance")
+    ax = fig.add_subplot()
+    eq = np.asarray(pyr.equivariance, dtype=float)
+    levels = np.arange(1, len(eq))
+    vals = eq[1:]
+    drawn = np.where(np.isfinite(vals), np.maximum(vals, EQ_FLOOR), np.nan)
+    ax.plot(levels, drawn, "-o", color="#444444", zorder=3, label="measured")
+    ax.axhline(EQUIVARIANT_BELOW, color=MUTED, ls="--", lw=1.2, label="float rounding (1e-4)")
+    ax.set_yscale("log")
+    lim = _log_limits([drawn, np.array([EQUIVARIANT_BELOW])], [])
+    if lim is not None:
+        ax.set_ylim(min(lim[0], EQ_FLOOR / 10), max(lim[1], 10.0))
+    _overflow_marks(ax, levels[~np.isfinite(vals)].tolist(), True)
+    _level_axis(ax, range(1, pyr.depth + 1))
+    finite = vals[np.isfinite(vals)]
+    err = float(finite.max()) if finite.size else math.nan
+    weights = "shared weights" if result.settings.shared else "weights not shared"
+    if math.isnan(err):
+        verdict = "no level has a pair to compare"
+    elif err < EQUIVARIANT_BELOW:
+        verdict = "scale-equivariant up to float rounding"
+    else:
+        verdict = "equivariance broken"
+    ax.set_title(f"Scale equivariance ({weights})")
+    ax.text(0.02, 0.97, verdict, transform=ax.transAxes, ha="left", va="top", fontsize=11)
+    ax.set_ylabel(r"max$|L^{\prime}_{l,s} - L_{l,s+1}|$ / max$|L_{l,s+1}|$")
+    handles, labels = ax.get_legend_handles_labels()
+    if np.any(vals == 0):
+        handles.append(Line2D([], [], lw=0))
+        labels.append("exactly 0 is drawn at 1e-9")
+    _style_legend(ax, handles, labels)
+    return fig
+
+
+def _selected(result: Result, scene: Scene) -> tuple[int, int]:
+    pyr = result.pyramid
+    keys = {(st.level, st.scale) for st in pyr.layers}
+    sel = scene.view.selected
+    return sel if sel in keys else (pyr.depth, 0)
+
+
+def fig_histogram(result: Result, scene: Scene) -> Figure:
+    pyr = result.pyramid
+    key = _selected(result, scene)
+    st = pyr.layer(*key)
+    fig = _figure(7.2, 4.0, result, scene, "histogram")
+    ax = fig.add_subplot()
+    name = f"$I_{{{key[1]}}}$" if key[0] == 0 else f"$L_{{{key[0]},{key[1]}}}$"
+    ax.set_title(f"Histogram of {name} (l = {key[0]}, s = {key[1]})")
+    counts = np.asarray(st.hist_counts, dtype=float)
+    edges = np.asarray(st.hist_edges, dtype=float)
+    if counts.size and np.all(np.isfinite(edges)) and counts.sum() > 0:
+        ax.stairs(np.maximum(counts, 0.5), edges, fill=True, color=MEASURED, alpha=0.35, baseline=0.5)
+        ax.stairs(np.maximum(counts, 0.5), edges, color=MEASURED, lw=1.2, baseline=0.5)
+        ax.set_yscale("log")
+        ax.set_ylim(0.5, 10 ** math.ceil(math.log10(max(counts.max(), 1)) + 0.15))
+    if math.isfinite(st.mean):
+        ax.axvline(st.mean, color=SELECT, lw=1.5, label=f"mean {fmt(st.mean)}")
+    note = f"variance {fmt(st.var)}"
+    if math.isfinite(st.theory_var):
+        note += f" (theory {fmt(st.theory_var)})"
+    if st.nonfinite:
+        note += f"\n{st.nonfinite} inf/NaN left out"
+    ax.text(0.99, 0.97, note, transform=ax.transAxes, ha="right", va="top", fontsize=10.5)
+    ax.set_xlabel("activation value")
+    ax.set_ylabel("count (log scale)")
+    if math.isfinite(st.mean):
+        ax.legend(loc="upper left")
+    return fig
+
+
+def _upscale(rgba: np.ndarray, min_px: int = CELL_PX) -> np.ndarray:
+    """uint8 ``[h, w, C]`` repeated nearest-neighbour by an integer factor to at least ``min_px`` across."""
+    f = max(1, math.ceil(min_px / max(rgba.shape[0], rgba.shape[1])))
+    return rgba if f == 1 else np.ascontiguousarray(rgba.repeat(f, axis=0).repeat(f, axis=1))
+
+
+def _subscripted(ax, x: float, y: float, base: str, sub: str, fs: float, color: str, bad: bool) -> None:
+    """``base`` with ``sub`` as a subscript, as two plain texts: mathtext costs a parse per cell
+    and per format, which made the grid the slowest figure to save."""
+    ax.text(x, y, base, fontsize=fs, color=color, ha="left", va="bottom")
+    ax.annotate(
+        sub + (" ∞" if bad else ""),
+        xy=(x, y),
+        xytext=(0.62 * fs, -0.12 * fs),
+        textcoords="offset points",
+        fontsize=fs * 0.72,
+        color=color,
+        ha="left",
+        va="bottom",
+        annotation_clip=False,
+    )
+
+
+def fig_grid(result: Result, scene: Scene) -> Figure:
+    """The (l, s) triangle as the window draws it: column s, row l + s from the bottom, so the
+    two inputs of L_{l+1,s} sit where the seed's arrows point (<- to its right, ^ below it)."""
+    pyr: PyramidResult = result.pyramid
+    view = scene.view
+    k, depth = pyr.k, pyr.depth
+    signed = is_signed(result.settings.activation)
+    cmap_name = DIVERGING_MAP if signed else view.colormap
+    table = lut(cmap_name)
+    keys = grid_keys(k, depth)
+    images = {key: map_image(pyr.maps[key], view) for key in keys if key[0] >= 1}
+    stats = {(st.level, st.scale): st for st in pyr.layers}
+    selected = _selected(result, scene)
+
+    fig = _figure(8.6, 8.0, result, scene, "grid")
+    ax = fig.add_subplot()
+    ax.set_axis_off()
+    ax.set_aspect("equal")
+    extent = (k + 1) * PITCH
+    ax.set_xlim(-0.15, extent + 0.55)
+    ax.set_ylim(-0.55, extent + 0.05)
+    # font size from the size of a cell on the page: labels fit the gaps at any k
+    unit_pt = 8.6 * 72 * 0.82 / (extent + 0.7)
+    fs = float(np.clip(0.26 * unit_pt, 6.5, 12.0))
+    images_drawn = []
+    for key in keys:
+        l, s = key
+        x, y = s * PITCH, (l + s) * PITCH
+        st = stats.get(key)
+        bad = bool(st is not None and st.nonfinite)
+        if l == 0:
+            rgba = pyramid_rgb(pyr, s)
+            aspect = 1.0
+        else:
+            im = images[key]
+            levels = levels_for(images, key, view.normalisation, signed)
+            rgba = colorize(im.data, levels, table, im.gap_mask)
+            aspect = im.data.shape[0] / im.data.shape[1]
+        w, h = (1.0, aspect) if aspect <= 1 else (1 / aspect, 1.0)
+        x0, y0 = x + (1 - w) / 2, y + (1 - h) / 2
+        art = ax.imshow(_upscale(rgba), extent=(x0, x0 + w, y0, y0 + h), interpolation="none", zorder=1)
+        images_drawn.append(art)
+        color = NONFINITE_HEX if bad else (MUTED if l == 0 else TEXT)
+        _subscripted(ax, x, y + 1.03, "I" if l == 0 else "L", f"{s}" if l == 0 else f"{l},{s}", fs, color, bad)
+        if bad:
+            ax.add_patch(Rectangle((x - 0.04, y - 0.04), 1.08, 1.08, fill=False, ec=NONFINITE_HEX, lw=2.5, zorder=4))
+        if l >= 1:  # the seed's arrows in the gaps: <- from the next-coarser scale, ^ from below
+            ax.text(x + 1 + (PITCH - 1) / 2, y + 0.5, "←", fontsize=fs * 1.1, color="#8a8a8a", ha="center", va="center")
+            ax.text(x + 0.85, y - (PITCH - 1) / 2, "↑", fontsize=fs * 1.1, color="#8a8a8a", ha="center", va="center")
+    if scene.view.selected is not None and selected in stats:
+        l, s = selected
+        ax.add_patch(
+            Rectangle((s * PITCH - 0.07, (l + s) * PITCH - 0.07), 1.14, 1.14, fill=False, ec=SELECT, lw=2, zorder=5)
+        )
+    for row in range(k + 1):  # each row holds maps of one size n x n: said right of its last cell
+        n = 2 ** (k - row)
+        ax.text(row * PITCH + 1.06, row * PITCH + 0.5, f"{n}×{n}", fontsize=fs * 0.9, color=MUTED, va="center")
+    for s in range(k + 1):
+        ax.text(s * PITCH + 0.5, -0.08, f"s = {s}", fontsize=fs * 0.9, color=MUTED, ha="center", va="top")
+    if k >= 3:  # the equation, in the empty lower-right half of the triangle
+        ax.text(
+            extent,
+            0.05 + PITCH * 0.3,
+            r"$L_{l+1,s} = f(W_{\leftarrow} \star L_{l,s+1} + W_{\uparrow} \star_2 L_{l,s} + B)$"
+            "\n← from the right: next-coarser scale, stride 1\n↑ from below: same scale, stride 2",
+            fontsize=fs,
+            color=TEXT,
+            ha="right",
+            va="bottom",
+            linespacing=1.5,
+        )
+    # the colour bar of the selected level (or the top one), as in the window
+    cb_key = selected if selected[0] >= 1 else next((kk for kk in keys if kk[0] >= 1), None)
+    if cb_key is not None:
+        lo, hi = levels_for(images, cb_key, view.normalisation, signed)
+        mappable = matplotlib.cm.ScalarMappable(Normalize(lo, hi), ListedColormap(table[:, :3] / 255.0))
+        scope = {"map": f"$L_{{{cb_key[0]},{cb_key[1]}}}$", "level": f"level {cb_key[0]}", "global": "levels ≥ 1"}
+        cb = fig.colorbar(mappable, ax=ax, shrink=0.55, aspect=22, pad=0.01)
+        cb.set_label(f"activation value ({scope[view.normalisation]})")
+        cb.outline.set_visible(False)
+    what = (
+        f"channel {min(view.channel, result.settings.channels - 1)}"
+        if not view.mosaic
+        else f"all {result.settings.channels} channels (mosaic)"
+    )
+    norm = {"map": "per map", "level": "per level", "global": "global"}[view.normalisation]
+    cmap_text = f"{DIVERGING_MAP} centred at 0 (signed layers)" if signed else view.colormap
+    bad_layers = pyr.nonfinite_layers
+    note = f"showing {what} · {cmap_text}, colours {norm} · magenta = inf or NaN"
+    if bad_layers:
+        note += f" · {len(bad_layers)} layer(s) overflowed"
+    ax.set_title(
+        f"Feature maps $L_{{l,s}}$ of the scale-shared network (depth {depth}, {2**k}² input)", fontsize=13, pad=4
+    )
+    ax.text(0.0, -0.035, note, transform=ax.transAxes, fontsize=9, color=MUTED, va="top")
+    fig._cnnviz_images = images_drawn  # type: ignore[attr-defined]  # see save_figure
+    return fig
+
+
+# -- init lab -------------------------------------------------------------------------------
+def _series(fig: Figure, levels, measured, theory, bad, title: str, ylabel: str) -> None:
+    ax = fig.add_subplot()
+    m = _positive(measured)
+    m[bad] = np.nan
+    t = _positive(theory)
+    ax.plot(levels, m, "-o", color=MEASURED, label="measured", zorder=3)
+    ax.plot(levels, t, "--", color=THEORY, lw=1.8, label="theory (independence assumed)", zorder=2)
+    ax.set_yscale("log")
+    lim = _log_limits([m], [t])
+    if lim is not None:
+        ax.set_ylim(*lim)
+        _log_ticks(ax)
+    over = levels[bad | ~np.isfinite(measured)].tolist()
+    _overflow_marks(ax, over, True)
+    _level_axis(ax, [int(v) for v in levels])
+    ax.set_title(title)
+    ax.set_ylabel(ylabel)
+    handles, labels = ax.get_legend_handles_labels()
+    if over:
+        handles.append(Line2D([], [], color=NONFINITE_HEX, marker="x", lw=0, ms=8, mew=2.5))
+        labels.append("inf/NaN")
+    ax.legend(handles, labels, loc="best")
+
+
+def _residual_note(result: Result) -> str:
+    r, s = result.residual, result.settings
+    g = s.kernel**2 * s.channels * r.init_var
+    top = (1 + g) ** r.depth if g < 1e6 else math.inf
+    return rf"$D^2 J \sigma_w^2$ = {fmt(g)},   $(1 + D^2 J \sigma_w^2)^L$ = {fmt(top)}"
+
+
+def fig_residual_variance(result: Result, scene: Scene) -> Figure:
+    r = result.residual
+    fig = _figure(7.2, 4.4, result, scene, "residual_variance")
+    levels = np.arange(len(r.layers))
+    bad = np.array([st.nonfinite > 0 for st in r.layers])
+    _series(
+        fig,
+        levels,
+        r.series("var"),
+        r.theory_var,
+        bad,
+        "Residual stack: variance of $L_l$",
+        r"variance Var($L_l$)",
+    )
+    fig.axes[0].text(0.99, 0.03, _residual_note(result), transform=fig.axes[0].transAxes, ha="right", fontsize=10)
+    return fig
+
+
+def fig_residual_gradient(result: Result, scene: Scene) -> Figure:
+    r = result.residual
+    fig = _figure(7.2, 4.4, result, scene, "residual_gradient")
+    levels = np.arange(len(r.layers))
+    bad = np.array([st.nonfinite > 0 or st.grad_nonfinite > 0 for st in r.layers])
+    _series(
+        fig,
+        levels,
+        r.series("grad_var"),
+        r.theory_grad_var,
+        bad,
+        "Residual stack: gradient variance",
+        r"Var($\partial/\partial L_l$)",
+    )
+    return fig
+
+
+def _density_axes(fig: Figure, title: str, xlabel: str):
+    ax = fig.add_subplot()
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(f"probability density (per unit of {xlabel.split(' ')[0]})")
+    return ax
+
+
+def fig_unit_y(result: Result, scene: Scene) -> Figure:
+    unit = result.unit
+    fig = _figure(7.2, 4.2, result, scene, "unit_y")
+    ax = _density_axes(fig, r"Single unit: $y = \Sigma_i\, W_i x_i$", "y (pre-activation)")
+    y = unit.y[np.isfinite(unit.y)]
+    if y.size:
+        sd = math.sqrt(unit.var_y_theory) if unit.var_y_theory > 0 else float(np.std(y)) or 1.0
+        lim = 4.5 * sd if math.isfinite(sd) and sd > 0 else float(np.abs(y).max()) or 1.0
+        counts, edges = np.histogram(y, bins=UNIT_BINS, range=(-lim, lim), density=True)
+        ax.stairs(counts, edges, fill=True, color=MEASURED, alpha=0.35)
+        ax.stairs(counts, edges, color=MEASURED, lw=1.2, label=f"measured, Var(y) = {fmt(float(np.var(y)))}")
+        if unit.var_y_theory > 0 and math.isfinite(unit.var_y_theory):
+            xs = np.linspace(-lim, lim, 200)
+            ax.plot(
+                xs,
+                np.exp(-(xs**2) / (2 * sd**2)) / (sd * math.sqrt(2 * math.pi)),
+                "--",
+                color=THEORY,
+                lw=1.8,
+                label=f"theory N(0, dσw²), dσw² = {fmt(unit.var_y_theory)}",
+            )
+        ax.set_xlim(-lim, lim)
+        ax.set_ylim(0, counts.max() * 1.3)
+        ax.legend(loc="upper left")
+    return fig
+
+
+def fig_unit_u(result: Result, scene: Scene) -> Figure:
+    unit = result.unit
+    fig = _figure(7.2, 4.2, result, scene, "unit_u")
+    ax = _density_axes(fig, f"Single unit: u = {unit.activation}(y)", "u (unit output)")
+    u = unit.u[np.isfinite(unit.u)]
+    if u.size:
+        lo, hi = (0.0, 1.0) if unit.activation == "sigmoid" else (float(u.min()), float(u.max()))
+        if hi <= lo:
+            hi = lo + 1.0
+        counts, edges = np.histogram(u, bins=UNIT_BINS, range=(lo, hi), density=True)
+        ax.stairs(counts, edges, fill=True, color=MEASURED, alpha=0.35)
+        ax.stairs(counts, edges, color=MEASURED, lw=1.2, label=f"measured, Var(u) = {fmt(float(np.var(u)))}")
+        ax.axvline(float(np.mean(u)), color=MEASURED, lw=2, label=f"E[u] measured = {fmt(float(np.mean(u)))}")
+        if math.isfinite(unit.mean_u_theory):
+            ax.axvline(
+                unit.mean_u_theory, color=THEORY, ls="--", lw=1.8, label=f"E[u] theory = {fmt(unit.mean_u_theory)}"
+            )
+        if math.isfinite(unit.var_u_bound):
+            ax.plot([], [], lw=0, label=f"bound Var(u) ≤ {fmt(unit.var_u_bound)}")
+        ax.set_xlim(lo - 0.02 * (hi - lo), hi + 0.02 * (hi - lo))
+        ax.set_ylim(0, counts.max() * 1.45)
+        ax.legend(loc="upper center", ncols=2, frameon=True, framealpha=0.92, edgecolor="none")
+    return fig
+
+
+# -- cost -----------------------------------------------------------------------------------
+def fig_multiplies(result: Result, scene: Scene) -> Figure:
+    """Multiplies per layer L_{l,s}: one bar per level, one segment per scale s (both branches)."""
+    rows = result.costs
+    fig = _figure(7.2, 4.4, result, scene, "multiplies")
+    ax = fig.add_subplot()
+    levels = sorted({r.level for r in rows})
+    per_level = {l: sum(r.multiplies for r in rows if r.level == l) for l in levels}
+    peak = max(per_level.values()) if per_level else 0
+    unit, div = next(
+        ((u, d) for u, d in (("billions", 1e9), ("millions", 1e6), ("thousands", 1e3)) if peak >= d), ("", 1.0)
+    )
+    n_scales = max((r.scale for r in rows), default=0) + 1
+    colors = scale_colors(n_scales)
+    bottom = dict.fromkeys(levels, 0.0)
+    for s in range(n_scales):
+        xs = [r.level for r in rows if r.scale == s]
+        hs = [r.multiplies / div for r in rows if r.scale == s]
+        if xs:
+            ax.bar(xs, hs, 0.62, bottom=[bottom[x] for x in xs], color=colors[s], ec="white", lw=0.6, label=f"s = {s}")
+            for x, h in zip(xs, hs):
+                bottom[x] += h
+    for l in levels:
+        ax.text(l, per_level[l] / div, f"{per_level[l] / div:.3g}", ha="center", va="bottom", fontsize=9.5)
+    ax.set_ylim(0, peak / div * 1.12 if peak else 1)
+    _level_axis(ax, levels)
+    ax.grid(axis="x", visible=False)
+    ax.set_ylabel(f"multiplies ({unit})" if unit else "multiplies")
+    total = result.total_multiplies
+    ax.set_title(f"Multiplies per layer: {total:,} in total (B·X·Y·ΔX·ΔY·I·J per branch)", fontsize=12)
+    handles, labels = ax.get_legend_handles_labels()
+    _style_legend(ax, handles, labels, "scale s")
+    return fig
+
+
+RENDERERS: dict[str, Callable[[Result, Scene], Figure]] = {
+    "grid": fig_grid,
+    "variance": fig_variance,
+    "gradient": fig_gradient,
+    "zeros": fig_zeros,
+    "equivariance": fig_equivariance,
+    "histogram": fig_histogram,
+    "residual_variance": fig_residual_variance,
+    "residual_gradient": fig_residual_gradient,
+    "unit_y": fig_unit_y,
+    "unit_u": fig_unit_u,
+    "multiplies": fig_multiplies,
+}
+assert set(RENDERERS) == {f for figs in FIGURES.values() for f in figs}
+
+TITLES = {
+    "grid": "feature maps L(l,s)",
+    "variance": "activation variance per level",
+    "gradient": "gradient RMS per level",
+    "zeros": "exact zeros per level",
+    "equivariance": "scale equivariance",
+    "histogram": "histogram of the selected layer",
+    "residual_variance": "residual stack: variance",
+    "residual_gradient": "residual stack: gradient variance",
+    "unit_y": "single unit: y",
+    "unit_u": "single unit: u",
+    "multiplies": "multiplies per layer",
+}
+
+
+def render(result: Result, scene: Scene, figure: str) -> Figure:
+    """The matplotlib Figure of ``figure`` (a name of :data:`FIGURES`) for ``result``.
+
+    ExportError when the result lacks what the figure draws (e.g. a grid from the init lab).
+    """
+    need = {
+        "pyramid": result.pyramid is not None,
+        "init": result.residual is not None and result.unit is not None,
+        "cost": bool(result.costs),
+    }
+    mode = next(m for m, figs in FIGURES.items() if figure in figs)
+    if not need[mode]:
+        raise ExportError(f"the {figure} figure needs a {mode} result, which this run did not compute")
+    if mode == "pyramid" and figure == "grid" and not result.pyramid.maps:
+        raise ExportError("the feature-map grid needs display maps (the run computed numbers only)")
+    with matplotlib.rc_context(STYLE):
+        fig = RENDERERS[figure](result, scene)
+        # lay out once, then keep it: every format then draws the same layout, and saving a
+        # figure in three formats does not solve the constrained layout three times
+        fig.draw_without_rendering()
+        fig.set_layout_engine("none")
+    return fig
+
+
+def save_figure(
+    fig: Figure,
+    path: str | Path,
+    scene: Scene,
+    *,
+    fmt: str | None = None,
+    scale: float = 2.0,
+    title: str = "",
+    inputs: Iterable[str | Path | None] = (),
+) -> Path:
+    """Write ``fig`` as PNG (at ``scale`` x :data:`BASE_DPI` dpi, DPI recorded), SVG or PDF, stamped.
+
+    The format is ``fmt`` or the path's extension. PNG: the stamp is an iTXt chunk before the
+    image data. SVG: Dublin Core description in ``<metadata>``. PDF: the document info's
+    Subject. Written atomically, never over one of ``inputs``.
+    """
+    p = Path(path)
+    fmt = (fmt or p.suffix.lstrip(".")).lower()
+    if fmt not in FIGURE_FORMATS:
+        raise ExportError(f"a figure is written as {', '.join(FIGURE_FORMATS)}, not {fmt!r} ({p.name})")
+    if not (0.25 <= scale <= 8):
+        raise ExportError(f"scale must be from 0.25 to 8, not {scale}")
+    stamp = stamp_text(scene)
+    software = f"cnnviz {__version__}"
+    kwargs: dict = {"format": fmt}
+    if fmt == "png":
+        from PIL.PngImagePlugin import PngInfo
+
+        info = PngInfo()
+        info.add_text("Software", software)
+        if title:
+            info.add_itxt("Title", title)
+        info.add_itxt(PNG_KEY, stamp)
+        kwargs.update(dpi=BASE_DPI * scale, pil_kwargs={"pnginfo": info})
+    elif fmt == "svg":
+        kwargs["metadata"] = {
+            "Title": title or "cnnviz figure",
+            "Creator": software,
+            "Description": stamp,
+            "Keywords": ["cnnviz", PNG_KEY],
+            "Date": None,
+        }
+    else:
+        kwargs["metadata"] = {
+            "Title": title or "cnnviz figure",
+            "Creator": software,
+            "Subject": stamp,
+            "Keywords": PNG_KEY,
+            "CreationDate": None,
+        }
+    # pixel images: resampled smoothly into the PNG's pixel grid (they are already upscaled
+    # nearest-neighbour); embedded unresampled in SVG and PDF, where the viewer scales them
+    for art in getattr(fig, "_cnnviz_images", ()):
+        art.set_interpolation("antialiased" if fmt == "png" else "none")
+    with atomic_path(p, inputs=inputs, what=f"{fmt.upper()} figure") as tmp, matplotlib.rc_context(STYLE):
+        fig.savefig(tmp, **kwargs)
+    return p
