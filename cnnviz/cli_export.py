@@ -184,7 +184,10 @@ def cmd_export(argv: list[str], out: TextIO, err: TextIO) -> int:
             items = [i for i in items if i.fmt != "npz" or i.mode == "init"]
             needs_npz = False
 
-    out_dir.mkdir(parents=False, exist_ok=True)
+    try:
+        out_dir.mkdir(parents=False, exist_ok=True)
+    except OSError as e:
+        raise ExportError(f"cannot make --out {out_dir}: {e.strerror or type(e).__name__}") from None
     n_fig = sum(1 for i in items if i.fmt in FIGURE_FORMATS)
 
     def report(i: int, n: int, path: Path) -> None:

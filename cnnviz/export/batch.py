@@ -78,7 +78,7 @@ def write(
 
     The stamp of each file is ``scene`` with the settings of its mode's Result.
     """
-    from . import data, figures
+    from . import data
 
     inputs = list(inputs)
     written: list[Path] = []
@@ -89,23 +89,32 @@ def write(
             break
         result = results[item.mode]
         stamp = scene.replace(settings=result.settings)
-        if item.figure is None:
-            writers[item.fmt](result, stamp, item.path, inputs)
-        else:
-            key = (item.mode, item.figure)
-            if key not in figure_cache:
-                figure_cache.clear()  # one figure alive at a time: they hold their images
-                figure_cache[key] = figures.render(result, stamp, item.figure)
-            figures.save_figure(
-                figure_cache[key],
-                item.path,
-                stamp,
-                fmt=item.fmt,
-                scale=scale,
-                title=f"cnnviz: {figures.TITLES[item.figure]}",
-                inputs=inputs,
-            )
+        try:
+            _write_one(item, result, stamp, writers, figure_cache, scale, inputs)
+        except OSError as err:  # e.g. no room for the temporary file: one line, never a traceback
+            raise ExportError(f"cannot write {item.path}: {err.strerror or type(err).__name__}") from None
         written.append(item.path)
         if report is not None:
             report(i + 1, len(items), item.path)
     return written
+
+
+def _write_one(item: Item, result: Result, stamp: Scene, writers, figure_cache: dict, scale: float, inputs) -> None:
+    from . import figures
+
+    if item.figure is None:
+        writers[item.fmt](result, stamp, item.path, inputs)
+    else:
+        key = (item.mode, item.figure)
+        if key not in figure_cache:
+            figure_cache.clear()  # one figure alive at a time: they hold their images
+            figure_cache[key] = figures.render(result, stamp, item.figure)
+        figures.save_figure(
+            figure_cache[key],
+            item.path,
+            stamp,
+            fmt=item.fmt,
+            scale=scale,
+            title=f"cnnviz: {figures.TITLES[item.figure]}",
+            inputs=inputs,
+        )
