@@ -110,22 +110,23 @@ def caption(result: Result, scene: Scene, figure: str) -> str:
     if figure.startswith("unit_"):
         u = result.unit
         src = ""  # the single unit samples its own inputs
-        net = f"single unit: d = {s.unit_dim}, {s.unit_activation}, σ_w² = {fmt(u.init_var)} ({s.unit_init})"
+        net = f"single unit: d = {s.unit_dim}, {s.unit_activation}, $\\sigma_w^2$ = {fmt(u.init_var)} ({s.unit_init})"
     elif figure.startswith("residual_"):
         r = result.residual
         if s.residual_input == "noise":
             src = f"N(0, 1) noise {s.noise_size}×{s.noise_size}"
         net = (
             f"residual stack: depth L = {s.residual_depth}, J = {s.channels}, D = {s.kernel}, "
-            f"{s.residual_activation}, σ_w² = {fmt(r.init_var)} ({s.residual_init})"
+            f"{s.residual_activation}, $\\sigma_w^2$ = {fmt(r.init_var)} ({s.residual_init})"
         )
     else:
         p = result.pyramid
         var = fmt(p.init_var) if p is not None else fmt(s.init_var("init"))
         net = (
             f"{s.size}×{s.size} input, depth {s.depth}, J = {s.channels}, D = {s.kernel}, {s.activation}, "
-            f"σ_w² = {var} ({s.init}), {'shared' if s.shared else 'unshared'} weights"
+            f"$\\sigma_w^2$ = {var} ({s.init}), {'shared' if s.shared else 'unshared'} weights"
         )
+    src = src.replace("$", r"\$")  # a file name is text, never mathtext
     parts = [f"cnnviz {__version__}", src, net, f"seed {s.seed}"]
     return "  ·  ".join(p for p in parts if p)
 
@@ -143,7 +144,7 @@ def _log_ticks(ax) -> None:
     lo, hi = ax.get_ylim()
     if lo > 0 and hi > lo and math.log10(hi / lo) <= 2.5:
         ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: fmt(v, 2)))
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}".replace("e-0", "e-").replace("e+0", "e")))
         ax.yaxis.set_minor_formatter(NullFormatter())
 
 
@@ -416,7 +417,7 @@ def _subscripted(ax, x: float, y: float, base: str, sub: str, fs: float, color: 
     ax.annotate(
         sub + (" ∞" if bad else ""),
         xy=(x, y),
-        xytext=(0.62 * fs, -0.12 * fs),
+        xytext=((0.35 if base == "I" else 0.6) * fs, -0.12 * fs),
         textcoords="offset points",
         fontsize=fs * 0.72,
         color=color,
