@@ -1,4 +1,4 @@
-"""Display images of feature maps: one channel or the mosaic, coloured with explicit levels (no Qt).
+"""Display images of feature maps: one channel or the mosaic of all, coloured with explicit levels (no Qt).
 
 Pure numpy on arrays the engine prepared; shared by the grid, the inspector and the exported
 figures, so that all of them show a layer the same way.
@@ -13,7 +13,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import colours
-from .core.display import mosaic
 from .core.result import PyramidResult
 from .view_state import ViewState
 
@@ -46,6 +45,23 @@ class MapImage:
         if y >= h * f or x >= w * f or c >= self.channels or tc >= self.cols:
             return None
         return c, y // f, x // f
+
+
+def mosaic(maps: np.ndarray, cols: int | None = None, gap: int = 1, fill: float = np.nan) -> np.ndarray:
+    """Tile channels into one image.
+
+    maps: float32 ``[C, h, w]``. Returns float32 ``[rows*(h+gap)-gap, cols*(w+gap)-gap]``,
+    C-contiguous; the gaps and unused tiles hold ``fill``.
+    """
+    c, h, w = maps.shape
+    if cols is None:
+        cols = math.ceil(math.sqrt(c))
+    rows = math.ceil(c / cols)
+    out = np.full((rows * (h + gap) - gap, cols * (w + gap) - gap), fill, dtype=np.float32)
+    for i in range(c):
+        r, q = divmod(i, cols)
+        out[r * (h + gap) : r * (h + gap) + h, q * (w + gap) : q * (w + gap) + w] = maps[i]
+    return out
 
 
 @functools.lru_cache(maxsize=64)

@@ -35,7 +35,6 @@ GUI_MAY_IMPORT_FROM_CORE: dict[str, tuple[str, ...] | None] = {
 
 # (rule, importer, imported) -> the move that removes it.
 KNOWN = {
-    ("gui-core", "cnnviz.gui.maps", "cnnviz.core.display"): "issue 8: the display mosaic moves into the gui (engine)",
     ("core-io", "cnnviz.core.engine", "cnnviz.io.images"): "issue 8: the engine takes a fitted frame (engine)",
     ("core-io", "cnnviz.core.video_stats", "cnnviz.io.video"): "issue 8: clip statistics take frames (engine)",
 }
