@@ -84,11 +84,12 @@ def _load_frame(path: str | None, settings, frame_index: int | None):
 
         index = 0 if frame_index is None else frame_index
         with VideoReader(src, size=settings.size) as reader:
-            info = reader.ensure_index()
-            if info.frame_count_exact and index >= info.frame_count:
-                raise InputError(f"{src.name}: --frame {index} is past the last frame ({info.frame_count - 1})")
+            clip = reader.ensure_index()
+            if clip.frame_count_exact and index >= clip.frame_count:
+                raise InputError(f"{src.name}: --frame {index} is past the last frame ({clip.frame_count - 1})")
             frame = reader.seek_frame(index)
-        rgb, what = frame.rgb, f"frame {index}, {frame.fit.describe()}"
+        fit = frame.fit.describe() if frame.fit is not None else ""
+        rgb, what = frame.rgb, f"frame {index}, {fit}"
         ref = SourceRef(name=src.name, path=str(src.resolve()), pixels=pixel_hash(rgb), frame=index)
         return rgb, ref, what, src
     if frame_index is not None:

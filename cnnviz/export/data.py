@@ -20,7 +20,7 @@ import json
 import math
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -210,7 +210,11 @@ def write_json(result: Result, scene: Scene, path: str | Path, inputs: Iterable[
 
 def write_npz(result: Result, scene: Scene, path: str | Path, inputs: Iterable[str | Path | None] = ()) -> Path:
     arrays = npz_arrays(result, scene)
-    return atomic_write(path, lambda f: np.savez(f, **arrays), inputs=inputs, what="NPZ")
+
+    def save(f: BinaryIO) -> None:
+        np.savez(f, **arrays)  # type: ignore[arg-type]  # numpy's stub types **kwds as allow_pickle
+
+    return atomic_write(path, save, inputs=inputs, what="NPZ")
 
 
 def read_npz_scene(path: str | Path) -> Scene:

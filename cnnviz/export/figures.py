@@ -19,18 +19,20 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 import numpy as np
 from matplotlib.colors import ListedColormap, Normalize
 from matplotlib.figure import Figure
+from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
 from .. import __version__
 from ..colours import DIVERGING_MAP, NONFINITE_HEX, colorize, is_signed, lut, scale_colors
-from ..core.result import PyramidResult, Result
+from ..core.result import PyramidResult, ResidualResult, Result, UnitResult
 from ..errors import ExportError
 from ..io.files import atomic_path
 from ..maps import grid_keys, levels_for, map_image, pyramid_rgb
@@ -50,7 +52,7 @@ EQUIVARIANT_BELOW = 1e-4
 EQ_FLOOR = 1e-9
 UNIT_BINS = 80
 
-STYLE = {
+STYLE: dict[Any, Any] = {  # rcParams for every figure (keys typed as matplotlib's RcKeyType)
     "font.family": "sans-serif",
     "font.sans-serif": ["DejaVu Sans", "Arial", "Helvetica", "Liberation Sans"],
     "font.size": 11,
@@ -86,6 +88,24 @@ STYLE = {
 }
 
 
+def _pyr(result: Result) -> PyramidResult:
+    if result.pyramid is None:
+        raise ExportError("this figure needs the pyramid network's result, which this run did not compute")
+    return result.pyramid
+
+
+def _residual(result: Result) -> ResidualResult:
+    if result.residual is None:
+        raise ExportError("this figure needs the residual stack's result, which this run did not compute")
+    return result.residual
+
+
+def _unit(result: Result) -> UnitResult:
+    if result.unit is None:
+        raise ExportError("this figure needs the single unit's samples, which this run did not compute")
+    return result.unit
+
+
 # -- numbers and captions -------------------------------------------------------------------
 def fmt(x: float, digits: int = 3) -> str:
     """A number for a person: plain near 1, scientific far from it, 'inf'/'NaN' as they are."""
@@ -108,11 +128,11 @@ def caption(result: Result, scene: Scene, figure: str) -> str:
     if src and scene.source is not None and scene.source.frame is not None:
         src += f" frame {scene.source.frame}"
     if figure.startswith("unit_"):
-        u = result.unit
+        u = _unit(result)
         src = ""  # the single unit samples its own inputs
         net = f"single unit: d = {s.unit_dim}, {s.unit_activation}, $\\sigma_w^2$ = {fmt(u.init_var)} ({s.unit_init})"
     elif figure.startswith("residual_"):
-        r = result.residual
+        r = _residual(result)
         if s.residual_input == "noise":
             src = f"N(0, 1) noise {s.noise_size}×{s.noise_size}"
         net = (
@@ -132,8 +152,8 @@ def caption(result: Result, scene: Scene, figure: str) -> str:
 
 
 def _figure(width: float, height: float, result: Result, scene: Scene, figure: str) -> Figure:
-    fig = Figure(figsize=(width, height), dpi=BASE_DPI, layout="constrained")
-    fig.get_layout_engine().set(rect=(0, 0.045, 1, 0.955), h_pad=0.06, w_pad=0.06)
+    fig = Figure(figsize=(width, height), dpi=BASE_DPI)
+    fig.set_layout_engine(ConstrainedLayoutEngine(rect=(0, 0.045, 1, 0.955), h_pad=0.06, w_pad=0.06))
     fig.text(0.01, 0.012, caption(result, scene, figure), fontsize=7.5, color=MUTED, ha="left", va="bottom")
     return fig
 
@@ -238,7 +258,7 @@ def _family(
     theory_label: str = "theory (mean field)",
 ) -> None:
     """One value per (l, s) against level l, one colour per scale s, theory dashed beside it."""
-    pyr = result.pyramid
+    pyr = _pyr(result)
     ax = fig.add_subplot()
     n_scales = pyr.k + 1
     colors = scale_colors(n_scales)
@@ -274,7 +294,7 @@ def _family(
 
 
 def fig_variance(result: Result, scene: Scene) -> Figure:
-    pyr = result.pyramid
+    pyr = _pyr(result)
     fig = _figure(7.2, 4.4, result, scene, "variance")
     _family(
         fig,
@@ -292,7 +312,7 @@ def fig_variance(result: Result, scene: Scene) -> Figure:
 
 
 def fig_gradient(result: Result, scene: Scene) -> Figure:
-    pyr = result.pyramid
+    pyr = _pyr(result)
     fig = _figure(7.2, 4.4, result, scene, "gradient")
     _family(
         fig,
@@ -310,7 +330,7 @@ def fig_gradient(result: Result, scene: Scene) -> Figure:
 
 
 def fig_zeros(result: Result, scene: Scene) -> Figure:
-    pyr = result.pyramid
+    pyr = _pyr(result)
     fig = _figure(7.2, 4.4, result, scene, "zeros")
     dead = result.settings.activation == "relu"
     _family(
@@ -332,7 +352,7 @@ def fig_zeros(result: Result, scene: Scene) -> Figure:
 
 
 def fig_equivariance(result: Result, scene: Scene) -> Figure:
-    pyr = result.pyramid
+    pyr = _pyr(result)
     fig = _figure(7.2, 4.4, result, scene, "equivariance")
     ax = fig.add_subplot()
     eq = np.asarray(pyr.equivariance, dtype=float)
@@ -368,14 +388,14 @@ def fig_equivariance(result: Result, scene: Scene) -> Figure:
 
 
 def _selected(result: Result, scene: Scene) -> tuple[int, int]:
-    pyr = result.pyramid
+    pyr = _pyr(result)
     keys = {(st.level, st.scale) for st in pyr.layers}
     sel = scene.view.selected
     return sel if sel in keys else (pyr.depth, 0)
 
 
 def fig_histogram(result: Result, scene: Scene) -> Figure:
-    pyr = result.pyramid
+    pyr = _pyr(result)
     key = _selected(result, scene)
     st = pyr.layer(*key)
     fig = _figure(7.2, 4.0, result, scene, "histogram")
@@ -430,7 +450,7 @@ def _subscripted(ax, x: float, y: float, base: str, sub: str, fs: float, color: 
 def fig_grid(result: Result, scene: Scene) -> Figure:
     """The (l, s) triangle as the window draws it: column s, row l + s from the bottom, so the
     two inputs of L_{l+1,s} sit where the seed's arrows point (<- to its right, ^ below it)."""
-    pyr: PyramidResult = result.pyramid
+    pyr = _pyr(result)
     view = scene.view
     k, depth = pyr.k, pyr.depth
     signed = is_signed(result.settings.activation)
@@ -552,14 +572,14 @@ def _series(fig: Figure, levels, measured, theory, bad, title: str, ylabel: str)
 
 
 def _residual_note(result: Result) -> str:
-    r, s = result.residual, result.settings
+    r, s = _residual(result), result.settings
     g = s.kernel**2 * s.channels * r.init_var
     top = (1 + g) ** r.depth if g < 1e6 else math.inf
     return rf"$D^2 J \sigma_w^2$ = {fmt(g)},   $(1 + D^2 J \sigma_w^2)^L$ = {fmt(top)}"
 
 
 def fig_residual_variance(result: Result, scene: Scene) -> Figure:
-    r = result.residual
+    r = _residual(result)
     fig = _figure(7.2, 4.4, result, scene, "residual_variance")
     levels = np.arange(len(r.layers))
     bad = np.array([st.nonfinite > 0 for st in r.layers])
@@ -577,7 +597,7 @@ def fig_residual_variance(result: Result, scene: Scene) -> Figure:
 
 
 def fig_residual_gradient(result: Result, scene: Scene) -> Figure:
-    r = result.residual
+    r = _residual(result)
     fig = _figure(7.2, 4.4, result, scene, "residual_gradient")
     levels = np.arange(len(r.layers))
     bad = np.array([st.nonfinite > 0 or st.grad_nonfinite > 0 for st in r.layers])
@@ -602,7 +622,7 @@ def _density_axes(fig: Figure, title: str, xlabel: str):
 
 
 def fig_unit_y(result: Result, scene: Scene) -> Figure:
-    unit = result.unit
+    unit = _unit(result)
     fig = _figure(7.2, 4.2, result, scene, "unit_y")
     ax = _density_axes(fig, r"Single unit: $y = \Sigma_i\, W_i x_i$", "y (pre-activation)")
     y = unit.y[np.isfinite(unit.y)]
@@ -629,7 +649,7 @@ def fig_unit_y(result: Result, scene: Scene) -> Figure:
 
 
 def fig_unit_u(result: Result, scene: Scene) -> Figure:
-    unit = result.unit
+    unit = _unit(result)
     fig = _figure(7.2, 4.2, result, scene, "unit_u")
     ax = _density_axes(fig, f"Single unit: u = {unit.activation}(y)", "u (unit output)")
     u = unit.u[np.isfinite(unit.u)]
@@ -731,7 +751,7 @@ def render(result: Result, scene: Scene, figure: str) -> Figure:
     mode = next(m for m, figs in FIGURES.items() if figure in figs)
     if not need[mode]:
         raise ExportError(f"the {figure} figure needs a {mode} result, which this run did not compute")
-    if mode == "pyramid" and figure == "grid" and not result.pyramid.maps:
+    if mode == "pyramid" and figure == "grid" and not _pyr(result).maps:
         raise ExportError("the feature-map grid needs display maps (the run computed numbers only)")
     with matplotlib.rc_context(STYLE):
         fig = RENDERERS[figure](result, scene)
