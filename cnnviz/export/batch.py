@@ -45,13 +45,25 @@ def plan(
     formats: Sequence[str],
     out_dir: str | Path,
     figures: dict[str, Sequence[str]] | None = None,
+    base: str | None = None,
 ) -> list[Item]:
     """Every file an export writes, in the order it writes them (figures first, then data).
 
-    ``figures`` limits the figures per mode (default: all of :data:`FIGURES`).
+    ``figures`` limits the figures per mode (default: all of :data:`FIGURES`). ``base`` replaces
+    the stem of the names (one mode only): ``<base>_<figure>.<fmt>`` and ``<base>.<fmt>``.
     """
     out = Path(out_dir)
     items: list[Item] = []
+    if base is not None:
+        if len(modes) != 1:
+            raise ExportError("a chosen file name applies to one mode's export")
+        if not base or any(c in base for c in "/\\\0") or base in (".", ".."):
+            raise ExportError(f"{base!r} cannot be a file name")
+        mode = modes[0]
+        for figure in (figures or FIGURES).get(mode, ()):
+            items += [Item(out / f"{base}_{figure}.{f}", mode, f, figure) for f in formats if f in FIGURE_FORMATS]
+        items += [Item(out / f"{base}.{f}", mode, f) for f in formats if f in DATA_FORMATS]
+        return items
     for mode in modes:
         settings = scene.settings.replace(mode=mode)
         for figure in (figures or FIGURES).get(mode, ()):

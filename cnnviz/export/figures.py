@@ -16,6 +16,7 @@ Every file is stamped with the scene (:mod:`cnnviz.export.stamp`) and written at
 
 from __future__ import annotations
 
+import io
 import math
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -802,6 +803,51 @@ def render(result: Result, scene: Scene, figure: str) -> Figure:
         return RENDERERS[figure](result, scene)
 
 
+def _savefig_kwargs(fmt: str, scene: Scene, scale: float, title: str) -> dict[str, Any]:
+    """savefig's arguments for ``fmt`` with the stamp where that format keeps metadata."""
+    if fmt not in FIGURE_FORMATS:
+        raise ExportError(f"a figure is written as {', '.join(FIGURE_FORMATS)}, not {fmt!r}")
+    if not (0.25 <= scale <= 8):
+        raise ExportError(f"scale must be from 0.25 to 8, not {scale}")
+    stamp = stamp_text(scene)
+    software = f"cnnviz {__version__}"
+    kwargs: dict[str, Any] = {"format": fmt}
+    if fmt == "png":
+        from PIL.PngImagePlugin import PngInfo
+
+        info = PngInfo()
+        info.add_text("Software", software)
+        if title:
+            info.add_itxt("Title", title)
+        info.add_itxt(PNG_KEY, stamp)  # Pillow writes text chunks before the image data
+        # zlib level 4: about twice as fast as Pillow's default 6, files a few percent larger
+        kwargs.update(dpi=BASE_DPI * scale, pil_kwargs={"pnginfo": info, "compress_level": 4})
+    elif fmt == "svg":
+        kwargs["metadata"] = {
+            "Title": title or "cnnviz figure",
+            "Creator": software,
+            "Description": stamp,
+            "Keywords": ["cnnviz", PNG_KEY],
+            "Date": None,
+        }
+    else:
+        kwargs["metadata"] = {
+            "Title": title or "cnnviz figure",
+            "Creator": software,
+            "Subject": stamp,
+            "Keywords": PNG_KEY,
+            "CreationDate": None,
+        }
+    return kwargs
+
+
+def _prepare(fig: Figure, fmt: str) -> None:
+    # pixel images: resampled smoothly into the PNG's pixel grid (they are already upscaled
+    # nearest-neighbour); embedded unresampled in SVG and PDF, where the viewer scales them
+    for art in getattr(fig, "_cnnviz_images", ()):
+        art.set_interpolation("antialiased" if fmt == "png" else "none")
+
+
 def save_figure(
     fig: Figure,
     path: str | Path,
@@ -822,41 +868,18 @@ def save_figure(
     fmt = (fmt or p.suffix.lstrip(".")).lower()
     if fmt not in FIGURE_FORMATS:
         raise ExportError(f"a figure is written as {', '.join(FIGURE_FORMATS)}, not {fmt!r} ({p.name})")
-    if not (0.25 <= scale <= 8):
-        raise ExportError(f"scale must be from 0.25 to 8, not {scale}")
-    stamp = stamp_text(scene)
-    software = f"cnnviz {__version__}"
-    kwargs: dict = {"format": fmt}
-    if fmt == "png":
-        from PIL.PngImagePlugin import PngInfo
-
-        info = PngInfo()
-        info.add_text("Software", software)
-        if title:
-            info.add_itxt("Title", title)
-        info.add_itxt(PNG_KEY, stamp)
-        # zlib level 4: about twice as fast as Pillow's default 6, files a few percent larger
-        kwargs.update(dpi=BASE_DPI * scale, pil_kwargs={"pnginfo": info, "compress_level": 1})
-    elif fmt == "svg":
-        kwargs["metadata"] = {
-            "Title": title or "cnnviz figure",
-            "Creator": software,
-            "Description": stamp,
-            "Keywords": ["cnnviz", PNG_KEY],
-            "Date": None,
-        }
-    else:
-        kwargs["metadata"] = {
-            "Title": title or "cnnviz figure",
-            "Creator": software,
-            "Subject": stamp,
-            "Keywords": PNG_KEY,
-            "CreationDate": None,
-        }
-    # pixel images: resampled smoothly into the PNG's pixel grid (they are already upscaled
-    # nearest-neighbour); embedded unresampled in SVG and PDF, where the viewer scales them
-    for art in getattr(fig, "_cnnviz_images", ()):
-        art.set_interpolation("antialiased" if fmt == "png" else "none")
+    kwargs = _savefig_kwargs(fmt, scene, scale, title)
+    _prepare(fig, fmt)
     with atomic_path(p, inputs=inputs, what=f"{fmt.upper()} figure") as tmp, matplotlib.rc_context(STYLE):
         fig.savefig(tmp, **kwargs)
     return p
+
+
+def figure_bytes(fig: Figure, scene: Scene, fmt: str, *, scale: float = 2.0, title: str = "") -> bytes:
+    """``fig`` as the bytes of a stamped PNG, SVG or PDF (for the clipboard)."""
+    kwargs = _savefig_kwargs(fmt, scene, scale, title)
+    _prepare(fig, fmt)
+    buf = io.BytesIO()
+    with matplotlib.rc_context(STYLE):
+        fig.savefig(buf, **kwargs)
+    return buf.getvalue()
