@@ -1,4 +1,4 @@
-"""A Result as text and as strict JSON: what `cnnviz stats` prints."""
+"""A Result as text and as strict JSON: what `cnnviz stats` prints and the JSON export (cnnviz.export.data) writes."""
 
 from __future__ import annotations
 

@@ -507,7 +507,7 @@ def fig_grid(result: Result, scene: Scene) -> Figure:
 
     fig = _figure(8.6, 8.0, result, scene, "grid")
     ax = _axes(fig)
-    ax.set_position((0.01, 0.09, 0.87, 0.85))
+    ax.set_position((0.01, 0.09, 0.85, 0.85))
     ax.set_axis_off()
     ax.set_aspect("equal")
     extent = (k + 1) * PITCH
@@ -535,7 +535,8 @@ def fig_grid(result: Result, scene: Scene) -> Figure:
         art = ax.imshow(_upscale(rgba), extent=(x0, x0 + w, y0, y0 + h), interpolation="none", zorder=1)
         images_drawn.append(art)
         color = NONFINITE_HEX if bad else (MUTED if l == 0 else TEXT)
-        _subscripted(ax, x, y + 1.03, "I" if l == 0 else "L", f"{s}" if l == 0 else f"{l},{s}", fs, color, bad)
+        title_y = y + (1.08 if bad else 1.03)  # above the overflow frame, which sits at y + 1.04
+        _subscripted(ax, x, title_y, "I" if l == 0 else "L", f"{s}" if l == 0 else f"{l},{s}", fs, color, bad)
         if bad:
             ax.add_patch(Rectangle((x - 0.04, y - 0.04), 1.08, 1.08, fill=False, ec=NONFINITE_HEX, lw=2.5, zorder=4))
         if l >= 1:  # the seed's arrows in the gaps: <- from the next-coarser scale, ^ from below
@@ -569,7 +570,7 @@ def fig_grid(result: Result, scene: Scene) -> Figure:
         lo, hi = levels_for(images, cb_key, view.normalisation, signed)
         mappable = matplotlib.cm.ScalarMappable(Normalize(lo, hi), ListedColormap(table[:, :3] / 255.0))
         scope = {"map": f"L{_sub(cb_key[0])},{_sub(cb_key[1])}", "level": f"level {cb_key[0]}", "global": "levels ≥ 1"}
-        cb = fig.colorbar(mappable, cax=fig.add_axes((0.885, 0.3, 0.022, 0.45)))
+        cb = fig.colorbar(mappable, cax=fig.add_axes((0.865, 0.3, 0.022, 0.45)))
         cb.set_label(f"activation value ({scope[view.normalisation]})")
         cb.outline.set_visible(False)
     what = (
