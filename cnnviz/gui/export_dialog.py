@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import BinaryIO
 
 from PySide6.QtCore import QMimeData, Qt
 from PySide6.QtGui import QGuiApplication, QImage
@@ -45,6 +46,7 @@ from ..export import DATA_FORMATS, FIGURE_FORMATS, FIGURES, FORMATS, stem
 from ..scene import Scene
 
 DEFAULT_FORMATS = ("png", "svg", "pdf", "csv", "json")
+WINDOW_FIGURE = "window"
 FORMAT_LABELS = {
     "png": "PNG (pixels, for slides)",
     "svg": "SVG (vector, editable)",
@@ -78,8 +80,10 @@ class ExportDialog(QDialog):
         result: Result,
         figures: Sequence[str] | None = None,
         parent: QWidget | None = None,
+        window: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
+        self.window_widget = window
         self.setWindowTitle("Export figures and data")
         self.scene = scene.replace(settings=result.settings)
         self._result = result
@@ -100,6 +104,12 @@ class ExportDialog(QDialog):
             item = QListWidgetItem(f)
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(Qt.CheckState.Checked)
+            self.figures.addItem(item)
+        if window is not None:  # the whole window as it looks now: a PNG only
+            item = QListWidgetItem(WINDOW_FIGURE)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(Qt.CheckState.Unchecked)
+            item.setToolTip("a PNG of the whole window at its size on screen")
             self.figures.addItem(item)
         self.figures.setMaximumHeight(22 * max(3, self.figures.count()) + 6)
 
@@ -176,8 +186,9 @@ class ExportDialog(QDialog):
 
         folder = Path(self.folder.text()).expanduser()
         formats = self.chosen_formats()
-        figures = self.chosen_figures()
-        if not formats:
+        figures = [f for f in self.chosen_figures() if f != WINDOW_FIGURE]
+        with_window = WINDOW_FIGURE in self.chosen_figures() and self.window_widget is not None
+        if not formats and not with_window:
             self.show_error("Choose at least one format.")
             return False
         if not folder.is_dir():
@@ -192,11 +203,17 @@ class ExportDialog(QDialog):
                 figures={self.mode: figures},
                 base=self.name.text().strip(),
             )
+            window_path = folder / f"{self.name.text().strip()}_{WINDOW_FIGURE}.png"
             existing = [i.path for i in items if i.path.exists()]
+            if with_window and window_path.exists():
+                existing.append(window_path)
             if existing and not self.confirm_replace(existing):
                 return False
             inputs = [self.scene.source.path] if self.scene.source is not None else []
-            self.written = batch.write(
+            if with_window and self.window_widget is not None:
+                save_window_png(self.window_widget, window_path, self.scene, inputs=inputs)
+                self.written.append(window_path)
+            self.written += batch.write(
                 items,
                 {self.mode: self._result},
                 self.scene,
@@ -216,12 +233,41 @@ class ExportDialog(QDialog):
         QGuiApplication.processEvents()
 
 
-def open_export(parent: QWidget, scene: Scene, result: Result | None, figures: Sequence[str] | None = None) -> None:
-    """File > Export: the dialog for the current mode's figures, or a note when nothing is drawn yet."""
+def save_window_png(widget: QWidget, path: Path, scene: Scene, inputs: Sequence[str | Path | None] = ()) -> Path:
+    """``widget`` as it is on screen, as a PNG stamped like the figures (text chunk before the pixels)."""
+    from PIL import Image
+    from PIL.PngImagePlugin import PngInfo
+
+    from ..export.stamp import PNG_KEY, stamp_text
+    from ..io.files import atomic_write
+
+    image = widget.grab().toImage().convertToFormat(QImage.Format.Format_RGB888)
+    w, h = image.width(), image.height()
+    row = image.bytesPerLine()
+    data = bytes(image.constBits())[: row * h]
+    pil = Image.frombuffer("RGB", (w, h), data, "raw", "RGB", row, 1)
+    info = PngInfo()
+    info.add_itxt(PNG_KEY, stamp_text(scene))
+    ratio = widget.devicePixelRatioF()
+    dpi = 96.0 * ratio
+
+    def write(f: BinaryIO) -> None:
+        pil.save(f, format="PNG", pnginfo=info, dpi=(dpi, dpi))
+
+    return atomic_write(path, write, inputs=inputs, what="PNG of the window")
+
+
+def open_export(
+    parent: QWidget, scene: Scene, result: Result | None, figures: Sequence[str] | None = None
+) -> ExportDialog | None:
+    """File > Export: the dialog for the current mode's figures (and the whole window, ``parent``),
+    or a note when nothing is drawn yet."""
     if result is None:
         QMessageBox.information(parent, "Export", "Nothing to export yet: the first result is still being computed.")
-        return
-    ExportDialog(scene, result, figures, parent).exec()
+        return None
+    dialog = ExportDialog(scene, result, figures, parent, window=parent)
+    dialog.exec()
+    return dialog
 
 
 def export_one(parent: QWidget, scene: Scene, result: Result, figure: str) -> Path | None:

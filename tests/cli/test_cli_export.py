@@ -181,3 +181,20 @@ def test_headless_export_needs_no_display_and_never_loads_qt(tmp_path, photo):
     names = [p.name for p in out.iterdir()]
     assert len(names) == 2 * (6 + 4 + 1) + 3 and any(n.startswith("init_") for n in names)
     assert "Traceback" not in proc.stderr
+
+
+def test_a_symlink_in_the_folder_pointing_at_the_input_is_not_written_through(tmp_path, photo):
+    link = tmp_path / f"{STEM}.csv"
+    link.symlink_to(photo)
+    before = photo.read_bytes()
+    code, _, err = run_cli("export", photo, *SMALL, "--out", tmp_path, "--formats", "csv", "--overwrite")
+    assert code == 1 and "input" in err
+    assert photo.read_bytes() == before and link.is_symlink()
+
+
+def test_a_corrupt_image_is_one_line_and_nothing_is_written(tmp_path):
+    bad = tmp_path / "broken.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 40)
+    code, _, err = run_cli("export", bad, *SMALL, "--out", tmp_path / "o")
+    assert code == 1 and "broken.png" in err and err.count("\n") == 1
+    assert not (tmp_path / "o").exists()

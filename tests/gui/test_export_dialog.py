@@ -76,3 +76,26 @@ def test_copy_puts_a_png_image_and_the_svg_on_the_clipboard(qtbot, result):
     assert mime.imageData().width() > 300
     svg = bytes(mime.data("image/svg+xml"))
     assert svg.lstrip().startswith(b"<?xml") and b"<path" in svg
+
+
+def test_the_whole_window_is_offered_and_written_as_a_stamped_png(qtbot, tmp_path, result):
+    from PIL import Image
+    from PySide6.QtWidgets import QLabel
+
+    shown = QLabel("a window")
+    shown.resize(320, 200)
+    qtbot.addWidget(shown)
+    shown.show()
+    qtbot.waitExposed(shown)
+    scene = Scene(settings=SMALL)
+    d = export_dialog.ExportDialog(scene, result, figures=[], window=shown)
+    qtbot.addWidget(d)
+    d.folder.setText(str(tmp_path))
+    d.figures.item(0).setCheckState(export_dialog.Qt.CheckState.Checked)
+    for box in d.formats.values():
+        box.setChecked(False)
+    assert d.export()
+    path = tmp_path / "pyramid_he_d3_J4_s0_n64_window.png"
+    with Image.open(path) as im:
+        assert im.size[0] >= 320 and "dpi" in im.info
+    assert scene_from_file(path).settings == result.settings
