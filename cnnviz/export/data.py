@@ -6,7 +6,8 @@
   Numbers are written exactly (shortest round-trip form); ``nan`` where a value is undefined.
 - JSON: everything numeric the Result holds (:func:`cnnviz.report.result_to_dict`, histograms
   included) plus the settings, strict (NaN and inf become null), with the stamp as ``scene``.
-- NPZ: the full-resolution feature maps ``map_l{l}_s{s}`` float32 ``[J, H, W]`` and gradients
+- NPZ: the full-resolution feature maps ``map_l{l}_s{s}`` float32 ``[J, H, W]`` (level 0: the input
+  pyramid I_s as the network sees it, ``[3, H, W]``, RGB minus 0.5) and gradients
   ``grad_l{l}_s{s}`` of every layer (the engine's export profile), the input image, the single
   unit's samples, and the stamp as a one-element string array ``scene``; loads with
   ``numpy.load(path)`` (no pickles).

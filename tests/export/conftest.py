@@ -59,5 +59,8 @@ def full_result(results):
         maps[st.level, st.scale] = rng.standard_normal((c, h, w)).astype(np.float32)
         if st.level >= 1:
             grads[st.level, st.scale] = rng.standard_normal((c, h, w)).astype(np.float32)
-    fields = {f.name: getattr(p, f.name) for f in dataclasses.fields(PyramidResult)}
+    names = {f.name for f in dataclasses.fields(PyramidResult)}
+    if "maps_full" in names:  # the engine's export profile has these fields
+        return dataclasses.replace(res, pyramid=dataclasses.replace(p, maps_full=maps, grads_full=grads))
+    fields = {name: getattr(p, name) for name in names}
     return dataclasses.replace(res, pyramid=FullPyramid(**fields, maps_full=maps, grads_full=grads))

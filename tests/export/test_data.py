@@ -114,3 +114,23 @@ def test_npz_of_the_init_lab_keeps_the_single_units_samples(tmp_path, results, s
     path = data.write_npz(results["init"], scene, tmp_path / "i.npz")
     with np.load(path, allow_pickle=False) as z:
         np.testing.assert_array_equal(z["unit_u"], results["init"].unit.u)
+
+
+def test_npz_from_the_engines_export_profile_holds_every_layer_at_full_size(tmp_path, frame, scene):
+    import inspect
+
+    from cnnviz.core.engine import run
+
+    if "profile" not in inspect.signature(run).parameters:
+        pytest.skip("this engine has no export profile yet")
+    res = run(scene.settings, frame, profile="export")
+    path = data.write_npz(res, scene, tmp_path / "e.npz")
+    with np.load(path, allow_pickle=False) as z:
+        for st in res.pyramid.layers:
+            _, c, h, w = st.shape
+            m = z[f"map_l{st.level}_s{st.scale}"]
+            assert m.shape == (c, h, w) and m.dtype == np.float32
+            if st.level >= 1:
+                assert z[f"grad_l{st.level}_s{st.scale}"].shape == (c, h, w)
+                # the file's numbers are the layer's: its variance is the Result's
+                assert float(np.var(m, dtype=np.float64)) == pytest.approx(st.var, rel=1e-6)
