@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
+    QMenu,
     QMessageBox,
     QPushButton,
     QVBoxLayout,
@@ -313,3 +314,35 @@ def figure_mime(scene: Scene, result: Result, figure: str, scale: float = 2.0) -
 def copy_figure(scene: Scene, result: Result, figure: str) -> None:
     """Ctrl+Shift+C over a plot: that figure to the clipboard (image, and SVG where taken)."""
     QGuiApplication.clipboard().setMimeData(figure_mime(scene, result, figure))
+
+
+def copy_window(widget: QWidget) -> None:
+    """Ctrl+Shift+C elsewhere: the whole window, as it looks, to the clipboard as an image."""
+    QGuiApplication.clipboard().setImage(widget.grab().toImage())
+
+
+def figure_menu(parent: QWidget, scene: Scene, result: Result, figure: str) -> QMenu:
+    """The right-click menu of one plot: export it (save dialog) or copy it."""
+    from ..export.figures import TITLES
+
+    menu = QMenu(parent)
+    menu.addAction(f"Export {TITLES[figure]}…", lambda: export_one(parent, scene, result, figure))
+    menu.addAction(f"Copy {TITLES[figure]}", lambda: copy_figure(scene, result, figure))
+    return menu
+
+
+# Which figure each plot of the window is (for the right-click menu and Ctrl+Shift+C under the mouse):
+# view attribute -> figure name of cnnviz.export.FIGURES.
+PLOT_FIGURES = {
+    "grid": "grid",  # FeatureGridView
+    "curves.var_plot": "variance",
+    "curves.grad_plot": "gradient",
+    "curves.zero_plot": "zeros",
+    "curves.eq_plot": "equivariance",
+    "curves.hist_plot": "histogram",
+    "init_lab.var_plot": "residual_variance",
+    "init_lab.grad_plot": "residual_gradient",
+    "init_lab.y_plot": "unit_y",
+    "init_lab.u_plot": "unit_u",
+    "cost_view.plot": "multiplies",
+}

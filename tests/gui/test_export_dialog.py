@@ -99,3 +99,12 @@ def test_the_whole_window_is_offered_and_written_as_a_stamped_png(qtbot, tmp_pat
     with Image.open(path) as im:
         assert im.size[0] >= 320 and "dpi" in im.info
     assert scene_from_file(path).settings == result.settings
+
+
+def test_a_plots_menu_offers_export_and_copy_and_every_plot_has_a_figure(qtbot, result):
+    from cnnviz.export import FIGURES
+
+    menu = export_dialog.figure_menu(None, Scene(settings=SMALL), result, "gradient")
+    texts = [a.text() for a in menu.actions()]
+    assert texts == ["Export gradient RMS per level…", "Copy gradient RMS per level"]
+    assert set(export_dialog.PLOT_FIGURES.values()) == {f for figs in FIGURES.values() for f in figs}
