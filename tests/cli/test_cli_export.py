@@ -198,3 +198,11 @@ def test_a_corrupt_image_is_one_line_and_nothing_is_written(tmp_path):
     code, _, err = run_cli("export", bad, *SMALL, "--out", tmp_path / "o")
     assert code == 1 and "broken.png" in err and err.count("\n") == 1
     assert not (tmp_path / "o").exists()
+
+
+def test_every_command_takes_an_exported_figure_as_its_settings(exported):
+    _, _, out = exported
+    code, text, err = run_cli("stats", "--settings", out / f"{STEM}_variance.svg", "--json")
+    assert code == 0, err
+    settings = json.loads(text)["settings"]
+    assert (settings["size"], settings["depth"], settings["channels"]) == (64, 3, 4)
