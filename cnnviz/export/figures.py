@@ -274,11 +274,9 @@ def _scale_legend(ax, n_scales: int, theory_label: str | None, nonfinite: bool) 
     colors = scale_colors(n_scales)
     handles = [Line2D([], [], color=c, marker="o", lw=2) for c in colors]
     labels = [f"s = {s}" for s in range(n_scales)]
-    handles.append(Line2D([], [], color=MUTED, lw=2))
-    labels.append("measured")
-    if theory_label:
-        handles.append(Line2D([], [], color=MUTED, lw=1.5, ls="--"))
-        labels.append(theory_label)
+    if theory_label:  # line styles matter only when there are two of them
+        handles += [Line2D([], [], color=MUTED, lw=2), Line2D([], [], color=MUTED, lw=1.5, ls="--")]
+        labels += ["measured", theory_label]
     if nonfinite:
         handles.append(Line2D([], [], color=NONFINITE_HEX, marker="x", lw=0, ms=8, mew=2.5))
         labels.append("inf/NaN")
@@ -402,7 +400,7 @@ def fig_equivariance(result: Result, scene: Scene) -> Figure:
     vals = eq[1:]
     drawn = np.where(np.isfinite(vals), np.maximum(vals, EQ_FLOOR), np.nan)
     ax.plot(levels, drawn, "-o", color="#444444", zorder=3, label="measured")
-    ax.axhline(EQUIVARIANT_BELOW, color=MUTED, ls="--", lw=1.2, label="float rounding (1e-4)")
+    ax.axhline(EQUIVARIANT_BELOW, color=MUTED, ls="--", lw=1.2, label="float rounding\n(10⁻⁴)")
     ax.set_yscale("log")
     lim = _log_limits([drawn, np.array([EQUIVARIANT_BELOW])], [])
     if lim is not None:
@@ -422,10 +420,9 @@ def fig_equivariance(result: Result, scene: Scene) -> Figure:
     ax.set_title(f"Scale equivariance ({weights})")
     ax.text(0.02, 0.97, verdict, transform=ax.transAxes, ha="left", va="top", fontsize=11)
     ax.set_ylabel("max|L′ₗ,ₛ − Lₗ,ₛ₊₁| / max|Lₗ,ₛ₊₁|")
-    handles, labels = ax.get_legend_handles_labels()
     if np.any(vals == 0):
-        handles.append(Line2D([], [], lw=0))
-        labels.append("exactly 0 is drawn at 1e-9")
+        ax.text(0.02, 0.03, "exactly 0, drawn at 10⁻⁹", transform=ax.transAxes, fontsize=10, color=MUTED)
+    handles, labels = ax.get_legend_handles_labels()
     _style_legend(ax, handles, labels)
     return fig
 
