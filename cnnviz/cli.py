@@ -206,7 +206,7 @@ def cmd_stats(argv: list[str], out: TextIO, err: TextIO) -> int:
         path = args.file or SAMPLE_IMAGE
         frame, info = load_image(path, settings.size)
         source = f"{Path(path).name}: {info.describe()}"
-    result = run(settings, frame, source=source, display_size=0)
+    result = run(settings, frame, source=source, profile="stats")
     from .report import layer_table, result_to_dict, strict_json
 
     if args.json:

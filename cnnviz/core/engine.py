@@ -17,21 +17,20 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import CnnvizError, SettingsError
-from ..io.images import fit_to_size
 from ..settings import Settings
 from . import cost, theory
 from .device import pick_device
 from .init import resolve_init_var, scale_net_fan_in
 from .pyramid import image_pyramid
 from .residual import ResidualStack
-from .result import PyramidResult, ResidualResult, Result
+from .result import DISPLAY_SIZE, Profile, PyramidResult, ResidualResult, Result
+from .result import profile as make_profile
 from .scale_net import Cancelled, ScaleSharedNet
 from .single_unit import sample_unit
 from .stats import layer_stats
 
-__all__ = ["DISPLAY_SIZE", "INPUT_OFFSET", "Cancelled", "EngineError", "run", "to_network_input"]
+__all__ = ["DISPLAY_SIZE", "INPUT_OFFSET", "Cancelled", "EngineError", "Profile", "run", "to_network_input"]
 
-DISPLAY_SIZE = 128  # largest side of a display map; statistics always use the full tensor
 INPUT_OFFSET = 0.5  # the network sees RGB in [0, 1] minus this, the same at every scale (docs/theory.md)
 
 
@@ -46,7 +45,8 @@ def to_network_input(frame: np.ndarray, device: torch.device | str = "cpu") -> t
 
 
 def _numpy(t: torch.Tensor) -> np.ndarray:
-    return np.ascontiguousarray(t.detach().to("cpu", torch.float32).numpy()).copy()
+    """A fresh C-contiguous float32 numpy copy of ``t`` (one copy, whatever t's layout)."""
+    return np.array(t.detach().to("cpu", torch.float32).numpy(), dtype=np.float32, order="C", copy=True)
 
 
 def _display(m: torch.Tensor, size: int) -> np.ndarray:
@@ -95,8 +95,7 @@ def _pyramid_result(
     frame: np.ndarray,
     device: torch.device,
     cancel: Callable[[], bool] | None,
-    display_size: int,
-    equivariance: bool,
+    prof: Profile,
     lap,
 ) -> tuple[PyramidResult, tuple]:
     k, depth, J, D = settings.k, settings.depth, settings.channels, settings.kernel
@@ -125,8 +124,7 @@ def _pyramid_result(
         lap("forward")
         if cancel is not None and cancel():
             raise Cancelled
-        gen = torch.Generator().manual_seed(int(settings.seed) + 1)
-        g_top = [torch.randn(m.shape, generator=gen).to(device) for m in layers[depth]]
+        g_top = _top_gradient([m.shape for m in layers[depth]], settings.seed, device)
         inputs = [m for level in layers[1:] for m in level]
         grads = torch.autograd.grad(layers[depth], inputs, grad_outputs=g_top)
     lap("backward")
@@ -139,11 +137,9 @@ def _pyramid_result(
     costs = cost.scale_net_costs(k, depth, J, D)
     mult = {(row.level, row.scale): row.multiplies for row in costs}
     # Level 0 first: its measured mean squares q_{0,s} start the mean-field recursion.
-    hist = display_size > 0  # histograms are drawn, never printed
-    stats = [layer_stats(m, 0, s, hist=hist) for s, m in enumerate(layers[0])]
-    mf = theory.scale_net_mean_field(
-        np.array([st.mean_sq for st in stats]), k, depth, J, D, net.init_vars, settings.activation
-    )
+    stats = [layer_stats(m, 0, s, hist=prof.wants_histogram(0, s)) for s, m in enumerate(layers[0])]
+    lap("stats")
+    mf = _mean_field(tuple(st.mean_sq for st in stats), k, depth, J, D, tuple(net.init_vars), settings.activation)
     lap("theory")
     for level, maps_l in enumerate(layers[1:], start=1):
         for s, m in enumerate(maps_l):
@@ -153,41 +149,42 @@ def _pyramid_result(
                     level,
                     s,
                     grad_of[level, s],
-                    hist,
+                    prof.wants_histogram(level, s),
                     multiplies=mult[level, s],
                     theory_mean_sq=float(mf.q[level, s]),
                     theory_var=float(mf.var[level, s]),
                     theory_grad_rms=float(mf.grad_rms[level, s]),
                 )
             )
+    lap("stats")
+    size = prof.display_size
     maps = {}
-    if display_size > 0:
+    if size > 0:
         for s in range(k + 1):  # a pyramid level shrunk by 2^j is the level j scales coarser
-            j = max(0, (k - s) - (display_size.bit_length() - 1))
+            j = max(0, (k - s) - (size.bit_length() - 1))
             maps[0, s] = _numpy(pyr[s + j][0])
         maps.update(
             {
-                (level, s): _display(m, display_size)
+                (level, s): _display(m, size)
                 for level, maps_l in enumerate(layers[1:], start=1)
                 for s, m in enumerate(maps_l)
             }
         )
-    lap("stats")
+    maps_full, grads_full = {}, {}
+    if prof.full_maps:
+        maps_full = {(level, s): _numpy(m[0]) for level, maps_l in enumerate(layers) for s, m in enumerate(maps_l)}
+        grads_full = {key: _numpy(g[0]) for key, g in grad_of.items()}
+    lap("maps")
 
-    if equivariance:
+    if prof.equivariance:
         readout = _equivariance(net, x, layers)
         lap("equivariance")
     else:
         readout = np.full(depth + 1, np.nan)
-    image = np.ascontiguousarray(frame, dtype=np.float32).copy()
+    image = np.array(frame, dtype=np.float32, order="C", copy=True)
     image.flags.writeable = False  # shared by .image and .pyramid[0]
-    # The pyramid strip is for display only; numbers-only callers (display_size=0) skip it.
-    strip = (
-        image,
-        *tuple(
-            np.ascontiguousarray(_numpy(p[0]).transpose(1, 2, 0) + INPUT_OFFSET) for p in pyr[1:] if display_size > 0
-        ),
-    )
+    # The pyramid strip is for display only; profiles without display maps skip it.
+    strip = (image, *(_numpy(p[0]).transpose(1, 2, 0) + INPUT_OFFSET for p in pyr[1:] if size > 0))
     fan_in = scale_net_fan_in(2, 3, J, D)
     result = PyramidResult(
         k=k,
@@ -199,8 +196,26 @@ def _pyramid_result(
         maps=maps,
         layers=tuple(stats),
         equivariance=readout,
+        maps_full=maps_full,
+        grads_full=grads_full,
     )
     return result, costs
+
+
+def _top_gradient(shapes: list[torch.Size], seed: int, device: torch.device) -> list[torch.Tensor]:
+    """The seeded N(0, 1) injected at every scale of the top level, drawn on the CPU so every
+    device gets the same numbers."""
+    gen = torch.Generator().manual_seed(int(seed) + 1)
+    return [torch.randn(shape, generator=gen).to(device) for shape in shapes]
+
+
+@functools.lru_cache(maxsize=64)
+def _mean_field(
+    q0: tuple[float, ...], k: int, depth: int, J: int, D: int, init_vars: tuple[float, ...], activation: str
+) -> theory.MeanField:
+    """The mean field depends only on these numbers: a video frame or a redraw that keeps them
+    (same image and weights) reuses it. MeanField's arrays are never modified."""
+    return theory.scale_net_mean_field(np.array(q0), k, depth, J, D, init_vars, activation)
 
 
 @torch.no_grad()
@@ -240,7 +255,12 @@ def _residual_input(settings: Settings, frame: np.ndarray | None, device: torch.
 
 
 def _residual_result(
-    settings: Settings, frame: np.ndarray | None, device: torch.device, cancel: Callable[[], bool] | None, lap
+    settings: Settings,
+    frame: np.ndarray | None,
+    device: torch.device,
+    cancel: Callable[[], bool] | None,
+    prof: Profile,
+    lap,
 ) -> ResidualResult:
     J, D, L = settings.channels, settings.kernel, settings.residual_depth
     x0 = _residual_input(settings, frame, device)
@@ -258,7 +278,9 @@ def _residual_result(
         g_top = torch.randn(outs[-1].shape, generator=gen).to(device)
         grads = torch.autograd.grad(outs[-1], outs, grad_outputs=g_top)
     lap("backward")
-    stats = [layer_stats(m, level, 0, g) for level, (m, g) in enumerate(zip(outs, grads))]
+    stats = [
+        layer_stats(m, level, 0, g, hist=prof.histograms != "none") for level, (m, g) in enumerate(zip(outs, grads))
+    ]
     var0 = stats[0].var
     init_var = stack.init_var
     result = ResidualResult(
@@ -278,8 +300,7 @@ def _run_on(
     frame: np.ndarray | None,
     device: torch.device,
     cancel: Callable[[], bool] | None,
-    display_size: int,
-    equivariance: bool,
+    prof: Profile,
 ) -> dict:
     lap = _timer()
     out: dict = {}
@@ -287,11 +308,11 @@ def _run_on(
     if not residual_mode:
         if frame is None:
             raise SettingsError("no image to run the network on")
-        out["pyramid"], costs = _pyramid_result(settings, frame, device, cancel, display_size, equivariance, lap)
+        out["pyramid"], costs = _pyramid_result(settings, frame, device, cancel, prof, lap)
         out["costs"] = cost.with_torch_flops(costs, settings.kernel) if settings.mode == "cost" else costs
         lap("cost")
     else:
-        out["residual"] = _residual_result(settings, frame, device, cancel, lap)
+        out["residual"] = _residual_result(settings, frame, device, cancel, prof, lap)
         if settings.mode == "init":
             d = settings.unit_dim
             unit_var = resolve_init_var(settings.unit_init, d, 1, 1, d, default="lecun")
@@ -305,29 +326,53 @@ def run(
     settings: Settings,
     frame: np.ndarray | None = None,
     *,
+    profile: str | Profile = "interactive",
+    selected: tuple[int, int] | None = None,
     cancel: Callable[[], bool] | None = None,
     source: str = "",
-    display_size: int = DISPLAY_SIZE,
-    equivariance: bool = True,
+    display_size: int | None = None,
+    equivariance: bool | None = None,
 ) -> Result:
-    """Compute everything ``settings`` asks for on ``frame``.
+    """Compute what ``settings`` and ``profile`` ask for on ``frame``.
 
-    frame: float32 ``[N, N, 3]`` RGB in [0, 1]; fitted to ``settings.size`` if it is not that
-    size already. It may be None in the initialisation lab on noise. ``cancel`` is polled
-    between levels; when it returns True, :class:`Cancelled` is raised (a newer request won).
-    A device that fails falls back to the CPU with a warning in the result; running out of
-    memory raises :class:`EngineError` with one line saying what to reduce.
-    ``display_size=0`` skips what is only drawn (display maps, histograms, the pyramid strip)
-    and ``equivariance=False`` the equivariance readout (NaN then), for callers that report
-    numbers only, e.g. per video frame.
+    frame: float32 ``[N, N, 3]`` RGB in [0, 1] with N = ``settings.size``, already fitted
+    (``cnnviz.io.images.fit_to_size`` or ``load_image``); another size raises SettingsError.
+    It may be None in the initialisation lab on noise.
+
+    profile: ``"interactive"`` (default), ``"playback"``, ``"export"`` or ``"stats"``, or a
+    :class:`~cnnviz.core.result.Profile`; it is recorded as ``Result.profile``. Every profile
+    gives the same statistics for every layer; see :class:`Profile` for what each adds.
+    selected: the ``(level, scale)`` whose histogram the interactive and playback profiles
+    compute (None: every layer's). The window asks for another cell's histogram with a new
+    request carrying that cell. ``display_size`` (0: no display maps, no histograms, as
+    the stats profile) and ``equivariance`` override the profile's fields.
+
+    ``cancel`` is polled between levels; when it returns True, :class:`Cancelled` is raised
+    (a newer request won). A device that fails falls back to the CPU with a warning in the
+    result; running out of memory raises :class:`EngineError` with one line saying what to reduce.
     """
     t0 = time.perf_counter()
-    if frame is not None and frame.shape[:2] != (settings.size, settings.size):
-        frame, info = fit_to_size(frame, settings.size)
-        source = f"{source}, {info.describe()}" if source else info.describe()
+    changes: dict = {}
+    if selected is not None:
+        changes["selected"] = selected
+    if display_size == 0:
+        changes.update(display_size=0, histograms="none")
+    elif display_size is not None:
+        changes["display_size"] = display_size
+    if equivariance is not None:
+        changes["equivariance"] = equivariance
+    try:
+        prof = make_profile(profile, **changes)
+    except (ValueError, TypeError) as err:
+        raise SettingsError(str(err)) from None
+    if frame is not None and frame.shape != (settings.size, settings.size, 3):
+        raise SettingsError(
+            f"the engine needs a frame fitted to {settings.size}x{settings.size} RGB, got shape {tuple(frame.shape)}: "
+            "fit it first (cnnviz.io.images.fit_to_size)"
+        )
     device, warnings = pick_device(settings.device)
     try:
-        out = _run_on(settings, frame, device, cancel, display_size, equivariance)
+        out = _run_on(settings, frame, device, cancel, prof)
     except Cancelled:
         raise
     except CnnvizError:
@@ -338,7 +383,7 @@ def run(
             warnings.append(f"{device.type} failed ({str(err).splitlines()[0][:120]}); ran on the CPU instead")
             device = torch.device("cpu")
             try:
-                out = _run_on(settings, frame, device, cancel, display_size, equivariance)
+                out = _run_on(settings, frame, device, cancel, prof)
             except (RuntimeError, MemoryError) as err2:
                 raise EngineError(
                     _memory_message(settings) if _is_oom(err2) else f"computation failed: {str(err2).splitlines()[0]}"
@@ -351,7 +396,13 @@ def run(
     timings = out.pop("timings")
     timings["total"] = (time.perf_counter() - t0) * 1e3
     return Result(
-        settings=settings, device=str(device), timings=timings, warnings=tuple(warnings), source=source, **out
+        settings=settings,
+        device=str(device),
+        timings=timings,
+        warnings=tuple(warnings),
+        source=source,
+        profile=prof,
+        **out,
     )
 
 

@@ -13,6 +13,74 @@ import numpy as np
 from ..settings import Settings
 
 HIST_BINS = 64
+DISPLAY_SIZE = 128  # largest side of a display map; statistics always use the full tensor
+
+PROFILE_NAMES = ("interactive", "playback", "export", "stats")
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What one ``engine.run`` computes; the Result records it as ``Result.profile``.
+
+    Every profile computes the same statistics (float64 moments, zero fraction, gradients,
+    theory, multiply counts) for every layer, identical across profiles; they differ in what
+    is added on top:
+
+    - ``display_size``: the largest side of the display maps ``PyramidResult.maps`` and
+      whether the pyramid strip is kept (0: neither).
+    - ``histograms``: ``"all"`` layers, ``"selected"`` (only the layer ``selected``, or every
+      layer while ``selected`` is None) or ``"none"`` (empty histogram arrays).
+    - ``equivariance``: the second forward pass on the image shrunk by 2 (NaN readout when off).
+    - ``full_maps``: ``PyramidResult.maps_full`` and ``grads_full``, every layer and its
+      gradient at full resolution (the data export).
+
+    The named profiles (:func:`profile`): ``interactive`` (the window: display maps, the
+    selected layer's histogram, equivariance), ``playback`` (per video frame: the same without
+    the equivariance pass unless asked for), ``export`` (everything, including full maps and
+    gradients) and ``stats`` (numbers only: no maps, no histograms, no equivariance).
+    """
+
+    name: str = "interactive"
+    display_size: int = DISPLAY_SIZE
+    histograms: str = "selected"  # "all", "selected" or "none"
+    selected: tuple[int, int] | None = None  # (level, scale) whose histogram "selected" computes
+    equivariance: bool = True
+    full_maps: bool = False
+
+    def wants_histogram(self, level: int, scale: int) -> bool:
+        if self.histograms == "all" or (self.histograms == "selected" and self.selected is None):
+            return True
+        return self.histograms == "selected" and self.selected == (level, scale)
+
+
+_PROFILES = {
+    "interactive": Profile("interactive"),
+    "playback": Profile("playback", equivariance=False),
+    "export": Profile("export", histograms="all", full_maps=True),
+    "stats": Profile("stats", display_size=0, histograms="none", equivariance=False),
+}
+
+
+def profile(name: str | Profile = "interactive", **changes: object) -> Profile:
+    """The named profile (one of :data:`PROFILE_NAMES`), or ``name`` itself, with ``changes``
+    applied, e.g. ``profile("playback", equivariance=True)``. Raises ValueError for an unknown
+    name or field value."""
+    import dataclasses
+
+    if isinstance(name, Profile):
+        base = name
+    elif name in _PROFILES:
+        base = _PROFILES[name]
+    else:
+        raise ValueError(f"profile must be one of {', '.join(PROFILE_NAMES)}, not {name!r}")
+    out = dataclasses.replace(base, **changes) if changes else base  # type: ignore[arg-type]
+    if out.histograms not in ("all", "selected", "none"):
+        raise ValueError(f"histograms must be 'all', 'selected' or 'none', not {out.histograms!r}")
+    if out.display_size < 0:
+        raise ValueError(f"display_size must be >= 0, not {out.display_size}")
+    if out.selected is not None:
+        out = dataclasses.replace(out, selected=(int(out.selected[0]), int(out.selected[1])))
+    return out
 
 
 @dataclass(frozen=True)
@@ -34,8 +102,8 @@ class LayerStats:
     mean_sq: float
     zero_frac: float
     nonfinite: int
-    hist_counts: np.ndarray  # [HIST_BINS] int64, finite values only ([0] in numbers-only runs)
-    hist_edges: np.ndarray  # [HIST_BINS + 1] float64 ([0] in numbers-only runs)
+    hist_counts: np.ndarray  # [HIST_BINS] int64, finite values only ([0] where the profile skips it)
+    hist_edges: np.ndarray  # [HIST_BINS + 1] float64 ([0] where the profile skips it)
     grad_var: float = float("nan")
     grad_rms: float = float("nan")
     grad_nonfinite: int = 0
@@ -60,7 +128,15 @@ class PyramidResult:
 
     ``maps[(l, s)]`` is the display array of L_{l,s}: float32 ``[C, h, w]`` with h, w at
     most ``display_size`` (average-pooled down when the layer is larger; NaN/inf kept so a
-    view can mark them). ``equivariance[l]`` is max |L'_{l,s} - L_{l,s+1}| / max |L_{l,s+1}|
+    view can mark them); empty when the profile has no display maps.
+
+    ``maps_full`` and ``grads_full`` (the export profile only, otherwise empty dicts) hold every
+    layer and its gradient at full resolution, float32 C-contiguous ``[C, n, n]`` keyed by
+    ``(l, s)``: ``maps_full[(0, s)]`` is the pyramid image I_s as the network sees it,
+    ``[3, 2^(k-s), 2^(k-s)]``, RGB minus the input offset 0.5; ``maps_full[(l, s)]`` for
+    l >= 1 is L_{l,s} ``[J, 2^(k-l-s), 2^(k-l-s)]``; ``grads_full[(l, s)]`` (l >= 1 only: no
+    gradient reaches the image) is dLoss/dL_{l,s}, same shape, for the seeded N(0, 1)
+    injected at the top level. ``equivariance[l]`` is max |L'_{l,s} - L_{l,s+1}| / max |L_{l,s+1}|
     over s, where L' is the network on the image shrunk by 2x2 averaging (NaN for levels
     that have no pair).
     """
@@ -74,6 +150,8 @@ class PyramidResult:
     maps: dict[tuple[int, int], np.ndarray]
     layers: tuple[LayerStats, ...]
     equivariance: np.ndarray  # [depth + 1] float64
+    maps_full: dict[tuple[int, int], np.ndarray] = field(default_factory=dict)  # export: [C, n, n] float32
+    grads_full: dict[tuple[int, int], np.ndarray] = field(default_factory=dict)  # export, l >= 1: [J, n, n]
 
     def layer(self, level: int, scale: int) -> LayerStats:
         for st in self.layers:
@@ -156,6 +234,7 @@ class Result:
     timings: dict[str, float] = field(default_factory=dict)  # milliseconds per stage
     warnings: tuple[str, ...] = ()
     source: str = ""  # what was fed in, e.g. "chelsea.png, centre-cropped 451x300 -> 300x300, resized to 256"
+    profile: Profile = field(default_factory=Profile)  # what this run computed (see Profile)
 
     @property
     def total_multiplies(self) -> int:

@@ -154,8 +154,8 @@ def iter_frame_stats(
             return
         t1 = time.perf_counter()
         result = engine.run(
-            settings, frame.rgb, cancel=cancel, source=f"{name} frame {frame.index}", display_size=0, equivariance=False
-        )  # the per-frame table shows neither
+            settings, frame.rgb, profile="stats", cancel=cancel, source=f"{name} frame {frame.index}"
+        )  # the per-frame table shows numbers only
         t2 = time.perf_counter()
         assert result.pyramid is not None
         yield FrameStats(

@@ -79,16 +79,16 @@ def test_overflow_is_counted_and_warned_never_raised(image):
     assert top.nonfinite == top.numel
 
 
-def test_frame_of_another_size_is_fitted_and_said(image):
-    r = engine.run(Settings(size=32, depth=2), image, source="test.png")
-    assert r.pyramid.image.shape == (32, 32, 3)
-    assert "resized" in r.source
+def test_frame_of_another_size_is_refused_in_one_line(image):
+    # core never opens or fits pictures: the caller fits (cnnviz.io.images.fit_to_size)
+    with pytest.raises(SettingsError, match="fitted to 32x32"):
+        engine.run(Settings(size=32, depth=2), image, source="test.png")
 
 
 def test_unavailable_device_falls_back_with_a_warning(image):
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
-    r = engine.run(Settings(size=32, depth=2, device="cuda"), image)
+    r = engine.run(Settings(size=32, depth=2, device="cuda"), np.ascontiguousarray(image[::2, ::2]))
     assert r.device == "cpu"
     assert any("not available" in w for w in r.warnings)
 

@@ -20,7 +20,7 @@ def worker():
 
 @pytest.fixture(scope="module")
 def frame():
-    return load_image(SAMPLE_IMAGE, 256)[0]
+    return load_image(SAMPLE_IMAGE, 512)[0]  # fitted to the size the tests ask for
 
 
 def collect(worker):
