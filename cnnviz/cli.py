@@ -186,11 +186,9 @@ def _window_size(text: str | None) -> tuple[int, int] | None:
 def cmd_stats(argv: list[str], out: TextIO, err: TextIO) -> int:
     args = _stats_parser().parse_args(argv)
     settings = settings_from_args(args)
-    import torch
+    from .core.device import configure_threads
 
-    from .core.device import torch_threads
-
-    torch.set_num_threads(torch_threads())
+    configure_threads()
     from .io.video import is_video
 
     if args.file and is_video(args.file) and not settings.residual:

@@ -174,7 +174,7 @@ def main() -> int:
     ap.add_argument("--out", default=str(ROOT / "bench-results" / "gui.json"))
     args = ap.parse_args()
 
-    from cnnviz.gui.worker import torch_threads
+    from cnnviz.core.device import torch_threads
 
     results = {
         "machine": {

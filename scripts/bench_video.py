@@ -184,11 +184,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--channels", type=int, default=16)
     parser.add_argument("--passes", type=int, default=2, help="passes over the clip per size (default 2)")
     parser.add_argument("--minutes", type=float, default=0.5, help="length of the memory loop (issue: 5)")
-    parser.add_argument("--threads", type=int, help="torch.set_num_threads (default: torch's own choice)")
+    parser.add_argument("--threads", type=int, help="torch threads (default: the app's policy, cnnviz.core.device)")
     parser.add_argument("--json", type=Path, default=ROOT / "bench-results" / "video.json")
     args = parser.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    from cnnviz.core.device import configure_threads
+
+    policy = configure_threads(args.threads)
+    print(f"threads: {policy.describe()}", flush=True)
     load_before = os.getloadavg() if hasattr(os, "getloadavg") else None
 
     with VideoReader(args.video, size=None) as reader:

@@ -1,11 +1,18 @@
-"""Choosing where torch runs: cpu, cuda or mps, falling back to the cpu with a warning."""
+"""Where and on how many threads torch runs.
+
+Devices: cpu, cuda or mps, falling back to the cpu with a warning. Threads: one policy
+(:func:`torch_threads`, applied by :func:`configure_threads`) shared by the window, the CLI
+and the benchmarks. Importing this module does not import torch; its functions do.
+"""
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import torch
+if TYPE_CHECKING:
+    import torch
 
 
 @dataclass(frozen=True)
@@ -16,6 +23,8 @@ class DeviceInfo:
 
 
 def _cuda_info() -> DeviceInfo:
+    import torch
+
     try:
         if torch.cuda.is_available():
             return DeviceInfo("cuda", True, torch.cuda.get_device_name(0))
@@ -27,6 +36,8 @@ def _cuda_info() -> DeviceInfo:
 
 
 def _mps_info() -> DeviceInfo:
+    import torch
+
     try:
         if torch.backends.mps.is_available():
             return DeviceInfo("mps", True, "Apple Metal")
@@ -46,6 +57,8 @@ def pick_device(name: str) -> tuple[torch.device, list[str]]:
     "auto" takes cuda, then mps, then cpu, silently. An explicit choice that is not available
     falls back to the cpu with one warning line, never an error.
     """
+    import torch
+
     infos = {d.name: d for d in available_devices()}
     if name == "auto":
         for cand in ("cuda", "mps"):
@@ -61,15 +74,71 @@ def pick_device(name: str) -> tuple[torch.device, list[str]]:
     return torch.device("cpu"), [f"{name} is not available ({why}); running on the CPU"]
 
 
-def torch_threads() -> int:
-    """Threads for torch's CPU kernels: all cores but one (at least 1), or CNNVIZ_TORCH_THREADS.
+def available_cores() -> int:
+    """CPU cores this process may run on (its affinity mask where the OS has one), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def torch_threads(requested: int | str | None = None) -> int:
+    """Threads for torch's CPU kernels: ``requested``, else CNNVIZ_TORCH_THREADS, else all
+    cores but one; always clamped to 1 .. :func:`available_cores` (a request of 100000 gets
+    the cores there are; a non-number is ignored).
 
     The spare core keeps the window, the video decoder and the OS responsive. On the 2-core
-    machines this is measured on, one thread was also the faster choice: with two, every
-    barrier in torch's thread pool waits for a core that something else holds (engine.run at
-    512^2 took 72 ms on one thread and 108 ms on two, in the same hour; scripts/bench.py).
+    machines this is measured on, one thread was also the faster choice for the whole Result:
+    with two, every barrier in torch's thread pool waits for a core that something else holds
+    (scripts/bench.py prints both, interleaved; README, Performance).
     """
-    env = os.environ.get("CNNVIZ_TORCH_THREADS", "")
-    if env.isdigit() and int(env) > 0:
-        return int(env)
-    return max(1, (os.cpu_count() or 2) - 1)
+    cores = available_cores()
+    if requested is None:
+        requested = os.environ.get("CNNVIZ_TORCH_THREADS", "")
+    try:
+        n = int(str(requested).strip())
+    except ValueError:
+        n = 0
+    if n <= 0:
+        n = cores - 1
+    return max(1, min(n, cores))
+
+
+@dataclass(frozen=True)
+class ThreadPolicy:
+    torch_threads: int
+    blas_threads: int  # numpy's BLAS pool
+    cores: int
+
+    def describe(self) -> str:
+        return f"{self.torch_threads} torch thread(s), numpy BLAS {self.blas_threads}, {self.cores} core(s)"
+
+
+_BLAS_LIMIT: object = None  # keeps threadpoolctl's limiter alive
+
+
+def configure_threads(requested: int | str | None = None) -> ThreadPolicy:
+    """Apply the thread policy to this process and return it; call on the thread that runs torch.
+
+    torch gets :func:`torch_threads` intra-op threads (and one inter-op thread, if it has not
+    started its pool yet). numpy's BLAS pool is cut to one thread: the engine's numpy work is
+    elementwise and small matrix products, and a BLAS pool spinning beside torch's only steals
+    its cores (the oversubscription measured in issue 16).
+    """
+    global _BLAS_LIMIT
+    import torch
+
+    n = torch_threads(requested)
+    torch.set_num_threads(n)
+    try:
+        torch.set_num_interop_threads(1)
+    except (RuntimeError, AttributeError):  # already set, or parallel work already ran: keep it
+        pass
+    blas = 1
+    try:
+        from threadpoolctl import threadpool_limits
+
+        _BLAS_LIMIT = threadpool_limits(limits=blas, user_api="blas")
+    except Exception:  # threadpoolctl missing or a BLAS it cannot drive: leave the pool as it is
+        blas = -1
+    return ThreadPolicy(torch_threads=n, blas_threads=blas, cores=available_cores())

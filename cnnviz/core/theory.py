@@ -9,8 +9,8 @@ only, so a view can redraw a theory curve without running a network.
 - :func:`scale_net_mean_field`: the forward and backward mean-field recursion for
   Problem 3's scale-shared network, per level l and scale s (docs/theory.md's, or the same carried
   per position with ``per_position=True``, which removes a border bias of up to 40 %).
-- :func:`residual_init_var`, :func:`residual_forward_var`, :func:`residual_backward_var`:
-  Problem 5.
+- :func:`residual_forward_var`, :func:`residual_backward_var`: Problem 5 (its init rule is
+  :func:`cnnviz.core.init.residual_init_var`).
 - :func:`unit_theory`: Problem 4.
 
 Overflow is part of what the app teaches (an init variance of 1e30 blows up within a few
@@ -28,7 +28,6 @@ from numpy.polynomial.hermite_e import hermegauss
 
 from ..errors import SettingsError
 from ..settings import ACTIVATIONS
-from .init import residual_rule
 
 # Probabilists' Gauss-Hermite nodes integrate against exp(-z^2/2); normalised to N(0, 1).
 _GH_NODES, _GH_WEIGHTS = hermegauss(101)
@@ -364,15 +363,6 @@ def _mean_field_maps(
 
 def _residual_gain(kernel: int, channels: int, init_var: float) -> float:
     return 1.0 + kernel * kernel * channels * float(init_var)
-
-
-def residual_init_var(depth: int, kernel: int, channels: int) -> float:
-    """Problem 5(b): sigma_w^2 = ln 2 / (L D^2 J), so that Var(L_L) is about 2 Var(L_0)."""
-    if depth < 1 or kernel < 1 or channels < 1:
-        raise SettingsError(
-            f"the residual rule needs depth, kernel and channels >= 1, not L={depth}, D={kernel}, J={channels}"
-        )
-    return residual_rule(depth, kernel, channels)
 
 
 def residual_forward_var(var0: float, depth: int, kernel: int, channels: int, init_var: float) -> np.ndarray:

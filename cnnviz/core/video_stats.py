@@ -14,18 +14,33 @@ import math
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
 import torch
 
 from ..errors import SettingsError
-from ..io.video import VideoReader
 from ..settings import Settings
 from . import engine
 from .device import pick_device
 from .result import LayerStats
 from .stats import layer_stats
 from .video_net import DEFAULT_WINDOW, ClipWindow, VideoNet, clip_bytes
+
+
+class FrameSource(Protocol):
+    """What the clip statistics read frames from: :class:`cnnviz.io.video.VideoReader`, opened
+    by the caller (core never opens a file). ``frames_at`` yields objects with ``index``,
+    ``time`` and ``rgb`` (float32 ``[size, size, 3]`` in [0, 1])."""
+
+    size: int | None
+    path: Path
+
+    def frames_at(self, indices: Sequence[int]) -> Iterator[Any]: ...
+
+    def ensure_index(self) -> Any: ...
+
 
 DEFAULT_FRAMES = 16  # analysed frames when neither --frames nor --every is given
 STAT_FIELDS = ("mean", "var", "mean_sq", "zero_frac", "grad_var", "grad_rms")
@@ -134,7 +149,7 @@ def decode_ahead(frames: Iterator, depth: int = 2) -> Iterator:
 
 
 def iter_frame_stats(
-    reader: VideoReader, settings: Settings, indices: Sequence[int], cancel: Callable[[], bool] | None = None
+    reader: FrameSource, settings: Settings, indices: Sequence[int], cancel: Callable[[], bool] | None = None
 ) -> Iterator[FrameStats]:
     """``engine.run`` on each frame in ``indices`` (increasing); yields one :class:`FrameStats` each.
 
@@ -275,7 +290,7 @@ def window_targets(count: int, window: int, frames: int | None = None, every: in
 
 
 def iter_video_net_stats(
-    reader: VideoReader,
+    reader: FrameSource,
     settings: Settings,
     targets: Sequence[int],
     stride: int = 2,

@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal
 
-from ..core.device import torch_threads
 from ..errors import CnnvizError
 from ..settings import Settings
 
@@ -142,12 +141,12 @@ class ComputeWorker(QObject):
 
     # -- worker thread --------------------------------------------------------------------
     def _load_engine(self) -> tuple[RunFn, type[BaseException]]:
-        import torch
-
+        # torch is imported here, on the worker thread, never at module load: the window is
+        # drawn while torch loads (about 1.5 s of a cold start).
         from ..core import engine
-        from ..core.device import available_devices
+        from ..core.device import available_devices, configure_threads
 
-        torch.set_num_threads(torch_threads())
+        configure_threads()
         self.devices_ready.emit(available_devices())
         with self._cond:
             first = self._pending

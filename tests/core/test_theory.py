@@ -14,12 +14,12 @@ import numpy as np
 import pytest
 import torch
 
+from cnnviz.core.init import residual_init_var
 from cnnviz.core.theory import (
     activation_moments,
     border_taps,
     residual_backward_var,
     residual_forward_var,
-    residual_init_var,
     scale_net_mean_field,
     unit_theory,
 )
@@ -400,7 +400,7 @@ def test_mean_field_matches_the_network_for_tanh():
 
 def test_residual_closed_forms():
     L, D, J = 20, 3, 16
-    iv = residual_init_var(L, D, J)
+    iv = residual_init_var(None, L, D, J)  # None: the ln 2 rule
     assert iv == pytest.approx(math.log(2) / (L * D * D * J))
     fwd = residual_forward_var(1.5, L, D, J, iv)
     bwd = residual_backward_var(L, D, J, iv)
@@ -451,7 +451,7 @@ def test_residual_stack_matches_problem_5(residual_measured):
     backward within 1.2 %. A wrong exponent, D for D^2 or sigma for sigma^2 is off by > 25 %."""
     fwd, bwd, init_var = residual_measured
     L, D, J = 20, 3, 16
-    assert init_var == pytest.approx(residual_init_var(L, D, J))
+    assert init_var == pytest.approx(residual_init_var(None, L, D, J))
     np.testing.assert_allclose(fwd.mean(axis=0), residual_forward_var(1.0, L, D, J, init_var), rtol=0.06)
     np.testing.assert_allclose(bwd.mean(axis=0), residual_backward_var(L, D, J, init_var), rtol=0.06)
     # and the rule does what 5(b) promises: the variance doubles, give or take
