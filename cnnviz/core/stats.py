@@ -3,10 +3,19 @@
 float32 ``var()`` overflows in a deep residual stack long before the values themselves do
 (a square of 2e19 is already inf), so every sum here is taken in float64. Non-finite values
 are counted and left out of the moments, so one inf does not hide what the rest are doing.
+
+On the CPU a layer is summarised in one fused numpy pass over a view of the tensor's memory
+(:func:`_summary`): its values shifted by the first one, ``d = x - x_0``, and ``d^2`` are formed
+in float32 and summed with float64 accumulators (numpy's pairwise sum over buffered casts, no
+float64 copy of the layer), with min, max and the zero count beside. A float32 ``d`` or ``d^2``
+that overflows makes the sums non-finite, and that layer alone takes the exact float64 path
+(:func:`moments`), which also masks non-finite values. Small layers go straight to float64.
+Other devices keep torch reductions.
 """
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
@@ -103,13 +112,131 @@ def histogram(finite, lo: float, hi: float) -> tuple[np.ndarray, np.ndarray]:
         lo, hi = lo - pad, hi + pad
     # Bin indices by arithmetic and bincount: ~3x faster than torch.histc on the CPU. A
     # float32 overflow of (x - lo) goes to +inf, which the clip puts in the last bin.
-    with np.errstate(over="ignore", invalid="ignore"):
-        idx = ((finite - lo) * (HIST_BINS / (hi - lo))).clip(0, HIST_BINS - 1)
-    idx = idx.to(torch.int64) if isinstance(idx, torch.Tensor) else idx.astype(np.intp)
-    counts = _xp(idx).bincount(idx, minlength=HIST_BINS)
-    if isinstance(counts, torch.Tensor):
-        counts = counts.cpu().numpy()
+    if isinstance(finite, np.ndarray):  # one float32 buffer, operated on in place
+        with np.errstate(over="ignore", invalid="ignore"):
+            t = np.subtract(finite, finite.dtype.type(lo))
+            t *= finite.dtype.type(HIST_BINS / (hi - lo))
+            np.clip(t, 0, HIST_BINS - 1, out=t)
+        counts = np.bincount(t.astype(np.intp), minlength=HIST_BINS)
+    else:
+        idx = ((finite - lo) * (HIST_BINS / (hi - lo))).clip(0, HIST_BINS - 1).to(torch.int64)
+        counts = torch.bincount(idx, minlength=HIST_BINS).cpu().numpy()
     return counts.astype(np.int64), lo + (hi - lo) * _UNIT_EDGES
+
+
+_F32_FROM = 4096  # from this many values on, the shifted values are formed in float32
+_F32_TINY = 1e-30  # a mean square below this is left to float64 (float32 squares underflow near 1e-38)
+_ROW = 1024  # float32 partial sums run over rows of this many values; rows are combined in float64
+
+
+class Summary(NamedTuple):
+    moments: Moments
+    lo: float  # smallest and largest finite value (NaN unless asked for, or when there is none)
+    hi: float
+    zeros: int  # finite values equal to 0
+    finite: np.ndarray | torch.Tensor | None  # the finite values when they had to be masked, else None
+
+
+def _cpu_values(x: torch.Tensor) -> np.ndarray | None:
+    """x's values as a flat numpy view of its memory (any order), or None off the CPU or for
+    a layout that would need a copy."""
+    x = x.detach()
+    if x.device.type != "cpu" or x.dtype not in (torch.float32, torch.float64):
+        return None
+    if x.ndim == 4 and not x.is_contiguous() and x.is_contiguous(memory_format=torch.channels_last):
+        x = x.permute(0, 2, 3, 1)
+    if not x.is_contiguous():
+        return None
+    return x.reshape(-1).numpy()
+
+
+def _shifted_sums(a: np.ndarray, shift: float) -> tuple[float, float]:
+    """(sum d, sum d^2) for d = a - shift, a flat float array.
+
+    float32 input: d and d^2 are formed in float32 and summed in float32 over rows of
+    :data:`_ROW` values (vectorised, error ~ 10 eps per row, not growing with the layer's size),
+    the row sums combined in float64; a remainder shorter than a row is summed in float64.
+    A zero shift skips the subtraction. Overflow shows as a non-finite sum."""
+    if a.dtype != np.float32 or len(a) < _F32_FROM:
+        d = a.astype(np.float64)
+        d -= shift
+        return float(np.add.reduce(d)), float(np.vdot(d, d))
+    d = np.subtract(a, np.float32(shift)) if shift else a
+    head = len(d) - len(d) % _ROW
+    rows = d[:head].reshape(-1, _ROW)
+    s1 = float(torch.from_numpy(rows).sum(1).sum(dtype=torch.float64))  # torch's row sums vectorise best
+    s2 = float(np.einsum("ij,ij->i", rows, rows).sum(dtype=np.float64))
+    if head < len(d):
+        tail = d[head:].astype(np.float64)
+        s1 += float(tail.sum())
+        s2 += float(tail @ tail)
+    return s1, s2
+
+
+def _moments_of(a: np.ndarray) -> Moments | None:
+    """Float64 moments of a flat float array of finite values, None if a value is not finite
+    or a float32 square overflows.
+
+    Shifted moments: Var = E[d^2] - E[d]^2 with d = x - shift loses the digits of E[d]^2 / Var.
+    A first pass with no shift serves when the mean is small beside the spread (ReLU layers:
+    mean^2 / var ~ 0.5, gradients ~ 0); otherwise (a sigmoid layer, a near-constant one far
+    from zero such as 3e38 +- rounding) the values are summed again shifted by their first value."""
+    n = len(a)
+    if n == 0:
+        return None
+    shift = 0.0 if a.dtype == np.float32 and n >= _F32_FROM else float(a[0])
+    for _ in range(2):
+        with np.errstate(over="ignore", invalid="ignore"):
+            s1, s2 = _shifted_sums(a, shift)
+        if a.dtype == np.float32 and n >= _F32_FROM and s2 < _F32_TINY * n:
+            return None  # float32 squares this small lose digits or underflow: float64 decides
+        if not (math.isfinite(s1) and math.isfinite(s2)):
+            if shift == 0.0 and math.isfinite(float(a[0])):
+                shift = float(a[0])  # x^2 may overflow float32 where (x - x_0)^2 does not
+                continue
+            return None
+        mean_d = s1 / n
+        var = max(s2 / n - mean_d * mean_d, 0.0)
+        if shift == 0.0 and mean_d * mean_d > var:  # cancellation: sum again, shifted
+            shift = float(a[0])
+            if shift != 0.0:
+                continue
+        return Moments(n, shift + mean_d, var, 0)
+    return None
+
+
+def _summary(a: np.ndarray, extremes: bool) -> Summary | None:
+    """Moments (:func:`_moments_of`), the zero count and, with ``extremes``, min and max of a
+    flat float array; None when the exact float64 path must decide (non-finite values)."""
+    m = _moments_of(a)
+    if m is None:
+        return None
+    zeros = int(np.count_nonzero(a == 0))  # faster than n - count_nonzero(a) on floats
+    if not extremes:
+        return Summary(m, float("nan"), float("nan"), zeros, None)
+    return Summary(m, float(a.min()), float(a.max()), zeros, None)
+
+
+def summarize(x: torch.Tensor, extremes: bool = True) -> Summary:
+    """Float64 moments and the zero count of x (any shape), with ``extremes`` its finite min and max."""
+    a = _cpu_values(x)
+    if a is not None:
+        fast = _summary(a, extremes)
+        if fast is not None:
+            return fast
+    m, finite = moments(x)
+    if not m.n:
+        return Summary(m, float("nan"), float("nan"), 0, finite)
+    zeros = m.n - int(_xp(finite).count_nonzero(finite))
+    if not extremes:
+        return Summary(m, float("nan"), float("nan"), zeros, finite)
+    lo, hi = torch.aminmax(finite) if isinstance(finite, torch.Tensor) else (finite.min(), finite.max())
+    return Summary(m, float(lo), float(hi), zeros, finite)
+
+
+def _grad_moments(grad: torch.Tensor, a: np.ndarray | None) -> Moments:
+    m = _moments_of(a) if a is not None else None
+    return m if m is not None else moments(grad)[0]
 
 
 def layer_stats(
@@ -117,10 +244,47 @@ def layer_stats(
 ) -> LayerStats:
     """Statistics of one layer ``x`` ``[B, C, H, W]`` and, if given, its gradient (same shape).
 
-    ``hist=False`` leaves the histogram empty (zero-length arrays) for numbers-only callers.
+    ``hist=False`` leaves the histogram empty (zero-length arrays), for the profiles that do
+    not draw it; every other field is the same either way.
 
     ``extra`` fills the remaining :class:`LayerStats` fields (multiplies, theory values).
     """
+    sm = summarize(x, extremes=hist)  # min and max only set the histogram's range
+    m, lo, hi, zeros = sm.moments, sm.lo, sm.hi, sm.zeros
+    numel = x.numel()
+    if hist:
+        finite = sm.finite
+        if finite is None:  # the fast path: every value is finite
+            finite = _cpu_values(x)
+            if finite is None:
+                finite = flatten(x)
+        counts, edges = histogram(finite, lo, hi)
+    else:
+        counts, edges = _NO_COUNTS, _NO_EDGES
+    fields = dict(
+        level=level,
+        scale=scale,
+        shape=tuple(int(d) for d in x.shape),
+        mean=float(m.mean),
+        var=float(m.var),
+        mean_sq=float(m.mean_sq),
+        zero_frac=zeros / numel if numel else float("nan"),
+        nonfinite=int(m.nonfinite),
+        hist_counts=counts,
+        hist_edges=edges,
+    )
+    if grad is not None:
+        g = _grad_moments(grad, _cpu_values(grad))
+        fields.update(grad_var=float(g.var), grad_rms=float(np.sqrt(g.mean_sq)), grad_nonfinite=int(g.nonfinite))
+    fields.update(extra)
+    return LayerStats(**fields)
+
+
+def _layer_stats_torch(
+    x: torch.Tensor, level: int, scale: int = 0, grad: torch.Tensor | None = None, hist: bool = True, **extra
+) -> LayerStats:
+    """The statistics by torch reductions and float64 copies (the reference the fused pass is
+    tested against)."""
     m, finite = moments(x)
     numel = x.numel()
     if m.n:

@@ -145,3 +145,29 @@ def test_layer_stats_count_nonfinite_and_keep_extremes_finite(n):
     st = layer_stats(big, 1, 0, big)
     assert st.nonfinite == 0 and st.mean == pytest.approx(3.0e38) and st.var == 0
     assert st.hist_counts.sum() == big.numel() and np.isfinite(st.grad_rms)
+
+
+@pytest.mark.parametrize("shape", [(1, 3, 5, 7), (1, 16, 64, 64), (1, 3, 61, 67), (2, 5, 128, 128)])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda g, s: torch.relu(torch.randn(s, generator=g)),  # ReLU layer: mean^2 ~ var / 2
+        lambda g, s: torch.sigmoid(0.01 * torch.randn(s, generator=g)),  # mean 0.5 >> spread
+        lambda g, s: 1e6 + torch.randn(s, generator=g),  # far from zero
+        lambda g, s: torch.full(s, 3.0e38) - 1e31 * torch.rand(s, generator=g),  # squares overflow float32
+        lambda g, s: 1e-30 * torch.randn(s, generator=g),  # tiny
+    ],
+)
+def test_fused_statistics_match_the_float64_reference(shape, make):
+    from cnnviz.core.stats import _layer_stats_torch, layer_stats
+
+    g = torch.Generator().manual_seed(0)
+    x = make(g, shape).contiguous(memory_format=torch.channels_last) if len(shape) == 4 else make(g, shape)
+    grad = torch.randn(shape, generator=g) * 1e-3
+    fast, ref = layer_stats(x, 1, 0, grad), _layer_stats_torch(x, 1, 0, grad)
+    for f in ("mean_sq", "grad_var", "grad_rms"):
+        assert getattr(fast, f) == pytest.approx(getattr(ref, f), rel=1e-7, abs=0), f
+    assert fast.mean == pytest.approx(ref.mean, rel=1e-7, abs=1e-7 * np.sqrt(ref.mean_sq))
+    assert fast.var == pytest.approx(ref.var, rel=1e-6, abs=1e-12 * abs(ref.mean) ** 2)
+    assert fast.zero_frac == ref.zero_frac and fast.nonfinite == ref.nonfinite == 0
+    assert np.array_equal(fast.hist_counts, ref.hist_counts) and np.array_equal(fast.hist_edges, ref.hist_edges)
