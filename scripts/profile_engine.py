@@ -23,13 +23,17 @@ sys.path.insert(0, str(ROOT))
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        allow_abbrev=False, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: the app's policy)")
     ap.add_argument("--profile", default="interactive")
     ap.add_argument("--size", type=int, default=512)
     ap.add_argument("--depth", type=int, default=8)
     ap.add_argument("--reps", type=int, default=15)
     ap.add_argument("--rows", type=int, default=15)
+    ap.add_argument("--selected", action="store_true", help="one histogram (the top level's), as the window asks")
+    ap.add_argument("--no-equivariance", action="store_true", help="the equivariance panel hidden")
     ap.add_argument("--json", default=str(ROOT / "bench-results" / "profile.json"))
     args = ap.parse_args()
 
@@ -50,7 +54,11 @@ def main() -> int:
         policy = f"{torch.get_num_threads()} torch thread(s)"
     frame, _ = load_image(SAMPLE_IMAGE, args.size)
     settings = Settings(size=args.size, depth=args.depth, channels=16, kernel=3, device="cpu")
-    kw = {"profile": args.profile} if "profile" in inspect.signature(engine.run).parameters else {}
+    kw: dict = {"profile": args.profile} if "profile" in inspect.signature(engine.run).parameters else {}
+    if kw and args.selected:
+        kw["selected"] = (args.depth, 0)
+    if kw and args.no_equivariance:
+        kw["equivariance"] = False
     for _ in range(3):
         engine.run(settings, frame, **kw)
     totals, stages = [], []
@@ -65,9 +73,12 @@ def main() -> int:
         for _ in range(5):
             engine.run(settings, frame, **kw)
     table = prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=args.rows)
+    fb = median_stages.get("forward", 0.0) + median_stages.get("backward", 0.0)
+    what = ", ".join(f"{k}={v}" for k, v in kw.items()) or "(no profiles: the full Result)"
     head = (
-        f"engine.run {args.size}^2 depth {args.depth} J 16 D 3, profile {kw.get('profile', '(none: full Result)')}, "
-        f"{policy}: median {statistics.median(totals):.1f} ms of {args.reps}"
+        f"engine.run {args.size}^2 depth {args.depth} J 16 D 3, {what}, {policy}: "
+        f"median {statistics.median(totals):.1f} ms of {args.reps}, "
+        f"{statistics.median(totals) / fb:.2f}x its own forward + backward ({fb:.1f} ms)"
     )
     print(head)
     print("stages (ms, medians): " + ", ".join(f"{k} {v}" for k, v in median_stages.items()))
@@ -77,7 +88,13 @@ def main() -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(
         json.dumps(
-            {"summary": head, "median_ms": statistics.median(totals), "stages_ms": median_stages, "table": table},
+            {
+                "summary": head,
+                "median_ms": statistics.median(totals),
+                "over_fwd_bwd": statistics.median(totals) / fb,
+                "stages_ms": median_stages,
+                "table": table,
+            },
             indent=2,
         )
     )

@@ -7,6 +7,28 @@ import torch
 from ..errors import SettingsError
 
 
+def _mean2x2(i: torch.Tensor) -> torch.Tensor:
+    # The seed's formula term by term: on the CPU this is ~5x faster than avg_pool2d for
+    # 3-channel images, and gives the same floats.
+    return (i[..., ::2, ::2] + i[..., ::2, 1::2] + i[..., 1::2, ::2] + i[..., 1::2, 1::2]) * 0.25
+
+
+class _Mean2x2(torch.autograd.Function):
+    """The 2x2 mean with its adjoint as the backward: each input pixel receives a quarter of
+    its block's gradient. Autograd's own backward of the four strided slices zero-fills and
+    adds four full-size tensors per level (a fifth of a notebook's forward + backward)."""
+
+    @staticmethod
+    def forward(ctx, i: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        return _mean2x2(i)
+
+    @staticmethod
+    def backward(ctx, g: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        q = g * 0.25
+        *lead, h, w = q.shape
+        return q[..., :, None, :, None].expand(*lead, h, 2, w, 2).reshape(*lead, 2 * h, 2 * w)
+
+
 def image_pyramid(x: torch.Tensor) -> list[torch.Tensor]:
     """The pyramid I_0 .. I_k of a square batch.
 
@@ -22,7 +44,5 @@ def image_pyramid(x: torch.Tensor) -> list[torch.Tensor]:
     pyr = [x]
     while pyr[-1].shape[-1] > 1:
         i = pyr[-1]
-        # The seed's formula term by term: on the CPU this is ~5x faster than avg_pool2d for
-        # 3-channel images, and gives the same floats.
-        pyr.append((i[..., ::2, ::2] + i[..., ::2, 1::2] + i[..., 1::2, ::2] + i[..., 1::2, 1::2]) * 0.25)
+        pyr.append(_Mean2x2.apply(i) if i.requires_grad and torch.is_grad_enabled() else _mean2x2(i))
     return pyr

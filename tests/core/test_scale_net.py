@@ -166,3 +166,47 @@ def test_cancel_stops_between_levels():
     net = ScaleSharedNet(3, 4, depth=3, kernel=3)
     with pytest.raises(Cancelled):
         net(image_pyramid(torch.rand(1, 3, 16, 16)), cancel=lambda: True)
+
+
+def test_pyramid_gradient_is_the_adjoint_of_the_2x2_mean():
+    x = torch.randn(2, 3, 8, 8, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda t: tuple(image_pyramid(t)[1:]), (x,))
+    # channels_last input: the same gradient
+    xc = x.detach().contiguous(memory_format=torch.channels_last).requires_grad_()
+    g = [torch.randn(p.shape, dtype=torch.float64) for p in image_pyramid(x)[1:]]
+    (a,) = torch.autograd.grad(image_pyramid(x)[1:], x, g)
+    (b,) = torch.autograd.grad(image_pyramid(xc)[1:], xc, g)
+    assert torch.allclose(a, b)
+
+
+def test_public_net_gradient_to_an_nchw_image_matches_a_plain_loop():
+    torch.manual_seed(0)
+    net = ScaleSharedNet(3, 4, 3, 3, "tanh", "he", True, 0)
+    x = torch.randn(1, 3, 16, 16, dtype=torch.float32)
+
+    def plain_pyramid(t):  # what a notebook writes, autograd's own backward
+        out = [t]
+        while out[-1].shape[-1] > 1:
+            out.append(F.avg_pool2d(out[-1], 2))
+        return out
+
+    xi = x.clone().requires_grad_()
+    layers = net(image_pyramid(xi))
+    xj = x.clone().requires_grad_()
+    ref = [plain_pyramid(xj)]
+    for i in range(3):
+        prev = ref[-1]
+        w_left, w_up = net.w_left[i].detach(), net.w_up[i].detach()
+        ref.append(
+            [
+                torch.tanh(F.conv2d(prev[s + 1], w_left, padding=1) + F.conv2d(prev[s], w_up, stride=2, padding=1))
+                for s in range(len(prev) - 1)
+            ]
+        )
+    g = [torch.randn(m.shape) for m in ref[3]]
+    (ga,) = torch.autograd.grad(layers[3], xi, g)
+    (gb,) = torch.autograd.grad(ref[3], xj, g)
+    assert layers[0][0] is xi  # level 0: the caller's tensors
+    torch.testing.assert_close(ga, gb, rtol=1e-4, atol=1e-6)
+    for a, b in zip(layers[3], ref[3]):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
