@@ -41,6 +41,8 @@ class Job:
     settings: Settings
     frame: np.ndarray | None
     source: str
+    selected: tuple[int, int] | None = None  # the cell whose histogram is computed (None: every cell's)
+    profile: str = "interactive"
     cancel: threading.Event = field(default_factory=threading.Event)
 
 
@@ -72,7 +74,8 @@ class _Thread(QThread):
 
 
 class ComputeWorker(QObject):
-    """Runs ``engine.run(settings, frame, cancel=..., source=...)`` off the GUI thread."""
+    """Runs ``engine.run(settings, frame, cancel=..., source=..., selected=..., profile=...)`` off
+    the GUI thread (``selected`` and ``profile`` are passed only when a request sets them)."""
 
     result_ready = Signal(int, object)  # generation, Result
     failed = Signal(int, str)  # generation, one line for the user
@@ -97,14 +100,29 @@ class ComputeWorker(QObject):
         if not self._thread.isRunning() and not self._stop:
             self._thread.start()
 
-    def submit(self, settings: Settings, frame: np.ndarray | None, source: str = "") -> int:
-        """Queue a job (replacing any queued one) and return its generation number."""
+    def submit(
+        self,
+        settings: Settings,
+        frame: np.ndarray | None,
+        source: str = "",
+        *,
+        selected: tuple[int, int] | None = None,
+        profile: str = "interactive",
+    ) -> int:
+        """Queue a job (replacing any queued one) and return its generation number.
+
+        ``selected`` is the (level, scale) whose histogram the engine computes (None: every
+        layer's); a click on another cell submits the same settings with the new cell, which
+        does not cancel a running job. ``profile`` is the engine's run profile.
+        """
         with self._cond:
             self._generation += 1
-            job = Job(self._generation, settings, frame, source)
+            job = Job(self._generation, settings, frame, source, selected, profile)
             self._pending = job
             running = self._running
-            if running is not None and not (running.frame is frame and _only_soft_changes(running.settings, settings)):
+            if running is not None and not (
+                running.frame is frame and running.profile == profile and _only_soft_changes(running.settings, settings)
+            ):
                 running.cancel.set()
                 self._min_valid = job.generation
             self._cond.notify()
@@ -172,7 +190,10 @@ class ComputeWorker(QObject):
                 if run is None:
                     self.failed.emit(job.generation, message)
                     continue
-                result = run(job.settings, job.frame, cancel=job.cancel.is_set, source=job.source)
+                extra = {} if job.selected is None and job.profile == "interactive" else {"selected": job.selected}
+                if job.profile != "interactive":
+                    extra["profile"] = job.profile
+                result = run(job.settings, job.frame, cancel=job.cancel.is_set, source=job.source, **extra)
                 if not job.cancel.is_set():
                     self.result_ready.emit(job.generation, result)
             except cancelled:

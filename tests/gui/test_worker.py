@@ -65,3 +65,14 @@ def test_errors_a_user_can_cause_come_back_as_one_line(qtbot, worker):
     gen = worker.submit(Settings(size=64, depth=3), None)  # the pyramid needs an image
     qtbot.waitUntil(lambda: bool(failures), timeout=60_000)
     assert failures[0][0] == gen and "\n" not in failures[0][1] and "image" in failures[0][1]
+
+
+def test_a_click_on_another_cell_is_a_new_request_for_its_histogram(qtbot, worker, frame):
+    got = collect(worker)
+    s = Settings(size=64, depth=3, channels=4)
+    small = frame[::8, ::8].copy()
+    gen = worker.submit(s, small, selected=(2, 1))
+    qtbot.waitUntil(lambda: any(g == gen for g, _ in got), timeout=60_000)
+    result = dict(got)[gen]
+    assert result.profile.selected == (2, 1)
+    assert [(st.level, st.scale) for st in result.pyramid.layers if st.hist_counts.size] == [(2, 1)]
