@@ -34,10 +34,7 @@ GUI_MAY_IMPORT_FROM_CORE: dict[str, tuple[str, ...] | None] = {
 }
 
 # (rule, importer, imported) -> the move that removes it.
-KNOWN = {
-    ("core-io", "cnnviz.core.engine", "cnnviz.io.images"): "issue 8: the engine takes a fitted frame (engine)",
-    ("core-io", "cnnviz.core.video_stats", "cnnviz.io.video"): "issue 8: clip statistics take frames (engine)",
-}
+KNOWN: dict[tuple[str, str, str], str] = {}
 
 
 @dataclass(frozen=True)

@@ -136,7 +136,7 @@ def configure_threads(requested: int | str | None = None) -> ThreadPolicy:
         pass
     blas = 1
     try:
-        from threadpoolctl import threadpool_limits
+        from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
         _BLAS_LIMIT = threadpool_limits(limits=blas, user_api="blas")
     except Exception:  # threadpoolctl missing or a BLAS it cannot drive: leave the pool as it is

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -23,7 +24,7 @@ from .device import pick_device
 from .init import resolve_init_var, scale_net_fan_in
 from .pyramid import image_pyramid
 from .residual import ResidualStack
-from .result import DISPLAY_SIZE, Profile, PyramidResult, ResidualResult, Result
+from .result import DISPLAY_SIZE, CostRow, Profile, PyramidResult, ResidualResult, Result
 from .result import profile as make_profile
 from .scale_net import Cancelled, ScaleSharedNet
 from .single_unit import sample_unit
@@ -64,17 +65,17 @@ def _display(m: torch.Tensor, size: int) -> np.ndarray:
     return _numpy(m[0])
 
 
-def _timer() -> Callable[[str], None]:
-    t = [time.perf_counter()]
-    timings: dict[str, float] = {}
+class Lap:
+    """Stage timer: ``lap(name)`` adds the milliseconds since the previous lap to ``timings[name]``."""
 
-    def lap(name: str) -> None:
+    def __init__(self) -> None:
+        self._t = time.perf_counter()
+        self.timings: dict[str, float] = {}
+
+    def __call__(self, name: str) -> None:
         now = time.perf_counter()
-        timings[name] = timings.get(name, 0.0) + (now - t[0]) * 1e3
-        t[0] = now
-
-    lap.timings = timings  # type: ignore[attr-defined]
-    return lap
+        self.timings[name] = self.timings.get(name, 0.0) + (now - self._t) * 1e3
+        self._t = now
 
 
 @functools.lru_cache(maxsize=4)
@@ -94,7 +95,9 @@ def _scale_net(
     net = ScaleSharedNet(
         3, channels, depth, kernel, activation, init, shared, seed, max_scales=max_scales
     ).requires_grad_(False)
-    return net.to(device, memory_format=torch.channels_last) if shared else net.to(device)
+    if shared:  # 4-D weights in the activations' layout (torch's stubs lack memory_format here)
+        return net.to(device, memory_format=torch.channels_last)  # type: ignore[call-overload,no-any-return]
+    return net.to(device)
 
 
 def _pyramid_result(
@@ -103,8 +106,8 @@ def _pyramid_result(
     device: torch.device,
     cancel: Callable[[], bool] | None,
     prof: Profile,
-    lap,
-) -> tuple[PyramidResult, tuple]:
+    lap: Lap,
+) -> tuple[PyramidResult, tuple[CostRow, ...]]:
     k, depth, J, D = settings.k, settings.depth, settings.channels, settings.kernel
     # channels_last (NHWC) runs the small-channel convolutions ~1.6x faster on the CPU,
     # forward and backward (measured in scripts/bench.py).
@@ -191,7 +194,10 @@ def _pyramid_result(
     image = np.array(frame, dtype=np.float32, order="C", copy=True)
     image.flags.writeable = False  # shared by .image and .pyramid[0]
     # The pyramid strip is for display only; profiles without display maps skip it.
-    strip = (image, *(_numpy(p[0]).transpose(1, 2, 0) + INPUT_OFFSET for p in pyr[1:] if size > 0))
+    strip: tuple[np.ndarray, ...] = (
+        image,
+        *(np.ascontiguousarray(_numpy(p[0]).transpose(1, 2, 0) + INPUT_OFFSET) for p in pyr[1:] if size > 0),
+    )
     fan_in = scale_net_fan_in(2, 3, J, D)
     result = PyramidResult(
         k=k,
@@ -217,7 +223,7 @@ def _top_gradient(shapes: list[torch.Size], seed: int, device: torch.device) -> 
 
 
 @functools.lru_cache(maxsize=16)
-def _costs(k: int, depth: int, J: int, D: int) -> tuple:
+def _costs(k: int, depth: int, J: int, D: int) -> tuple[CostRow, ...]:
     """Problem 1's counts depend on the shapes only (CostRow is frozen)."""
     return cost.scale_net_costs(k, depth, J, D)
 
@@ -288,7 +294,7 @@ def _residual_result(
     device: torch.device,
     cancel: Callable[[], bool] | None,
     prof: Profile,
-    lap,
+    lap: Lap,
 ) -> ResidualResult:
     J, D, L = settings.channels, settings.kernel, settings.residual_depth
     x0 = _residual_input(settings, frame, device)
@@ -329,9 +335,9 @@ def _run_on(
     device: torch.device,
     cancel: Callable[[], bool] | None,
     prof: Profile,
-) -> dict:
-    lap = _timer()
-    out: dict = {}
+) -> dict[str, Any]:
+    lap = Lap()
+    out: dict[str, Any] = {}
     residual_mode = settings.mode == "init" or settings.residual
     if not residual_mode:
         if frame is None:
@@ -346,7 +352,7 @@ def _run_on(
             unit_var = resolve_init_var(settings.unit_init, d, 1, 1, d, default="lecun")
             out["unit"] = sample_unit(d, unit_var, settings.unit_activation, seed=settings.seed)
             lap("unit")
-    out["timings"] = lap.timings  # type: ignore[attr-defined]
+    out["timings"] = lap.timings
     return out
 
 
@@ -380,7 +386,7 @@ def run(
     result; running out of memory raises :class:`EngineError` with one line saying what to reduce.
     """
     t0 = time.perf_counter()
-    changes: dict = {}
+    changes: dict[str, Any] = {}
     if selected is not None:
         changes["selected"] = selected
     if display_size == 0:
@@ -445,7 +451,7 @@ def _memory_message(settings: Settings) -> str:
     )
 
 
-def _overflow_warnings(out: dict) -> list[str]:
+def _overflow_warnings(out: dict[str, Any]) -> list[str]:
     warnings = []
     pyr: PyramidResult | None = out.get("pyramid")
     if pyr is not None:
@@ -461,10 +467,10 @@ def _overflow_warnings(out: dict) -> list[str]:
             warnings.append(f"gradients overflowed to inf/NaN in {len(gbad)} layer(s)")
     res: ResidualResult | None = out.get("residual")
     if res is not None:
-        bad = [st.level for st in res.layers if st.nonfinite]
-        if bad:
+        rbad = [st.level for st in res.layers if st.nonfinite]
+        if rbad:
             warnings.append(
-                f"the residual stack overflowed to inf/NaN from level {bad[0]} on: "
+                f"the residual stack overflowed to inf/NaN from level {rbad[0]} on: "
                 "the init variance is too large for this depth"
             )
         elif any(st.grad_nonfinite for st in res.layers):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
 from ..errors import SettingsError
@@ -19,11 +21,11 @@ class _Mean2x2(torch.autograd.Function):
     adds four full-size tensors per level (a fifth of a notebook's forward + backward)."""
 
     @staticmethod
-    def forward(ctx, i: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+    def forward(ctx: Any, i: torch.Tensor) -> torch.Tensor:
         return _mean2x2(i)
 
     @staticmethod
-    def backward(ctx, g: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+    def backward(ctx: Any, g: torch.Tensor) -> torch.Tensor:
         q = g * 0.25
         *lead, h, w = q.shape
         return q[..., :, None, :, None].expand(*lead, h, 2, w, 2).reshape(*lead, 2 * h, 2 * w)
@@ -44,5 +46,6 @@ def image_pyramid(x: torch.Tensor) -> list[torch.Tensor]:
     pyr = [x]
     while pyr[-1].shape[-1] > 1:
         i = pyr[-1]
-        pyr.append(_Mean2x2.apply(i) if i.requires_grad and torch.is_grad_enabled() else _mean2x2(i))
+        grad = i.requires_grad and torch.is_grad_enabled()
+        pyr.append(_Mean2x2.apply(i) if grad else _mean2x2(i))  # type: ignore[no-untyped-call]
     return pyr

@@ -16,7 +16,7 @@ Other devices keep torch reductions.
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -59,11 +59,11 @@ def flatten(x: torch.Tensor) -> torch.Tensor | np.ndarray:
     return flat
 
 
-def _float64(a):
+def _float64(a: Any) -> Any:
     return a.to(torch.float64) if isinstance(a, torch.Tensor) else a.astype(np.float64)
 
 
-def _xp(a):
+def _xp(a: Any) -> Any:
     return torch if isinstance(a, torch.Tensor) else np
 
 
@@ -87,7 +87,7 @@ def moments(x: torch.Tensor) -> tuple[Moments, torch.Tensor | np.ndarray]:
     return Moments(m, mean, var, n - m), finite_flat
 
 
-def _shifted_moments(values, in_place: bool) -> tuple[float, float, float]:
+def _shifted_moments(values: Any, in_place: bool) -> tuple[float, float, float]:
     """(mean, var, sum of squared differences) of a flat float64 array, shifted by its first
     value: a nearly constant layer far from zero (3e38 +- rounding) keeps its variance
     instead of losing it to the cancellation of E[x^2] - E[x]^2."""
@@ -103,7 +103,7 @@ def _shifted_moments(values, in_place: bool) -> tuple[float, float, float]:
     return shift + mean_d, max(sq / len(d) - mean_d * mean_d, 0.0), sq
 
 
-def histogram(finite, lo: float, hi: float) -> tuple[np.ndarray, np.ndarray]:
+def histogram(finite: Any, lo: float, hi: float) -> tuple[np.ndarray, np.ndarray]:
     """Counts of ``finite`` (a flat array of finite values) in HIST_BINS equal bins over [lo, hi]."""
     if len(finite) == 0:
         return np.zeros(HIST_BINS, np.int64), np.linspace(0.0, 1.0, HIST_BINS + 1)
@@ -240,7 +240,7 @@ def _grad_moments(grad: torch.Tensor, a: np.ndarray | None) -> Moments:
 
 
 def layer_stats(
-    x: torch.Tensor, level: int, scale: int = 0, grad: torch.Tensor | None = None, hist: bool = True, **extra
+    x: torch.Tensor, level: int, scale: int = 0, grad: torch.Tensor | None = None, hist: bool = True, **extra: Any
 ) -> LayerStats:
     """Statistics of one layer ``x`` ``[B, C, H, W]`` and, if given, its gradient (same shape).
 
@@ -261,7 +261,7 @@ def layer_stats(
         counts, edges = histogram(finite, lo, hi)
     else:
         counts, edges = _NO_COUNTS, _NO_EDGES
-    fields = dict(
+    fields: dict[str, Any] = dict(
         level=level,
         scale=scale,
         shape=tuple(int(d) for d in x.shape),
@@ -281,7 +281,7 @@ def layer_stats(
 
 
 def _layer_stats_torch(
-    x: torch.Tensor, level: int, scale: int = 0, grad: torch.Tensor | None = None, hist: bool = True, **extra
+    x: torch.Tensor, level: int, scale: int = 0, grad: torch.Tensor | None = None, hist: bool = True, **extra: Any
 ) -> LayerStats:
     """The statistics by torch reductions and float64 copies (the reference the fused pass is
     tested against)."""
@@ -295,7 +295,7 @@ def _layer_stats_torch(
         lo = hi = float("nan")
         zeros = 0
     counts, edges = histogram(finite, lo, hi) if hist else (_NO_COUNTS, _NO_EDGES)
-    fields = dict(
+    fields: dict[str, Any] = dict(
         level=level,
         scale=scale,
         shape=tuple(int(d) for d in x.shape),

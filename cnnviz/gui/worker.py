@@ -181,7 +181,7 @@ class ComputeWorker(QObject):
             with self._cond:
                 while self._pending is None and not self._stop:
                     self._cond.wait()
-                if self._stop:
+                if self._stop or self._pending is None:
                     return
                 job, self._pending = self._pending, None
                 self._running = job
@@ -190,7 +190,9 @@ class ComputeWorker(QObject):
                 if run is None:
                     self.failed.emit(job.generation, message)
                     continue
-                extra = {} if job.selected is None and job.profile == "interactive" else {"selected": job.selected}
+                extra: dict[str, object] = {}
+                if job.selected is not None:
+                    extra["selected"] = job.selected
                 if job.profile != "interactive":
                     extra["profile"] = job.profile
                 result = run(job.settings, job.frame, cancel=job.cancel.is_set, source=job.source, **extra)
