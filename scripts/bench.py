@@ -142,10 +142,14 @@ def bench(size: int, depth: int, reps: int, threads: list[int], channels: int = 
         torch.set_num_threads(n)
         for fn in cases.values():
             fn()
-    for _ in range(reps):  # interleaved: drift and neighbours hit every case and thread count alike
+    names = list(cases)
+    for rep in range(reps):  # interleaved: drift and neighbours hit every case and thread count alike
         for n in threads:
             torch.set_num_threads(n)
-            for name, fn in cases.items():
+            loop_fwd()  # untimed: the first parallel region after a thread-count change pays for the pool
+            order = names[rep % len(names) :] + names[: rep % len(names)]  # no case always runs first
+            for name in order:
+                fn = cases[name]
                 c, t = time.process_time(), time.perf_counter()
                 fn()
                 times[n, name].append((time.perf_counter() - t) * 1e3)

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal
 
+from ..core.result import Profile
 from ..errors import CnnvizError
 from ..settings import Settings
 
@@ -42,7 +43,7 @@ class Job:
     frame: np.ndarray | None
     source: str
     selected: tuple[int, int] | None = None  # the cell whose histogram is computed (None: every cell's)
-    profile: str = "interactive"
+    profile: str | Profile = "interactive"
     cancel: threading.Event = field(default_factory=threading.Event)
 
 
@@ -107,13 +108,15 @@ class ComputeWorker(QObject):
         source: str = "",
         *,
         selected: tuple[int, int] | None = None,
-        profile: str = "interactive",
+        profile: str | Profile = "interactive",
     ) -> int:
         """Queue a job (replacing any queued one) and return its generation number.
 
         ``selected`` is the (level, scale) whose histogram the engine computes (None: every
         layer's); a click on another cell submits the same settings with the new cell, which
-        does not cancel a running job. ``profile`` is the engine's run profile.
+        does not cancel a running job. ``profile`` is the engine's run profile, a name or a
+        :class:`~cnnviz.core.result.Profile` (e.g. ``profile("interactive", equivariance=False)``
+        while the equivariance panel is hidden).
         """
         with self._cond:
             self._generation += 1
