@@ -204,7 +204,8 @@ def cmd_stats(argv: list[str], out: TextIO, err: TextIO) -> int:
         path = args.file or SAMPLE_IMAGE
         frame, info = load_image(path, settings.size)
         source = f"{Path(path).name}: {info.describe()}"
-    result = run(settings, frame, source=source, profile="stats")
+    # numbers only, but the JSON keeps the equivariance readout it has always had
+    result = run(settings, frame, source=source, profile="stats", equivariance=True)
     from .report import layer_table, result_to_dict, strict_json
 
     if args.json:

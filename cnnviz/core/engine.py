@@ -187,7 +187,7 @@ def _pyramid_result(
     lap("maps")
 
     if prof.equivariance:
-        readout = _equivariance(net, x, layers)
+        readout = _equivariance(net, layers)
         lap("equivariance")
     else:
         readout = np.full(depth + 1, np.nan)
@@ -238,14 +238,13 @@ def _mean_field(
 
 
 @torch.no_grad()
-def _equivariance(net: ScaleSharedNet, x: torch.Tensor, layers: list[list[torch.Tensor]]) -> np.ndarray:
+def _equivariance(net: ScaleSharedNet, layers: list[list[torch.Tensor]]) -> np.ndarray:
     """max_s |L'_{l,s} - L_{l,s+1}| / max_s |L_{l,s+1}| per level l, L' on the image shrunk by 2."""
     out = np.full(len(layers), np.nan)
-    # x is channels_last, so the shrunk image and its pyramid are too: the same layout as the
-    # full-size run, so both go through identical kernels. The 2x2 mean is summed in another
-    # order than the pyramid's ((a + b) + c) + d, so the shrunk image is computed independently
-    # of I_1 (they agree to rounding), at a third of avg_pool2d's cost on 3 channels.
-    shrunk = [image_pyramid(((x[..., ::2, ::2] + x[..., 1::2, 1::2]) + (x[..., ::2, 1::2] + x[..., 1::2, ::2])) * 0.25)]
+    # The image shrunk by 2x2 averaging has the pyramid I_1 .. I_k: the same floats as
+    # avg_pool2d (checked bitwise), already computed, in the full-size run's layout, so both
+    # runs go through identical kernels.
+    shrunk = [list(layers[0][1:])]
     for i in range(min(net.depth, len(shrunk[0]) - 1)):
         shrunk.append(net.level(i, shrunk[-1]))
     for level, maps in enumerate(shrunk):
@@ -258,7 +257,8 @@ def _equivariance(net: ScaleSharedNet, x: torch.Tensor, layers: list[list[torch.
             an, bn = (_cpu_values(a), _cpu_values(b)) if a.stride() == b.stride() else (None, None)
             if an is not None and bn is not None and an.size:
                 with np.errstate(invalid="ignore", over="ignore"):
-                    d = np.abs(np.subtract(an, bn, out=an), out=an)  # a is ours to overwrite
+                    d = np.subtract(an, bn, out=an if level else None)  # levels >= 1 are ours to overwrite
+                    np.abs(d, out=d)
                 diffs.append(float(d.max()))
                 refs.append(max(abs(float(bn.min())), abs(float(bn.max()))))
             else:
