@@ -167,12 +167,10 @@ def cmd_export(argv: list[str], out: TextIO, err: TextIO) -> int:
     items = plan(scene, modes, formats, out_dir)
     _check_out_dir(out_dir, items, args.overwrite, inputs)
 
-    import torch
-
-    from .core.device import torch_threads
+    from .core.device import configure_threads
     from .core.engine import run
 
-    torch.set_num_threads(torch_threads())
+    configure_threads()  # the one thread policy (torch threads, numpy's BLAS pool)
     needs_npz = "npz" in formats
     results = {}
     for m in modes:
