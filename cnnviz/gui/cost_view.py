@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 
 from ..core.result import Result
 from . import theme
-from .plots import level_ticks, style_plot
+from .plots import level_ticks, plain_plot, style_plot
 from .qt import pg
 
 COLUMNS = (
@@ -47,7 +47,7 @@ class CostView(QWidget):
         self.header.setTextFormat(Qt.TextFormat.RichText)
         self.header.setWordWrap(True)
         self.glw = pg.GraphicsLayoutWidget()
-        self.plot = self.glw.addPlot()
+        self.plot = plain_plot(self.glw)
         self.bars = pg.BarGraphItem(x=[], height=[], width=0.6)
         self.plot.addItem(self.bars)
         self.table = QTableWidget(0, len(COLUMNS))

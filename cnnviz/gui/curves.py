@@ -26,6 +26,7 @@ from .plots import (
     level_ticks,
     log_range,
     nice_range,
+    plain_plot,
     positive,
     set_range,
     style_plot,
@@ -66,11 +67,11 @@ class CurvesView(QWidget):
         scroll.setWidget(self.glw)
         lay.addWidget(scroll, 1)
 
-        self.var_plot = self.glw.addPlot(row=1, col=0)
-        self.grad_plot = self.glw.addPlot(row=1, col=1)
-        self.zero_plot = self.glw.addPlot(row=2, col=0)
-        self.eq_plot = self.glw.addPlot(row=2, col=1)
-        self.hist_plot = self.glw.addPlot(row=3, col=0, colspan=2)
+        self.var_plot = plain_plot(self.glw, row=1, col=0)
+        self.grad_plot = plain_plot(self.glw, row=1, col=1)
+        self.zero_plot = plain_plot(self.glw, row=2, col=0)
+        self.eq_plot = plain_plot(self.glw, row=2, col=1)
+        self.hist_plot = plain_plot(self.glw, row=3, col=0, colspan=2)
         # One item per plot paints every scale's measured curve, theory curve and dots.
         self._sets = {name: CurveSet() for name in ("var", "grad", "zero")}
         for name, plot in (("var", self.var_plot), ("grad", self.grad_plot), ("zero", self.zero_plot)):

@@ -31,6 +31,7 @@ from ..core.result import LayerStats, Result
 from ..view_state import NORMALISATION_LABELS, ViewState
 from . import theme
 from .maps import MapImage, grid_keys, levels_for, map_image, pyramid_rgb, same_arrays
+from .plots import ColorBar
 from .qt import pg
 
 PITCH = 1.35  # cell size 1 plus the gap that holds titles and arrows
@@ -112,7 +113,7 @@ class FeatureGridView(QWidget):
         self.vb.setAspectLocked(True)
         self.vb.invertY(True)
         self.vb.setMenuEnabled(False)
-        self.cbar = pg.ColorBarItem(
+        self.cbar = ColorBar(
             values=(0, 1), colorMap=theme.colormap("viridis"), interactive=False, width=18, colorMapMenu=False
         )
         self.glw.addItem(self.cbar, row=0, col=1)
@@ -383,7 +384,6 @@ class FeatureGridView(QWidget):
         self.legend.setFont(theme.font(self._zoom, 0.9))
         self.readout.setMinimumHeight(int(2.4 * theme.font(self._zoom).pointSizeF() * 1.6))
         axis = self.cbar.getAxis("right")
-        axis.enableAutoSIPrefix(False)
         axis.setStyle(tickFont=theme.font(self._zoom, 0.85))
         axis.setWidth(int(50 * self._zoom) + 30)
 

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from ..core.result import ResidualResult, Result, UnitResult
 from . import theme
-from .plots import OverflowMarks, level_ticks, log_range, positive, set_range, style_plot
+from .plots import OverflowMarks, level_ticks, log_range, plain_plot, positive, set_range, style_plot
 from .qt import pg
 
 MEASURED = "#31688e"
@@ -38,10 +38,10 @@ class InitLabView(QWidget):
         lay.addWidget(self.header)
         lay.addWidget(self.glw, 1)
 
-        self.var_plot = self.glw.addPlot(row=0, col=0)
-        self.grad_plot = self.glw.addPlot(row=0, col=1)
-        self.y_plot = self.glw.addPlot(row=1, col=0)
-        self.u_plot = self.glw.addPlot(row=1, col=1)
+        self.var_plot = plain_plot(self.glw, row=0, col=0)
+        self.grad_plot = plain_plot(self.glw, row=0, col=1)
+        self.y_plot = plain_plot(self.glw, row=1, col=0)
+        self.u_plot = plain_plot(self.glw, row=1, col=1)
         self.var_meas = self.var_plot.plot([], [], connect="finite")
         self.var_theory = self.var_plot.plot([], [], connect="finite")
         self.grad_meas = self.grad_plot.plot([], [], connect="finite")

@@ -14,7 +14,7 @@ from ..core.result import LayerStats, Result
 from ..view_state import ViewState
 from . import theme
 from .maps import map_image
-from .plots import style_plot
+from .plots import ColorBar, plain_plot, style_plot
 from .qt import pg
 
 
@@ -29,16 +29,16 @@ class LayerInspector(QDialog):
         self._zoom = 1.0
 
         self.glw = pg.GraphicsLayoutWidget()
-        self.map_plot = self.glw.addPlot(row=0, col=0)
+        self.map_plot = plain_plot(self.glw, row=0, col=0)
         self.map_plot.setAspectLocked(True)
         self.map_plot.invertY(True)
         self.image = pg.ImageItem(axisOrder="row-major")
         self.map_plot.addItem(self.image)
-        self.cbar = pg.ColorBarItem(
+        self.cbar = ColorBar(
             values=(0, 1), colorMap=theme.colormap("viridis"), interactive=False, width=18, colorMapMenu=False
         )
         self.glw.addItem(self.cbar, row=0, col=1)
-        self.hist_plot = self.glw.addPlot(row=0, col=2)
+        self.hist_plot = plain_plot(self.glw, row=0, col=2)
         self.hist = pg.PlotDataItem([0, 1], [0], stepMode="center", fillLevel=0)
         self.hist_plot.addItem(self.hist)
         self.glw.ci.layout.setColumnStretchFactor(0, 3)
@@ -86,7 +86,6 @@ class LayerInspector(QDialog):
         self.setFont(theme.font(zoom))  # a dialog is its own window: the main window's font stops here
         self.stats.setFont(theme.font(zoom, 0.95))
         self.cbar.getAxis("right").setStyle(tickFont=theme.font(zoom, 0.85))
-        self.cbar.getAxis("right").enableAutoSIPrefix(False)
         if self._result is not None:
             self._draw()
 

@@ -21,7 +21,44 @@ from .qt import pg
 LOG_FLOOR, LOG_CEIL = 1e-45, 1e80  # the widest range a log axis will show
 
 
-class GridAxis(pg.AxisItem):
+class PlainAxis(pg.AxisItem):
+    """An axis that always shows the data's own numbers: never an SI prefix or a hidden scale.
+
+    pyqtgraph 0.14's ``updateAutoSIPrefix`` ignores ``enableAutoSIPrefix(False)``: every change
+    of label or range re-derives a scale (x1000 for values of 0.01-0.1 with a label), which then
+    multiplies every tick. Here the scale is 1 and the prefix empty, whatever happens. Every axis
+    of the window is one of these (plots via :func:`style_plot`, colour bars via :class:`ColorBar`).
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.autoSIPrefix = False
+
+    def updateAutoSIPrefix(self) -> None:
+        self.autoSIPrefix = False
+        self.autoSIPrefixScale = 1.0
+        self.labelUnitPrefix = ""
+        self._updateLabel()
+
+
+class ColorBar(pg.ColorBarItem):
+    """pyqtgraph's colour bar with :class:`PlainAxis` frames and value axis."""
+
+    def setAxisItems(self, axisItems=None) -> None:
+        items = dict(axisItems or {})
+        for side in ("left", "right", "top", "bottom"):
+            items.setdefault(side, PlainAxis(side))
+        super().setAxisItems(items)
+
+
+def plain_plot(glw: pg.GraphicsLayoutWidget, **kwargs) -> pg.PlotItem:
+    """``glw.addPlot`` with :class:`PlainAxis` on every side (grid lines stamped on the bottom)."""
+    axes = {side: PlainAxis(side) for side in ("left", "right", "top")}
+    axes["bottom"] = GridAxis("bottom")
+    return glw.addPlot(axisItems=axes, **kwargs)
+
+
+class GridAxis(PlainAxis):
     """An axis whose vertical grid lines are stamped as one image, pixel for pixel the lines.
 
     Qt's raster engine blends a translucent vertical line one scanline at a time, at a cost
@@ -110,14 +147,13 @@ def _stamp_columns(p: QPainter, lines: list) -> bool:
 
 
 def style_plot(plot: pg.PlotItem, zoom: float, title: str, xlabel: str, ylabel: str, log_y: bool = False) -> None:
-    if not isinstance(plot.getAxis("bottom"), GridAxis):
-        plot.setAxisItems({"bottom": GridAxis("bottom")})
+    if not isinstance(plot.getAxis("bottom"), GridAxis) or not isinstance(plot.getAxis("left"), PlainAxis):
+        plot.setAxisItems({"bottom": GridAxis("bottom"), "left": PlainAxis("left")})
     plot.setTitle(title, size=theme.pt(zoom, 1.05), color=theme.TEXT)
     for name, text in (("bottom", xlabel), ("left", ylabel)):
         axis = plot.getAxis(name)
         axis.setLabel(text, **{"font-size": theme.pt(zoom, 0.95), "color": theme.TEXT})
         axis.setStyle(tickFont=theme.font(zoom, 0.85), tickTextOffset=int(4 * zoom))
-        axis.enableAutoSIPrefix(False)
         axis.setPen(pg.mkPen(theme.MUTED, width=1))
         axis.setTextPen(pg.mkPen(theme.TEXT))
         # Tick labels are text, slow to paint: keep each axis (and its grid lines) as a pixmap

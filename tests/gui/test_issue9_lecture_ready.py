@@ -1,0 +1,88 @@
+"""Issue 9: the picture is right after any sequence of actions, readable from the back row,
+and says what is drawn. Each test drives the real window and waits for the engine's results."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from cnnviz.paths import SAMPLE_IMAGE
+from cnnviz.scene import preset_files
+
+pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
+
+
+def preset(stem_start: str):
+    return next(p for p in preset_files() if p.stem.startswith(stem_start))
+
+
+def all_axes(window):
+    """Every pyqtgraph AxisItem in the window's scenes (and the inspector's, if open)."""
+    from cnnviz.gui.qt import pg
+
+    views = list(window.findChildren(pg.GraphicsView))
+    if window.inspector is not None:
+        views += window.inspector.findChildren(pg.GraphicsView)
+    axes = []
+    for v in views:
+        axes += [it for it in v.scene().items() if isinstance(it, pg.AxisItem)]
+    return axes
+
+
+def check_axes_show_data_numbers(window) -> None:
+    from cnnviz.gui.plots import PlainAxis
+
+    axes = all_axes(window)
+    assert len(axes) > 20
+    for axis in axes:
+        where = f"{axis.orientation} axis labelled {axis.labelText!r}"
+        assert isinstance(axis, PlainAxis), where
+        assert axis.autoSIPrefixScale == 1.0, where
+        assert axis.labelUnitPrefix == "", where
+        assert axis.scale == 1.0, where
+        lo, hi = sorted(axis.range)
+        if not axis.style["showValues"] or not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
+            continue
+        spacing = (hi - lo) / 4
+        values = np.linspace(lo, hi, 5)
+        strings = axis.tickStrings(values.tolist(), axis.autoSIPrefixScale * axis.scale, spacing)
+        for v, text in zip(values, strings):
+            try:
+                shown = float(text.replace("−", "-"))
+            except ValueError:
+                continue  # superscript log labels and the like
+            assert shown == pytest.approx(10**v if axis.logMode else v, rel=0.2, abs=spacing), where
+    # The colour bar shows the selected cell's levels, the histogram the layer's values.
+    grid = window.grid
+    lo, hi = grid._cells[grid.selected].levels if grid.selected[0] >= 1 else (0, 1)
+    assert tuple(sorted(grid.cbar.axis.range)) == pytest.approx((lo, hi))
+    st = window.result.pyramid.layer(*window.curves._selected)
+    x0, x1 = window.curves.hist_plot.getAxis("bottom").range
+    assert x0 <= st.hist_edges[0] and st.hist_edges[-1] <= x1 and (x1 - x0) < 3 * (st.hist_edges[-1] - st.hist_edges[0])
+
+
+def test_every_axis_shows_the_data_numbers_after_zoom_reset_preset_and_open(qtbot, settle, main_window):
+    w = main_window
+    cmd = w.commands.by_name
+    for name in ("zoom_in", "zoom_in", "init_x10"):
+        cmd[name].trigger()
+    settle(w)
+    check_axes_show_data_numbers(w)
+    for name in ("zoom_in", "zoom_out", "init_x01", "zoom_reset"):
+        cmd[name].trigger()
+    settle(w)
+    check_axes_show_data_numbers(w)
+    cmd["reset"].trigger()
+    settle(w)
+    w.load_settings(preset("01"))
+    settle(w)
+    cmd["zoom_in"].trigger()
+    w.grid.cell_clicked.emit(1, 0)  # opens the inspector too
+    settle(w)
+    check_axes_show_data_numbers(w)
+    assert w.open_file(str(SAMPLE_IMAGE))
+    cmd["zoom_in"].trigger()
+    settle(w)
+    check_axes_show_data_numbers(w)
