@@ -105,6 +105,7 @@ class FeatureGridView(QWidget):
         self.partner_result: Callable[[], Result | None] | None = None
         self._selected: tuple[int, int] | None = None
         self._inputs_shown: tuple = ()  # the pyramid I_s the l = 0 cells show
+        self._hover: tuple[tuple[int, int], float, float] | None = None  # cell under the mouse, (fx, fy)
 
         self.glw = pg.GraphicsLayoutWidget()
         self.glw.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
@@ -190,6 +191,7 @@ class FeatureGridView(QWidget):
             self._selected = (level, scale)
             self._update_selection()
             self._update_colorbar()
+            self._update_readout()
             self.selection_changed.emit(level, scale)
 
     # -- structure: rebuilt only when k or the depth change -------------------------------
@@ -327,6 +329,7 @@ class FeatureGridView(QWidget):
         self._update_selection()
         self._update_colorbar()
         self._update_legend(pyr.nonfinite_layers)
+        self._update_readout()
 
     def _update_selection(self) -> None:
         cell = self._cells.get(self._selected) if self._selected else None
@@ -400,7 +403,21 @@ class FeatureGridView(QWidget):
 
     def _on_mouse_moved(self, scene_pos: QPointF) -> None:
         hit = self._cell_at(scene_pos)
-        self.readout.setText(self._readout_html(*hit) if hit else " ")
+        self._hover = (hit[0].key, hit[1], hit[2]) if hit else None
+        self._update_readout()
+
+    def _update_readout(self) -> None:
+        """The readout always describes the Result on screen: the cell under the mouse, or else
+        the selected cell (whose histogram the curves show)."""
+        hover = self._hover if self._hover is not None and self._hover[0] in self._cells else None
+        if hover is not None:
+            key, fx, fy = hover
+            html = self._readout_html(self._cells[key], fx, fy)
+        elif self._selected in self._cells:
+            html = self._readout_html(self._cells[self._selected], -1.0, -1.0)
+        else:
+            html = " "
+        self.readout.setText(html)
 
     def _on_mouse_clicked(self, event) -> None:
         if event.button() != Qt.MouseButton.LeftButton:
@@ -422,7 +439,7 @@ class FeatureGridView(QWidget):
         head = f"<b>{'I' if l == 0 else 'L'}<sub>{l},{s}</sub></b> &nbsp; l = {l}, s = {s} &nbsp; shape {shape}"
         where = ""
         im = cell.image
-        if im is not None:
+        if im is not None and fx >= 0 and fy >= 0:
             rows, cols = im.data.shape
             hit = im.channel_at(min(int(fy * rows), rows - 1), min(int(fx * cols), cols - 1))
             if hit is not None:

@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pytest
+from PySide6.QtCore import Qt
 
 from cnnviz.paths import SAMPLE_IMAGE
 from cnnviz.scene import preset_files
@@ -86,3 +87,37 @@ def test_every_axis_shows_the_data_numbers_after_zoom_reset_preset_and_open(qtbo
     cmd["zoom_in"].trigger()
     settle(w)
     check_axes_show_data_numbers(w)
+
+
+def hover(qtbot, window, key):
+    cell = window.grid._cells[key]
+    pos = window.grid.glw.mapFromScene(cell.item.mapToScene(cell.item.boundingRect().center()))
+    qtbot.mouseMove(window.grid.glw.viewport(), pos)
+    return pos
+
+
+def test_the_readout_under_the_grid_follows_a_preset_and_a_new_image(qtbot, settle, main_window, tmp_path):
+    from PySide6.QtGui import QColor, QImage
+
+    from cnnviz.gui import theme
+
+    w = main_window
+    key = (2, 1)
+    pos = hover(qtbot, w, key)
+    qtbot.waitUntil(lambda: "L<sub>2,1</sub>" in w.grid.readout.text())
+    qtbot.mouseClick(w.grid.glw.viewport(), Qt.MouseButton.LeftButton, pos=pos)
+    old = w.result.pyramid.layer(*key)
+    w.load_settings(preset("02"))
+    settle(w)
+    new = w.result.pyramid.layer(*key)
+    assert theme.fmt(new.var) != theme.fmt(old.var)
+    assert f"var {theme.fmt(new.var)}" in w.grid.readout.text()
+    picture = QImage(80, 60, QImage.Format.Format_RGB32)
+    picture.fill(QColor(20, 200, 90))
+    path = tmp_path / "green.png"
+    picture.save(str(path))
+    assert w.open_file(str(path))
+    settle(w)
+    st = w.result.pyramid.layer(*key)
+    assert f"var {theme.fmt(st.var)}" in w.grid.readout.text()
+    assert f"mean {theme.fmt(st.mean)}" in w.grid.readout.text()
