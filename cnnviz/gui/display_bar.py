@@ -10,6 +10,9 @@ from PySide6.QtCore import QSignalBlocker, Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QSpinBox, QWidget
 
 from ..view_state import NORMALISATION_LABELS, NORMALISATIONS, SEQUENTIAL_MAPS, ViewState
+from .theme import DIVERGING_MAP
+
+DIVERGING_TEXT = f"{DIVERGING_MAP} (diverging)"
 
 
 class DisplayBar(QWidget):
@@ -18,6 +21,7 @@ class DisplayBar(QWidget):
     def __init__(self, view: ViewState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._view = view
+        self._signed = False
         h = QHBoxLayout(self)
         h.setContentsMargins(2, 0, 2, 0)
         self.cmap_box = QComboBox()
@@ -47,15 +51,37 @@ class DisplayBar(QWidget):
         self.mosaic_box.toggled.connect(lambda on: self._request(mosaic=bool(on)))
         self.channel_box.valueChanged.connect(lambda c: self._request(channel=int(c)))
 
+    def _show_colormap(self) -> None:
+        """The colour map actually drawn: the diverging one (box locked) for signed layers."""
+        box = self.cmap_box
+        with QSignalBlocker(box):
+            at = box.findData(DIVERGING_MAP)
+            if self._signed and at < 0:
+                box.addItem(DIVERGING_TEXT, DIVERGING_MAP)
+            elif not self._signed and at >= 0:
+                box.removeItem(at)
+            box.setCurrentIndex(max(0, box.findData(DIVERGING_MAP if self._signed else self._view.colormap)))
+        box.setEnabled(not self._signed)
+        box.setToolTip(
+            "Signed layers (tanh, identity) are drawn with a diverging map centred at 0: blue below, "
+            "yellow above. ReLU and sigmoid layers use the map chosen here  [C]"
+            if self._signed
+            else "Colour map for one-signed layers (ReLU, sigmoid); signed layers use a diverging map centred at 0  [C]"
+        )
+
     def _request(self, **changes: object) -> None:
         self.view_requested.emit(self._view.replace(**changes))
 
-    def show_view(self, view: ViewState, channels: int) -> None:
-        """Show ``view`` for a network of ``channels`` channels, without emitting."""
+    def show_view(self, view: ViewState, channels: int, signed: bool | None = None) -> None:
+        """Show ``view`` for a network of ``channels`` channels, without emitting. ``signed``: the
+        drawn layers are signed (tanh, identity), so the box shows the diverging map they are
+        drawn with (None keeps the last)."""
         self._view = view
-        for box, value in ((self.cmap_box, view.colormap), (self.norm_box, view.normalisation)):
-            with QSignalBlocker(box):
-                box.setCurrentIndex(max(0, box.findData(value)))
+        if signed is not None:
+            self._signed = signed
+        self._show_colormap()
+        with QSignalBlocker(self.norm_box):
+            self.norm_box.setCurrentIndex(max(0, self.norm_box.findData(view.normalisation)))
         with QSignalBlocker(self.mosaic_box):
             self.mosaic_box.setChecked(view.mosaic)
         with QSignalBlocker(self.channel_box):

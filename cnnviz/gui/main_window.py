@@ -276,7 +276,7 @@ class MainWindow(LayoutMixin, SourceMixin, QMainWindow):
             self.source_panel.set_pyramid(result.pyramid.pyramid)
             if self.inspector is not None and self.inspector.isVisible():
                 self.inspector.set_result(result)
-            self.display_bar.show_view(self.view, result.settings.channels)
+            self.display_bar.show_view(self.view, result.settings.channels, theme.is_signed(result.settings.activation))
         if result.residual is not None or result.unit is not None:
             self.init_lab.set_result(result)
         if result.costs and result.settings.mode == "cost":

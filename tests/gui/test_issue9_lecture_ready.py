@@ -121,3 +121,20 @@ def test_the_readout_under_the_grid_follows_a_preset_and_a_new_image(qtbot, sett
     st = w.result.pyramid.layer(*key)
     assert f"var {theme.fmt(st.var)}" in w.grid.readout.text()
     assert f"mean {theme.fmt(st.mean)}" in w.grid.readout.text()
+
+
+def test_the_colour_map_box_shows_the_map_that_is_drawn(qtbot, settle, main_window):
+    from cnnviz.gui import theme
+
+    w = main_window
+    box = w.display_bar.cmap_box
+    assert box.currentText() == "viridis" and box.isEnabled()
+    w.load_settings(preset("05"))  # tanh: signed layers, a diverging map
+    settle(w)
+    assert theme.DIVERGING_MAP in box.currentText() and not box.isEnabled()
+    assert w.grid.cbar.colorMap().name == theme.DIVERGING_MAP
+    w.commands.by_name["activation_prev"].trigger()  # back to sigmoid: one-signed
+    settle(w)
+    assert w.result.settings.activation == "sigmoid"
+    assert box.currentText() == "viridis" and box.isEnabled()
+    assert box.findData(theme.DIVERGING_MAP) < 0
