@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QSignalBlocker, Qt, Signal
-from PySide6.QtGui import QDoubleValidator, QStandardItemModel
+from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -58,6 +58,7 @@ class InitVarianceControl(QWidget):
     """sigma_w^2 on a log slider, a numeric field, std and gain, and the rule presets."""
 
     value_requested = Signal(object)  # a float or a rule name
+    error = Signal(str)  # why typed text was not taken
 
     def __init__(self, title: str, rules: tuple[str, ...], keys: str = "", parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -70,7 +71,7 @@ class InitVarianceControl(QWidget):
         self.slider.setPageStep(QUARTER_DECADE)
         self.slider.setToolTip(shortcut_tip("Weight variance σ_w² on a log scale", keys))
         self.field = QLineEdit()
-        self.field.setValidator(QDoubleValidator(0.0, 1e30, 12, notation=QDoubleValidator.Notation.ScientificNotation))
+        # No validator: one would drop a '-' or letters silently; a refusal is said instead (error).
         self.field.setToolTip("σ_w²: type a number (e.g. 0.01 or 2e-3) and press Enter")
         self.field.setMaximumWidth(110)
         self.info = QLabel(" ")
@@ -118,8 +119,10 @@ class InitVarianceControl(QWidget):
     def _field_done(self) -> None:
         text = self.field.text().strip()
         try:
-            value = float(text)
+            value = float(text.replace("−", "-").replace(",", "."))
         except ValueError:
+            self.field.setText(theme.fmt(self._value, 3))
+            self.error.emit(f"σ_w² must be a number such as 0.01 or 2e-3, not {text!r}: kept {theme.fmt(self._value)}")
             return
         if value != self._value:
             self.value_requested.emit(value)
@@ -296,6 +299,8 @@ class ControlsPanel(QWidget):
         def req(field: str, convert: Callable[[Any], Any] = lambda v: v) -> Callable[[Any], None]:
             return lambda value: self._request(**{field: convert(value)})
 
+        for control in (self.init, self.res_init, self.unit_init):
+            control.error.connect(self.error)
         self.init.value_requested.connect(req("init"))
         self.res_init.value_requested.connect(req("residual_init"))
         self.unit_init.value_requested.connect(req("unit_init"))
@@ -325,6 +330,8 @@ class ControlsPanel(QWidget):
         except SettingsError as err:
             self.error.emit(str(err))
             self.set_settings(self._settings)
+            for control in (self.init, self.res_init, self.unit_init):  # the refused text goes
+                control.field.setText(theme.fmt(control._value, 3))
             return
         if new != self._settings:
             self.settings_requested.emit(new)

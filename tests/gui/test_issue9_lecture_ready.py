@@ -138,3 +138,28 @@ def test_the_colour_map_box_shows_the_map_that_is_drawn(qtbot, settle, main_wind
     assert w.result.settings.activation == "sigmoid"
     assert box.currentText() == "viridis" and box.isEnabled()
     assert box.findData(theme.DIVERGING_MAP) < 0
+
+
+@pytest.mark.parametrize("typed, says", [("-1", "-1"), ("abc", "'abc'")])
+def test_a_refused_init_variance_says_why_in_the_status_bar(qtbot, settle, main_window, typed, says):
+    w = main_window
+    field = w.controls.init.field
+    before = w.settings.init
+    field.setFocus()
+    field.selectAll()
+    qtbot.keyClicks(field, typed)
+    qtbot.keyClick(field, Qt.Key.Key_Return)
+    message = w.statusBar().currentMessage()
+    assert (says in message and "σ_w²" in message) or "weight variance" in message
+    assert w.settings.init == before
+    assert field.text() != typed
+
+
+def test_d_at_the_largest_depth_says_why(qtbot, settle, main_window):
+    w = main_window
+    assert w.settings.depth < w.settings.k
+    w.change(lambda s: s.replace(depth=s.k))
+    settle(w)
+    w.commands.by_name["depth_up"].trigger()
+    assert "largest" in w.statusBar().currentMessage()
+    assert w.settings.depth == w.settings.k
