@@ -129,6 +129,8 @@ class CurvesView(QWidget):
         style_plot(self.zero_plot, zoom, "Dead ReLU", "level l", "exact zeros (%)")
         style_plot(self.eq_plot, zoom, "Equivariance", "level l", "max|L′−L| / max|L|", log_y=True)
         style_plot(self.hist_plot, zoom, "Histogram", "value", "count (log)", log_y=True)
+        for marks in self._marks.values():
+            marks.set_zoom(zoom)
         self.glw.setMinimumSize(QSize(int(2 * (120 + 90 * zoom)), int(3 * (70 + 100 * zoom))))
         self.eq_ref.setPen(theme.pen(theme.MUTED, zoom, theory=True, width=0.5))
         self.hist_mean.setPen(theme.pen(theme.SELECT_HEX, zoom, width=0.6))

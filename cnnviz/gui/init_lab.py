@@ -90,6 +90,8 @@ class InitLabView(QWidget):
             item.setSymbolSize(6 * zoom)
             item.setSymbolBrush(MEASURED)
             item.setSymbolPen(None)
+        for marks in (self.var_marks, self.grad_marks):
+            marks.set_zoom(zoom)
         self.u_mean.setPen(theme.pen(MEASURED, zoom))
         self.u_mean_theory.setPen(theme.pen(THEORY, zoom, theory=True))
         size = theme.pt(zoom, 0.9)
@@ -164,7 +166,9 @@ class InitLabView(QWidget):
     def _draw_residual(self, res: ResidualResult) -> None:
         levels = np.arange(len(res.layers), dtype=float)
         bad = np.array([st.nonfinite > 0 for st in res.layers])
-        gbad = np.array([st.grad_nonfinite > 0 for st in res.layers]) | bad
+        # The gradient is marked where it overflowed, not where the forward pass did: with a
+        # linear branch (identity) the backward pass never reads the forward values.
+        gbad = np.array([st.grad_nonfinite > 0 for st in res.layers])
         self._draw_series(
             self.var_plot,
             self.var_meas,

@@ -55,7 +55,10 @@ def plain_plot(glw: pg.GraphicsLayoutWidget, **kwargs) -> pg.PlotItem:
     """``glw.addPlot`` with :class:`PlainAxis` on every side (grid lines stamped on the bottom)."""
     axes = {side: PlainAxis(side) for side in ("left", "right", "top")}
     axes["bottom"] = GridAxis("bottom")
-    return glw.addPlot(axisItems=axes, **kwargs)
+    plot = glw.addPlot(axisItems=axes, **kwargs)
+    plot.hideAxis("right")
+    plot.hideAxis("top")
+    return plot
 
 
 class GridAxis(PlainAxis):
@@ -342,54 +345,96 @@ def _dot_pixmap(rgba: int, size: float, dpr: float) -> QPixmap:
     return pm
 
 
+def runs(xs: list[float]) -> list[tuple[float, float]]:
+    """Sorted levels grouped into runs of consecutive whole numbers: [0, 1, 2, 5] -> [(0, 2), (5, 5)]."""
+    out: list[tuple[float, float]] = []
+    for x in sorted(xs):
+        if out and x - out[-1][1] <= 1:
+            out[-1] = (out[-1][0], x)
+        else:
+            out.append((x, x))
+    return out
+
+
 class OverflowMarks:
     """Where a layer's value is inf/NaN (or the layer overflowed): crosses at the top of the
-    plot for a few levels, a shaded band over a long run of them (a deep residual stack)."""
+    plot for a few levels, a shaded band over each long run of them (a deep residual stack),
+    never over the levels between runs, and one label inside the plot saying which levels."""
 
     MAX_CROSSES = 12
+    MAX_BANDS = 4
 
     def __init__(self, plot: pg.PlotItem) -> None:
+        self.plot = plot
         self.item = pg.ScatterPlotItem(
             symbol="x", size=14, pen=pg.mkPen(theme.NONFINITE_HEX, width=2), brush=pg.mkBrush(theme.NONFINITE_HEX)
         )
         self.item.setZValue(30)
         plot.addItem(self.item, ignoreBounds=True)
-        self.band = pg.LinearRegionItem(
-            movable=False, brush=pg.mkBrush(255, 0, 255, 40), pen=pg.mkPen(theme.NONFINITE_HEX, width=1)
-        )
-        self.band.setZValue(-5)
-        self.band.hide()
-        plot.addItem(self.band, ignoreBounds=True)
-        self.label = pg.TextItem(anchor=(0, 0), color=theme.NONFINITE_HEX)
+        self.bands = []
+        for _ in range(self.MAX_BANDS):
+            band = pg.LinearRegionItem(
+                movable=False, brush=pg.mkBrush(255, 0, 255, 40), pen=pg.mkPen(theme.NONFINITE_HEX, width=1)
+            )
+            band.setZValue(-5)
+            band.hide()
+            plot.addItem(band, ignoreBounds=True)
+            self.bands.append(band)
+        self.label = pg.TextItem(anchor=(0, 0), color=theme.NONFINITE_HEX, fill=pg.mkBrush(255, 255, 255, 215))
         self.label.setZValue(31)
         self.label.hide()
         plot.addItem(self.label, ignoreBounds=True)
         self._count = 0
         self._shown: tuple | None = None
+        self._zoom = 1.0
+
+    @property
+    def band(self):
+        """The first band (the one a single run uses)."""
+        return self.bands[0]
+
+    def set_zoom(self, zoom: float) -> None:
+        self._zoom = zoom
+        self.label.setFont(theme.font(zoom, 0.9))
+        self.item.setSize(14 * zoom)
 
     def set(self, xs: list[float], y_top: float | None) -> None:
         self._count = len(xs) if y_top is not None else 0
-        shown = (tuple(xs), y_top if xs else None)
+        shown = (tuple(xs), y_top if xs else None, tuple(self.plot.viewRange()[0]))
         if shown == self._shown:  # the usual case while a slider moves: nothing to redo
             return
         self._shown = shown
+        for band in self.bands:
+            band.hide()
         if not xs or y_top is None:
             self.item.setData([], [])
-            self.band.hide()
             self.label.hide()
             return
         if len(xs) <= self.MAX_CROSSES:
             self.item.setData(xs, [y_top] * len(xs))
-            self.band.hide()
             self.label.hide()
             return
         self.item.setData([], [])
-        lo, hi = min(xs), max(xs)
-        self.band.setRegion((lo - 0.5, hi + 0.5))
-        self.band.show()
-        text = f"inf/NaN at l = {lo:g}–{hi:g}" if len(xs) == hi - lo + 1 else f"inf/NaN at {len(xs)} levels"
-        self.label.setText(text)
-        self.label.setPos(lo - 0.5, y_top)
+        groups = runs(xs)
+        if len(groups) > self.MAX_BANDS:  # scattered: crosses say it best
+            self.item.setData(xs, [y_top] * len(xs))
+        else:
+            for band, (lo, hi) in zip(self.bands, groups):
+                band.setRegion((lo - 0.5, hi + 0.5))
+                band.show()
+        where = ", ".join(f"{lo:g}–{hi:g}" if hi > lo else f"{lo:g}" for lo, hi in groups[: self.MAX_BANDS])
+        more = "…" if len(groups) > self.MAX_BANDS else ""
+        self.label.setText(f"inf/NaN at l = {where}{more}")
+        # Inside the plot: from the left edge of the widest run, or ending at its right edge
+        # when that run lies in the right half of the view.
+        (x0, x1), _ = self.plot.viewRange()
+        lo, hi = max(groups, key=lambda g: g[1] - g[0])
+        if (lo + hi) / 2 > (x0 + x1) / 2:
+            self.label.setAnchor((1, 0))
+            self.label.setPos(min(hi + 0.5, x1), y_top)
+        else:
+            self.label.setAnchor((0, 0))
+            self.label.setPos(max(lo - 0.5, x0), y_top)
         self.label.show()
 
     @property

@@ -198,7 +198,10 @@ class ComputeWorker(QObject):
                     extra["selected"] = job.selected
                 if job.profile != "interactive":
                     extra["profile"] = job.profile
-                result = run(job.settings, job.frame, cancel=job.cancel.is_set, source=job.source, **extra)
+                # inf/NaN are expected (an exploding stack): the Result counts them and the
+                # window marks them; numpy's RuntimeWarnings on the console would only alarm.
+                with np.errstate(all="ignore"):
+                    result = run(job.settings, job.frame, cancel=job.cancel.is_set, source=job.source, **extra)
                 if not job.cancel.is_set():
                     self.result_ready.emit(job.generation, result)
             except cancelled:

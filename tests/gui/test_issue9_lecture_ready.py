@@ -163,3 +163,24 @@ def test_d_at_the_largest_depth_says_why(qtbot, settle, main_window):
     w.commands.by_name["depth_up"].trigger()
     assert "largest" in w.statusBar().currentMessage()
     assert w.settings.depth == w.settings.k
+
+
+def test_the_exploding_residual_stack_marks_only_its_overflowed_levels_quietly(qtbot, settle, main_window, recwarn):
+    w = main_window
+    w.load_settings(preset("07"))
+    settle(w, 120_000)
+    lab, res = w.init_lab, w.result.residual
+    assert res is not None and res.depth == 100
+    finite_grad = [l for l, st in enumerate(res.layers) if np.isfinite(st.grad_var) and not st.grad_nonfinite]
+    finite_var = [l for l, st in enumerate(res.layers) if np.isfinite(st.var) and not st.nonfinite]
+    assert finite_grad and finite_var and len(finite_var) < len(res.layers)
+    for marks, finite in ((lab.grad_marks, finite_grad), (lab.var_marks, finite_var)):
+        bands = [b.getRegion() for b in getattr(marks, "bands", [marks.band]) if b.isVisible()]
+        assert bands, "the overflowed levels are marked"
+        for lo, hi in bands:
+            assert not [l for l in finite if lo < l < hi], f"band {lo}-{hi} covers finite levels"
+        assert marks.label.isVisible()
+        view = marks.plot.getViewBox().sceneBoundingRect()
+        label = marks.label.mapRectToScene(marks.label.boundingRect())
+        assert view.contains(label), "the label is not clipped"
+    assert not [r for r in recwarn if issubclass(r.category, RuntimeWarning)]
