@@ -27,7 +27,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 from superqt import QCollapsible, QLabeledSlider
-from superqt.utils import QFlowLayout
 
 from ..errors import SettingsError
 from ..settings import (
@@ -48,6 +47,20 @@ QUARTER_DECADE = TICKS_PER_DECADE // 4
 
 KERNELS = list(range(1, KERNEL_MAX + 1, 2))
 RULE_LABELS = {"lecun": "1/fan-in", "he": "2/fan-in", "residual": "ln2/(L·D²·J)"}
+
+
+class Section(QCollapsible):
+    """A collapsible group of controls that is as tall as its contents, always.
+
+    superqt's QCollapsible caps its content at the height of its sizeHint when it expands; a
+    word-wrapped label or a flowing row that later needs another line (a longer value, a wider
+    font) was then cut off. Expanded, the cap is lifted; collapsed, the content has no height.
+    """
+
+    def _expand_collapse(self, direction, animate: bool = True, emit: bool = True) -> None:
+        super()._expand_collapse(direction, False, emit)  # no animation: a lecturer's click is instant
+        if self.isExpanded():
+            self.content().setMaximumHeight(16_777_215)  # QWIDGETSIZE_MAX
 
 
 def shortcut_tip(text: str, keys: str) -> str:
@@ -74,14 +87,15 @@ class InitVarianceControl(QWidget):
         # No validator: one would drop a '-' or letters silently; a refusal is said instead (error).
         self.field.setToolTip("σ_w²: type a number (e.g. 0.01 or 2e-3) and press Enter")
         self.field.setMaximumWidth(110)
-        self.info = QLabel(" ")
+        self.info = QLabel(" ")  # short lines, never wrapped (see the rule row)
         self.info.setTextFormat(Qt.TextFormat.RichText)
-        self.info.setWordWrap(True)
         self.buttons: dict[str, QToolButton] = {}
-        # Presets flow onto a second line when the panel is narrow or the zoom large.
+        # One row, never wrapped: the panel is as wide as this row needs at the current zoom
+        # (a wrapping row was cut off by the layouts above it, which ignore height-for-width).
         rules_box = QWidget()
-        rules_row = QFlowLayout(rules_box)
+        rules_row = QHBoxLayout(rules_box)
         rules_row.setContentsMargins(0, 0, 0, 0)
+        rules_row.setSpacing(3)
         rules_row.addWidget(QLabel("rule:"))
         for rule in rules:
             b = QToolButton()
@@ -91,6 +105,7 @@ class InitVarianceControl(QWidget):
             b.clicked.connect(lambda _=False, r=rule: self.value_requested.emit(r))
             self.buttons[rule] = b
             rules_row.addWidget(b)
+        rules_row.addStretch(1)
         value_row = QHBoxLayout()
         value_row.setSpacing(3)
         value_row.addWidget(self.field)
@@ -147,8 +162,9 @@ class InitVarianceControl(QWidget):
         rule = f" = {RULE_LABELS[init]}" if isinstance(init, str) else ""
         gain = value * fan_in
         self.info.setText(
-            f"σ<sub>w</sub>² = <b>{theme.fmt(value)}</b>{rule} &nbsp; σ<sub>w</sub> = {theme.fmt(math.sqrt(value))}<br>"
-            f"gain σ<sub>w</sub>²·{fan_label} = <b>{theme.fmt(gain)}</b> ({fan_label} {fan_in})"
+            f"σ<sub>w</sub>² = <b>{theme.fmt(value)}</b>{rule}<br>"
+            f"σ<sub>w</sub> = {theme.fmt(math.sqrt(value))}, &nbsp;{fan_label} = {fan_in}<br>"
+            f"gain σ<sub>w</sub>²·{fan_label} = <b>{theme.fmt(gain)}</b>"
         )
 
 
@@ -280,8 +296,8 @@ class ControlsPanel(QWidget):
 
     @staticmethod
     def _section(title: str, form: QFormLayout) -> QCollapsible:
-        sec = QCollapsible(title)
-        sec.setDuration(0)  # no animation: a lecturer's click should be instant
+        sec = Section(title)
+        sec.setDuration(0)
         body = QWidget()
         form.setContentsMargins(2, 2, 2, 2)
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QRect, QSize, Qt
-from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
+from PySide6.QtGui import QColor, QImage, QPainter
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from . import theme
@@ -78,6 +78,35 @@ class _Strip(QWidget):
         p.end()
 
 
+class _FittedImage(QWidget):
+    """The fitted input, drawn as large as its own rectangle allows, centred: it can never
+    spill over the caption below it, whatever the caption's height."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.image: QImage | None = None
+
+    def set_image(self, image: QImage | None) -> None:
+        self.image = image
+        self.update()
+
+    def drawn_rect(self) -> QRect:
+        """Where the image is drawn, in this widget's pixels (empty without an image)."""
+        if self.image is None or self.image.isNull():
+            return QRect()
+        side = max(0, min(self.width(), self.height()))
+        return QRect((self.width() - side) // 2, (self.height() - side) // 2, side, side)
+
+    def paintEvent(self, event) -> None:
+        r = self.drawn_rect()
+        if r.isEmpty():
+            return
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
+        p.drawImage(r, self.image)
+        p.end()
+
+
 def _subscript(n: int) -> str:
     return str(n).translate(str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉"))
 
@@ -85,9 +114,8 @@ def _subscript(n: int) -> str:
 class SourcePanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.image = QLabel()
-        self.image.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.image.setMinimumSize(120, 120)
+        self.image = _FittedImage()
+        self.image.setMinimumSize(32, 32)  # the layout may shrink it; the caption keeps its lines
         self.image.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.image.setToolTip(
             "The input, fitted to 2^k × 2^k. Drop a picture here, paste one (Ctrl+V) or open a file (Ctrl+O)."
@@ -111,9 +139,9 @@ class SourcePanel(QWidget):
     def set_frame(self, frame: np.ndarray, name: str, description: str) -> None:
         """frame: float32 ``[N, N, 3]`` in [0, 1], as fitted; ``description`` says how."""
         self._qimage = to_qimage(frame)
+        self.image.set_image(self._qimage)
         self.name, self._description = name, description
         self._caption()
-        self._rescale()
 
     def set_note(self, note: str) -> None:
         """A remark under the caption, e.g. that the current mode does not use the image."""
@@ -132,16 +160,3 @@ class SourcePanel(QWidget):
     def set_zoom(self, zoom: float) -> None:
         self.caption.setFont(theme.font(zoom, 0.9))
         self.strip.set_zoom(zoom)
-
-    def resizeEvent(self, event) -> None:
-        super().resizeEvent(event)
-        self._rescale()
-
-    def _rescale(self) -> None:
-        if self._qimage is None:
-            return
-        side = max(16, min(self.image.width(), self.image.height()))
-        pm = QPixmap.fromImage(self._qimage).scaled(
-            side, side, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
-        )
-        self.image.setPixmap(pm)

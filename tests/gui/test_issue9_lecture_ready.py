@@ -11,6 +11,7 @@ from PySide6.QtCore import Qt
 
 from cnnviz.paths import SAMPLE_IMAGE
 from cnnviz.scene import preset_files
+from cnnviz.settings import Settings
 
 pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
 
@@ -184,3 +185,53 @@ def test_the_exploding_residual_stack_marks_only_its_overflowed_levels_quietly(q
         label = marks.label.mapRectToScene(marks.label.boundingRect())
         assert view.contains(label), "the label is not clipped"
     assert not [r for r in recwarn if issubclass(r.category, RuntimeWarning)]
+
+
+def clipped_controls(window) -> list[str]:
+    """Controls whose rectangle runs past their section's (visible parts only)."""
+    from PySide6.QtWidgets import QAbstractButton, QLabel
+
+    bad = []
+    for sec in (window.controls.net_section, window.controls.res_section, window.controls.common_section):
+        if not sec.isVisible():
+            continue
+        content = sec.content()
+        for child in content.findChildren(QAbstractButton) + content.findChildren(QLabel):
+            if not child.isVisible():
+                continue
+            r = child.rect().translated(child.mapTo(content, child.rect().topLeft()))
+            if not content.rect().contains(r):
+                bad.append(child.text())
+            if isinstance(child, QLabel) and child.wordWrap() and child.height() < child.heightForWidth(child.width()):
+                bad.append(child.text())
+    return bad
+
+
+def test_cost_mode_with_the_overflow_banner_clips_no_control(qtbot, settle, make_window):
+    w = make_window(Settings(mode="cost", init=1e30))
+    w.resize(1280, 720)
+    qtbot.wait(50)
+    settle(w)
+    assert w.banner.isVisible()
+    assert clipped_controls(w) == []
+    w.commands.by_name["zoom_in"].trigger()
+    w.change(lambda s: s.replace(init=0.00694))
+    settle(w)
+    assert clipped_controls(w) == []
+
+
+def test_the_source_panel_never_draws_its_text_over_the_image(qtbot, settle, make_window):
+    w = make_window(Settings(mode="init", residual_depth=8, channels=8))
+    w.resize(1280, 720)
+    qtbot.wait(50)
+    assert w.source_panel.caption.text().count("<br>") >= 2  # the note: the stack runs on noise
+    panel = w.source_panel
+    image = panel.image
+    if hasattr(image, "drawn_rect"):
+        drawn = image.drawn_rect()
+    else:  # a QLabel with a pixmap, centred
+        pm = image.pixmap()
+        drawn = pm.rect().translated((image.width() - pm.width()) // 2, (image.height() - pm.height()) // 2)
+    drawn = drawn.translated(image.mapTo(panel, drawn.topLeft()) - drawn.topLeft())
+    assert not drawn.isEmpty()
+    assert not drawn.intersects(panel.caption.geometry())
