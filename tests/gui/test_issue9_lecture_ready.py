@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 
 from cnnviz.paths import SAMPLE_IMAGE
 from cnnviz.scene import preset_files
@@ -93,6 +93,8 @@ def test_every_axis_shows_the_data_numbers_after_zoom_reset_preset_and_open(qtbo
 def hover(qtbot, window, key):
     cell = window.grid._cells[key]
     pos = window.grid.glw.mapFromScene(cell.item.mapToScene(cell.item.boundingRect().center()))
+    qtbot.mouseMove(window.grid.glw.viewport(), pos - QPoint(3, 3))
+    qtbot.wait(30)
     qtbot.mouseMove(window.grid.glw.viewport(), pos)
     return pos
 
@@ -122,6 +124,7 @@ def test_the_readout_under_the_grid_follows_a_preset_and_a_new_image(qtbot, sett
     st = w.result.pyramid.layer(*key)
     assert f"var {theme.fmt(st.var)}" in w.grid.readout.text()
     assert f"mean {theme.fmt(st.mean)}" in w.grid.readout.text()
+    qtbot.mouseMove(w.grid.glw.viewport(), pos + QPoint(5, 5))  # the cursor is global: leave the spot
 
 
 def test_the_colour_map_box_shows_the_map_that_is_drawn(qtbot, settle, main_window):
