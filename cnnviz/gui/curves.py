@@ -322,6 +322,7 @@ class CurvesView(QWidget):
             self.eq_note.setPos(1.0, math.log10(EQUIVARIANT_BELOW))
         weights = "shared weights" if shared else "weights not shared"
         overflowed = int(np.count_nonzero(~np.isfinite(vals[: pyr.k - 1]))) if pyr.k > 1 else 0
+        compared = int(np.count_nonzero(np.isfinite(vals)))
         if math.isnan(err):
             verdict, color = "no level has a pair to compare", theme.MUTED
         elif overflowed:
@@ -336,10 +337,17 @@ class CurvesView(QWidget):
             verdict, color = "equal up to float rounding, scale-equivariant ✓", "#1a7f37"
         else:
             verdict, color = "equivariance broken ✗", "#b35900"
+        if math.isnan(err):
+            value = "–"
+        elif overflowed:
+            value = f"<b style='color:{color}'>{theme.fmt(err)}</b> over the {compared} level(s) that can be compared"
+        else:
+            value = f"<b style='color:{color}'>{theme.fmt(err)}</b>"
         self.readout.setText(
-            f"<b>Equivariance</b> &nbsp;max |L′<sub>l,s</sub> − L<sub>l,s+1</sub>| / max|L| = "
-            f"<b style='color:{color}'>{theme.fmt(err)}</b> — {weights}: "
-            f"<span style='color:{color}'>{verdict}</span>"
+            f"<b>Equivariance</b> &nbsp;max |L′<sub>l,s</sub> − L<sub>l,s+1</sub>| / max|L| = {value} — {weights}: "
+            f"<span style='color:{color}'>{verdict}</span><br>"
+            f"<span style='color:{theme.MUTED}'>L′ = the same network on the image shrunk 2× (2×2 averaging): "
+            "with shared weights L′<sub>l,s</sub> = L<sub>l,s+1</sub></span>"
         )
         self.readout.setToolTip(
             "L′ is the network on the image shrunk 2× (2×2 averaging). With weights shared "
@@ -372,9 +380,18 @@ class CurvesView(QWidget):
         self.hist_note.set_html(
             f"<span style='font-size:{theme.pt(self._zoom, 0.9)}; color:{theme.TEXT}'>{note}</span>"
         )
-        if counts.size == 0 or not np.all(np.isfinite(edges)) or counts.sum() == 0:
+        empty = counts.size == 0 or not np.all(np.isfinite(edges)) or counts.sum() == 0
+        for side in ("bottom", "left"):  # an empty plot shows no made-up 0-1 numbers
+            axis = self.hist_plot.getAxis(side)
+            if axis.style["showValues"] == empty:
+                axis.setStyle(showValues=not empty)
+        if empty:
             self.hist_item.setData([0, 1], [np.nan])
             self.hist_mean.hide()
+            self.hist_note.set_html(
+                f"<span style='font-size:{theme.pt(self._zoom, 0.9)}; color:{theme.NONFINITE_HEX}'>"
+                f"<b>no finite value in {name}</b>: all {st.nonfinite} are inf/NaN</span>"
+            )
             return
         # log axis: empty bins are drawn at 0.5 (below one count) rather than dropped
         self.hist_item.setData(edges, np.maximum(counts, 0.5))  # pen, brush and fill level: set_zoom

@@ -214,8 +214,10 @@ class FeatureGridView(QWidget):
             title = DiagramText(self._title_html(key, False), th, anchor=(0.0, 1.0))
             title.place(x - 0.02, y - 0.01)
             self.vb.addItem(title, ignoreBounds=True)
-            frame = QGraphicsRectItem(QRectF(x - 0.04, y - 0.04, 1.08, 1.08))
-            frame.setPen(pg.mkPen(theme.NONFINITE_HEX, width=4, cosmetic=True))
+            # Inside the cell: an overflowed cell is drawn no larger than the others and never
+            # covers the arrows in the gaps; dashed, so it reads on a magenta map too.
+            frame = QGraphicsRectItem(QRectF(x + 0.03, y + 0.03, 0.94, 0.94))
+            frame.setPen(pg.mkPen(theme.TEXT, width=2, cosmetic=True, style=Qt.PenStyle.DashLine))
             frame.setZValue(10)
             frame.hide()
             self.vb.addItem(frame, ignoreBounds=True)
@@ -276,10 +278,11 @@ class FeatureGridView(QWidget):
 
     def _title_html(self, key: tuple[int, int], bad: bool) -> str:
         l, s = key
-        color = theme.NONFINITE_HEX if bad else (theme.MUTED if l == 0 else theme.TEXT)
+        color = theme.MUTED if l == 0 else theme.TEXT
         name = f"I<sub>{s}</sub>" if l == 0 else f"L<sub>{l},{s}</sub>"
-        mark = " ∞" if bad else ""
-        return f"<span style='color:{color}'>{name}{mark}</span>"
+        # The name stays dark on white; the mark is a magenta badge with white text.
+        mark = f" <span style='background:{theme.NONFINITE_HEX}; color:white'>&nbsp;inf&nbsp;</span>" if bad else ""
+        return f"<span style='color:{color}'>{name}</span>{mark}"
 
     # -- drawing ------------------------------------------------------------------------------
     def _redraw(self) -> None:

@@ -238,3 +238,35 @@ def test_the_source_panel_never_draws_its_text_over_the_image(qtbot, settle, mak
     drawn = drawn.translated(image.mapTo(panel, drawn.topLeft()) - drawn.topLeft())
     assert not drawn.isEmpty()
     assert not drawn.intersects(panel.caption.geometry())
+
+
+def test_overflow_at_init_1e30_is_drawn_readably(qtbot, settle, make_window):
+    import re
+
+    from cnnviz.gui import theme
+
+    w = make_window(Settings(size=64, depth=5, channels=8, init=1e30))
+    pyr = w.result.pyramid
+    bad = pyr.nonfinite_layers
+    assert bad and w.grid.marked_cells() == sorted(bad)
+    for key in bad:
+        cell = w.grid._cells[key]
+        # the mark stays inside its cell (no larger cell hiding the arrows) ...
+        assert cell.rect.contains(cell.frame.rect())
+        # ... and the name is not drawn in the colour of the overflowed map
+        assert f"color:{theme.NONFINITE_HEX}'>L" not in cell.title.toHtml().replace(" ", "")
+        assert (
+            f"color:{theme.NONFINITE_HEX}" not in re.sub(r"background[^;]*;", "", cell.title.toHtml()).split("inf")[0]
+        )
+    # the header gives no "= 0" beside levels that cannot be compared
+    text = w.curves.readout.text()
+    if "cannot be compared" in text:
+        assert re.search(r"= <b[^>]*>0</b> —", text) is None
+    assert "L′ =" in text  # L' explained
+    # the histogram of an all-inf/NaN layer shows no made-up axis
+    top = max(bad)
+    w.grid.set_selected(*top)
+    st = pyr.layer(*top)
+    if st.hist_counts.sum() == 0:
+        assert not w.curves.hist_plot.getAxis("bottom").style["showValues"]
+        assert "inf/NaN" in w.curves.hist_note._html
