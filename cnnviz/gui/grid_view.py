@@ -34,7 +34,8 @@ from .maps import MapImage, grid_keys, levels_for, map_image, pyramid_rgb, same_
 from .plots import ColorBar
 from .qt import pg
 
-PITCH = 1.35  # cell size 1 plus the gap that holds titles and arrows
+PITCH = 1.35  # the least cell pitch: cell size 1 plus the gap that holds titles and arrows
+LABEL_PX = 15.0  # grid labels at zoom 1, in screen pixels (>= 14: readable from the back row)
 
 
 @dataclass
@@ -80,10 +81,21 @@ class DiagramText(QGraphicsTextItem):
         return self.boundingRect().width() * self.scale()
 
 
-def cell_origin(k: int, level: int, scale: int) -> tuple[float, float]:
+def cell_origin(k: int, level: int, scale: int, pitch: float = PITCH) -> tuple[float, float]:
     """Top-left corner of cell (l, s) in view coordinates (y grows downwards)."""
     row = level + scale
-    return scale * PITCH, (k - row) * PITCH
+    return scale * pitch, (k - row) * pitch
+
+
+def fit_pitch(k: int, width_px: float, height_px: float, label_px: float) -> tuple[float, float]:
+    """(pitch, label height) in view units (a cell is 1) so that labels are ``label_px`` pixels
+    tall on a ``width_px`` x ``height_px`` view: the gaps between cells grow to hold them."""
+    pitch, th = PITCH, 0.27
+    for _ in range(8):  # a fixed point: the scale depends on the pitch, the pitch on the scale
+        ppu = min(height_px / ((k + 1) * pitch + 3.8 * th + 0.4), width_px / ((k + 1) * pitch + 0.5))
+        th = label_px / max(ppu, 1e-6)
+        pitch = max(PITCH, 1.0 + 1.25 * th + 0.04)
+    return pitch, th
 
 
 class FeatureGridView(QWidget):
@@ -105,6 +117,7 @@ class FeatureGridView(QWidget):
         self.partner_result: Callable[[], Result | None] | None = None
         self._selected: tuple[int, int] | None = None
         self._inputs_shown: tuple = ()  # the pyramid I_s the l = 0 cells show
+        self._pitch, self._th = PITCH, 0.27  # cell pitch and label height in view units (fit_pitch)
         self._hover: tuple[tuple[int, int], float, float] | None = None  # cell under the mouse, (fx, fy)
 
         self.glw = pg.GraphicsLayoutWidget()
@@ -114,11 +127,16 @@ class FeatureGridView(QWidget):
         self.vb.setAspectLocked(True)
         self.vb.invertY(True)
         self.vb.setMenuEnabled(False)
+        # Under the grid, across it: the width goes to the cells (a 1280-pixel projector has little).
         self.cbar = ColorBar(
-            values=(0, 1), colorMap=theme.colormap("viridis"), interactive=False, width=18, colorMapMenu=False
+            values=(0, 1),
+            colorMap=theme.colormap("viridis"),
+            interactive=False,
+            width=16,
+            colorMapMenu=False,
+            orientation="horizontal",
         )
-        self.glw.addItem(self.cbar, row=0, col=1)
-        self.glw.ci.layout.setColumnStretchFactor(0, 10)
+        self.glw.addItem(self.cbar, row=1, col=0)
         self.legend = QLabel(" ")
         self.legend.setTextFormat(Qt.TextFormat.RichText)
         self.legend.setWordWrap(True)
@@ -140,6 +158,7 @@ class FeatureGridView(QWidget):
         self.sel_frame.hide()
         self.vb.addItem(self.sel_frame, ignoreBounds=True)
 
+        self.vb.sigResized.connect(self._on_resized)
         self.glw.scene().sigMouseMoved.connect(self._on_mouse_moved)
         self.glw.scene().sigMouseClicked.connect(self._on_mouse_clicked)
         self._apply_zoom()
@@ -205,9 +224,10 @@ class FeatureGridView(QWidget):
             self.vb.removeItem(it)
         self._cells, self._static = {}, []
         self._structure = (k, depth)
-        th = self._text_height()
+        self._pitch, self._th = self._fit(k)
+        th, pitch = self._th, self._pitch
         for key in grid_keys(k, depth):
-            x, y = cell_origin(k, *key)
+            x, y = cell_origin(k, *key, pitch)
             item = pg.ImageItem(axisOrder="row-major")
             item.setZValue(1)
             self.vb.addItem(item)
@@ -223,47 +243,67 @@ class FeatureGridView(QWidget):
             self.vb.addItem(frame, ignoreBounds=True)
             self._cells[key] = _Cell(key, item, title, frame, QRectF(x, y, 1, 1))
         self._add_labels(k, depth)
-        right = max([(k + 1) * PITCH] + [it.pos().x() + it.view_width() for it in self._static if it.isVisible()])
-        self.vb.setRange(QRectF(-0.1, -0.2 - th, right + 0.2, (k + 1) * PITCH + th + 0.2), padding=0.0)
+        right = max([(k + 1) * pitch] + [it.pos().x() + it.view_width() for it in self._static if it.isVisible()])
+        self.vb.setRange(QRectF(-0.1, -0.1 - 1.3 * th, right + 0.2, (k + 1) * pitch + 3.8 * th + 0.2), padding=0.0)
 
-    def _text_height(self) -> float:
-        """Label height in view units (a cell is 1): fits the gap between cells; the zoom
-        makes labels larger while the gap allows."""
-        return min(0.27 * self._zoom, PITCH - 1.0 + 0.01)
+    def _fit(self, k: int) -> tuple[float, float]:
+        r = self.vb.boundingRect()
+        w, h = (r.width(), r.height()) if r.width() > 50 and r.height() > 50 else (600.0, 600.0)
+        return fit_pitch(k, w, h, LABEL_PX * self._zoom)
+
+    def _on_resized(self, *_) -> None:
+        """A new size of the view: new gaps when the labels would change size noticeably."""
+        if self._structure is None:
+            return
+        pitch, _ = self._fit(self._structure[0])
+        if abs(pitch - self._pitch) > 0.02 * self._pitch:
+            self._build(*self._structure, force=True)
+            self._redraw()
+        else:
+            self.vb.setRange(self.vb.viewRect(), padding=0.0)
+
+    def label_pixel_sizes(self) -> list[float]:
+        """The font size in screen pixels of every label of the diagram (titles, sizes, equation)."""
+        out = []
+        texts = [c.title for c in self._cells.values()] + [t for t in self._static if t.isVisible()]
+        for t in texts:
+            m = t.sceneTransform()
+            out.append(t.font().pixelSize() * abs(m.m22()))
+        return out
 
     def _add_labels(self, k: int, depth: int) -> None:
-        th = self._text_height()
+        th, pitch = self._th, self._pitch
         muted, arrow = theme.MUTED, "#9a9a9a"
-        for row in range(k + 1):
-            # The size of a row, right of its last cell (the input I_row): the space there is free.
-            n = 2 ** (k - row)
-            x, y = cell_origin(k, 0, row)
-            t = DiagramText(f"<span style='color:{muted}'>{n}×{n}</span>", th, anchor=(0.0, 0.5))
-            t.place(x + 1.06, y + 0.5)
-            self._static.append(t)
+        # Under each column: its scale s and the size of the input I_s, which is the size of every
+        # map in I_s's row. (Nothing right of the triangle: the width goes to the cells.)
         for s in range(k + 1):
-            x, y = cell_origin(k, 0, s)
-            t = DiagramText(f"<span style='color:{muted}'>s = {s}</span>", th, anchor=(0.5, 0.0))
-            t.place(x + 0.5, k * PITCH + 1.03)
+            x, y = cell_origin(k, 0, s, pitch)
+            n = 2 ** (k - s)
+            t = DiagramText(
+                f"<div align='center' style='color:{muted}'>s={s}<br>{n}²</div>", th, anchor=(0.5, 0.0)
+            )
+            t.place(x + 0.5, k * pitch + 1.03)
             self._static.append(t)
         # The seed's arrows, in the gaps: <- from the next-coarser scale, ^ from below.
         for l, s in grid_keys(k, depth):
             if l == 0:
                 continue
-            x, y = cell_origin(k, l, s)
-            left = DiagramText(f"<span style='color:{arrow}'>←</span>", th * 1.2, anchor=(0.5, 0.5))
-            left.place(x + 1 + (PITCH - 1) / 2, y + 0.5)
-            up = DiagramText(f"<span style='color:{arrow}'>↑</span>", th * 1.2, anchor=(0.5, 0.5))
-            up.place(x + 0.85, y + 1 + (PITCH - 1) / 2)
+            x, y = cell_origin(k, l, s, pitch)
+            left = DiagramText(f"<span style='color:{arrow}'>←</span>", th, anchor=(0.5, 0.5))
+            left.place(x + 1 + (pitch - 1) / 2, y + 0.5)
+            up = DiagramText(f"<span style='color:{arrow}'>↑</span>", th, anchor=(1.0, 0.5))
+            up.place(x + 1.0, y + 1 + (pitch - 1) / 2)
             self._static += [left, up]
         # The equation, in the empty lower-right half of the triangle: as wide as that is.
         eq = DiagramText(self._equation_html(), 1.0, anchor=(1.0, 1.0))
-        # It sits in rows 0 and 1 (whose labels end before x = 3 PITCH), bottom-right aligned.
-        room = (k - 2) * PITCH - 0.1
-        eq._height = min(th, room / max(eq.view_width(), 1e-6)) if room > 0 else 0.0  # width ∝ height
+        # It sits in rows 0 and 1 (whose labels end before x = 3 pitch), bottom-right aligned,
+        # as large as the labels; where that does not fit (a shallow grid) it is left out: the
+        # help (F1, "What am I looking at") has it too.
+        room = (k - 2) * pitch - 0.1
+        eq._height = th
         eq.set_html(self._equation_html())
-        eq.place((k + 1) * PITCH, k * PITCH + 1.0)
-        eq.setVisible(room > 0)
+        eq.place((k + 1) * pitch, k * pitch + 1.0)
+        eq.setVisible(room > 0 and eq.view_width() <= room)
         self._static.append(eq)
         for it in self._static:
             self.vb.addItem(it, ignoreBounds=True)
@@ -271,9 +311,10 @@ class FeatureGridView(QWidget):
     def _equation_html(self) -> str:
         return (
             f"<div style='color:{theme.TEXT}' align='right'>"
-            "L<sub>l+1,s</sub> = f( W<sub>←</sub> ⋆ L<sub>l,s+1</sub> + W<sub>↑</sub> ⋆<sub>2</sub> L<sub>l,s</sub> + B )<br>"
-            f"<span style='color:{theme.MUTED}'>← from the right: next-coarser scale, stride 1<br>"
-            "↑ from below: same scale, stride 2<br>each row: one map size n×n</span></div>"
+            "L<sub>l+1,s</sub> = f( W<sub>←</sub> ⋆ L<sub>l,s+1</sub><br>"
+            "+ W<sub>↑</sub> ⋆<sub>2</sub> L<sub>l,s</sub> + B )<br>"
+            f"<span style='color:{theme.MUTED}'>← coarser scale, stride 1<br>"
+            "↑ same scale, stride 2</span></div>"
         )
 
     def _title_html(self, key: tuple[int, int], bad: bool) -> str:
@@ -361,7 +402,7 @@ class FeatureGridView(QWidget):
         label = f"value ({scope})"
         if label != getattr(self, "_cbar_label", None):  # a new label re-lays out the widget
             self._cbar_label = label
-            self.cbar.getAxis("right").setLabel(label, **{"font-size": theme.pt(self._zoom, 0.9)})
+            self.cbar.axis.setLabel(label, **{"font-size": theme.pt(self._zoom, 0.9), "color": theme.TEXT})
 
     def _update_legend(self, bad: list[tuple[int, int]]) -> None:
         result = self._result
@@ -388,10 +429,11 @@ class FeatureGridView(QWidget):
         self._cbar_label = None
         self.readout.setFont(theme.font(self._zoom, 1.0))
         self.legend.setFont(theme.font(self._zoom, 0.9))
-        self.readout.setMinimumHeight(int(2.4 * theme.font(self._zoom).pointSizeF() * 1.6))
-        axis = self.cbar.getAxis("right")
-        axis.setStyle(tickFont=theme.font(self._zoom, 0.85))
-        axis.setWidth(int(50 * self._zoom) + 30)
+        self.readout.setMinimumHeight(int(2 * theme.px(self._zoom) * 1.45))
+        axis = self.cbar.axis
+        axis.setStyle(tickFont=theme.font(self._zoom, 0.85), tickTextOffset=int(3 * self._zoom))
+        axis.setTextPen(pg.mkPen(theme.TEXT))
+        axis.setHeight(int(2.7 * theme.px(self._zoom, 0.9)) + 8)
 
     # -- interaction --------------------------------------------------------------------------
     def _cell_at(self, scene_pos: QPointF) -> tuple[_Cell, float, float] | None:

@@ -37,7 +37,9 @@ MUTED = "#606060"
 SELECT_HEX = "#d62728"  # the selected cell's frame: red on every map above
 THEORY_STYLE = Qt.PenStyle.DashLine
 
-BASE_POINT_SIZE = 11.0  # widgets at zoom 1: already larger than a desktop default
+BASE_PX = 15.0  # widgets at zoom 1, in logical pixels: larger than a desktop default
+MIN_PX = 14.0  # no text is smaller at zoom 1: readable from the back row of a hall on a 1280x720 projector
+BASE_POINT_SIZE = BASE_PX * 72 / 96  # the same size in points at 96 dpi (kept for callers that think in points)
 
 
 def zoom_in(z: float) -> float:
@@ -48,16 +50,21 @@ def zoom_out(z: float) -> float:
     return next((s for s in reversed(ZOOM_STEPS) if s < z - 1e-6), ZOOM_STEPS[0])
 
 
+def px(zoom: float, scale: float = 1.0) -> int:
+    """The pixel size of text at ``zoom``; ``scale`` < 1 (secondary text) never goes below MIN_PX at zoom 1."""
+    return max(1, round(max(BASE_PX * scale, MIN_PX) * zoom))
+
+
 def font(zoom: float, scale: float = 1.0, bold: bool = False) -> QFont:
     f = QFont()
-    f.setPointSizeF(BASE_POINT_SIZE * zoom * scale)
+    f.setPixelSize(px(zoom, scale))
     f.setBold(bold)
     return f
 
 
 def pt(zoom: float, scale: float = 1.0) -> str:
-    """A CSS font size for pyqtgraph labels."""
-    return f"{BASE_POINT_SIZE * zoom * scale:.1f}pt"
+    """A CSS font size for rich text and pyqtgraph labels (in pixels, like :func:`font`)."""
+    return f"{px(zoom, scale)}px"
 
 
 def line_width(zoom: float) -> float:
