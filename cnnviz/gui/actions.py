@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeyEvent, QKeySequence
-from PySide6.QtWidgets import QApplication, QDialog, QMenu, QTextBrowser, QToolBar, QVBoxLayout
+from PySide6.QtWidgets import QApplication, QDialog, QMenu, QTextBrowser, QToolBar, QVBoxLayout, QWidget
 
 from ..scene import preset_files, preset_label
 from . import theme
@@ -104,6 +104,11 @@ class Actions:
         tb.addAction(self.by_name["full_screen"])
         w.addToolBar(Qt.ToolBarArea.TopToolBarArea, tb)
         return tb
+
+    def set_zoom(self, zoom: float) -> None:
+        """The toolbar's buttons (cut off from the window's font by its style sheet) follow the zoom."""
+        for button in [self.toolbar, *self.toolbar.findChildren(QWidget)]:
+            button.setFont(theme.font(zoom))
 
     def rebuild_recent(self, paths: list[str]) -> None:
         self.recent_menu.clear()

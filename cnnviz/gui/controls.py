@@ -305,10 +305,17 @@ class ControlsPanel(QWidget):
         body.setLayout(form)
         sec.addWidget(body)
         sec.expand(animate=False)
-        f = sec.toggleButton().font()
-        f.setBold(True)
-        sec.toggleButton().setFont(f)
+        sec.toggleButton().setStyleSheet("font-weight: bold")
         return sec
+
+    def set_zoom(self, zoom: float) -> None:
+        """Fonts of the widgets a style sheet cuts off from the window's font (section titles,
+        the sliders' value labels) follow the zoom too."""
+        for sec in (self.net_section, self.res_section, self.unit_section, self.common_section):
+            sec.toggleButton().setFont(theme.font(zoom, bold=True))
+        for slider in (self.depth, self.res_depth, self.channels):
+            for child in slider.findChildren(QWidget):
+                child.setFont(theme.font(zoom))
 
     # -- wiring: each control requests settings.replace(field=value) ------------------------
     def _connect(self) -> None:

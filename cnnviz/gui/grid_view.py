@@ -279,9 +279,7 @@ class FeatureGridView(QWidget):
         for s in range(k + 1):
             x, y = cell_origin(k, 0, s, pitch)
             n = 2 ** (k - s)
-            t = DiagramText(
-                f"<div align='center' style='color:{muted}'>s={s}<br>{n}²</div>", th, anchor=(0.5, 0.0)
-            )
+            t = DiagramText(f"<div align='center' style='color:{muted}'>s={s}<br>{n}²</div>", th, anchor=(0.5, 0.0))
             t.place(x + 0.5, k * pitch + 1.03)
             self._static.append(t)
         # The seed's arrows, in the gaps: <- from the next-coarser scale, ^ from below.

@@ -188,6 +188,8 @@ class MainWindow(LayoutMixin, SourceMixin, QMainWindow):
             z = view.zoom
             self.setFont(theme.font(z))
             self.menuBar().setFont(theme.font(z))
+            self.commands.set_zoom(z)
+            self.controls.set_zoom(z)
             # The controls dock is as wide as its contents need at this zoom: never clipped.
             self.controls.adjustSize()
             scroll = self.controls_dock.widget()

@@ -270,3 +270,72 @@ def test_overflow_at_init_1e30_is_drawn_readably(qtbot, settle, make_window):
     if st.hist_counts.sum() == 0:
         assert not w.curves.hist_plot.getAxis("bottom").style["showValues"]
         assert "inf/NaN" in w.curves.hist_note._html
+
+
+def css_sizes_px(html: str) -> list[float]:
+    import re
+
+    html = re.sub(r"<body[^>]*>", "", html)  # the document's default, overridden by the spans
+    return [
+        float(v) * (96 / 72 if unit == "pt" else 1.0) for v, unit in re.findall(r"font-size:\s*([\d.]+)(px|pt)", html)
+    ]
+
+
+def small_texts(window, least: float = 14.0) -> list[str]:
+    """Every text in the window drawn smaller than ``least`` logical pixels: widgets, rich text,
+    plot titles, axis ticks and labels, text in plots, the grid's labels."""
+    from PySide6.QtGui import QFontInfo
+    from PySide6.QtWidgets import QLabel, QWidget
+
+    from cnnviz.gui.qt import pg
+
+    small = []
+    for wdg in window.findChildren(QWidget):
+        if not wdg.isVisible():
+            continue
+        size = QFontInfo(wdg.font()).pixelSize()
+        if size < least:
+            small.append(
+                f"{type(wdg).__name__} {wdg.objectName()} {getattr(wdg, 'text', lambda: '')()!r} in {type(wdg.parent()).__name__} {size}px"
+            )
+        if isinstance(wdg, QLabel):
+            small += [f"label {wdg.text()[:40]!r} {s}px" for s in css_sizes_px(wdg.text()) if s < least]
+    for view in window.findChildren(pg.GraphicsView):
+        if not view.isVisible():
+            continue
+        for it in view.scene().items():
+            if not it.isVisible():
+                continue
+            if isinstance(it, pg.AxisItem) and it.style["showValues"]:
+                f = it.style["tickFont"]
+                size = QFontInfo(f).pixelSize() if f is not None else 0
+                if size < least:
+                    small.append(f"ticks of {it.labelText!r} {size}px")
+                small += [f"axis label {it.labelText!r} {s}px" for s in css_sizes_px(it.labelString()) if s < least]
+            elif isinstance(it, pg.LabelItem) and it.text:
+                small += [f"title {it.text[:30]!r} {s}px" for s in css_sizes_px(it.item.toHtml()) if s < least]
+            elif isinstance(it, pg.TextItem) and it.textItem.toPlainText().strip():
+                size = QFontInfo(it.textItem.font()).pixelSize()
+                sizes = css_sizes_px(it.textItem.toHtml()) or [size]
+                small += [f"text {it.textItem.toPlainText()[:30]!r} {s}px" for s in sizes if s < least]
+    if window.grid.isVisible():
+        small += [f"grid label {s:.1f}px" for s in window.grid.label_pixel_sizes() if s < least - 0.5]
+    return small
+
+
+@pytest.mark.parametrize("mode", ["pyramid", "init", "cost"])
+def test_every_text_is_at_least_14_pixels_at_1280x720(qtbot, settle, make_window, mode):
+    w = make_window(Settings(mode=mode, size=64, depth=5, channels=8, residual_depth=10))
+    w.resize(1280, 720)
+    qtbot.wait(100)
+    settle(w)
+    qtbot.wait(50)
+    assert small_texts(w) == [], "\n".join(small_texts(w))
+    # A+ scales everything, the grid's labels too
+    before = sorted(w.grid.label_pixel_sizes())
+    w.commands.by_name["zoom_in"].trigger()
+    qtbot.wait(50)
+    assert small_texts(w, 15.5) == []
+    if mode == "pyramid":
+        after = sorted(w.grid.label_pixel_sizes())
+        assert min(after) > 1.1 * min(before)
