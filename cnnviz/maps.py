@@ -6,6 +6,7 @@ figures, so that all of them show a layer the same way.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ import numpy as np
 
 from . import colours
 from .core.result import PyramidResult
-from .view_state import ViewState
+from .view_state import LOG_DECADES, ViewState
 
 GAP = 1  # pixels between mosaic tiles
 MIN_TILE = 8  # smaller maps are repeated up to this size in a mosaic, so the gaps stay thin
@@ -97,6 +98,21 @@ def map_image(maps: np.ndarray, view: ViewState) -> MapImage:
     )
 
 
+ZERO_LOG = -1e6  # log10 |0|: a finite stand-in below every colour level (drawn in the lowest colour)
+
+
+def log_image(im: MapImage) -> MapImage:
+    """``im`` with log10 |value| in place of the values: exact zeros (dead ReLUs) become a finite
+    value below every level (lowest colour), inf stays inf and NaN NaN (the marked colour);
+    ``vrange`` is over the finite logs of nonzero values."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        data = np.log10(np.abs(im.data.astype(np.float64)))
+    data[im.data == 0] = ZERO_LOG
+    real = data[np.isfinite(data) & (data > ZERO_LOG)]
+    vrange = (float(real.min()), float(real.max())) if real.size else (math.nan, math.nan)
+    return dataclasses.replace(im, data=data, vrange=vrange)
+
+
 def same_arrays(a: tuple[np.ndarray, ...] | list[np.ndarray], b: tuple[np.ndarray, ...] | list[np.ndarray]) -> bool:
     """True when ``a`` and ``b`` hold equal arrays (shape and every value, NaN equal to NaN)."""
     return len(a) == len(b) and all(
@@ -116,7 +132,13 @@ def grid_keys(k: int, depth: int) -> list[tuple[int, int]]:
 def levels_for(
     images: dict[tuple[int, int], MapImage], key: tuple[int, int], normalisation: str, signed: bool
 ) -> tuple[float, float]:
-    """The colour levels of cell ``key`` under per-map, per-level or global normalisation (l >= 1)."""
+    """The colour levels of cell ``key`` under per-map, per-level, global or global-log
+    normalisation (l >= 1). For "log" the images hold log10 |value| (:func:`log_image`) and the
+    levels span at most LOG_DECADES decades below the largest."""
+    if normalisation == "log":
+        pairs = [im.vrange for (l, _), im in images.items() if l >= 1]
+        lo, hi = colours.finite_range(pairs, False)
+        return max(lo, hi - LOG_DECADES), hi
     if normalisation == "map":
         pairs = [images[key].vrange]
     elif normalisation == "level":

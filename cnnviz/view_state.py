@@ -16,15 +16,18 @@ from typing import Any
 from .errors import SettingsError
 
 SEQUENTIAL_MAPS = ("viridis", "cividis")
-NORMALISATIONS = ("map", "level", "global")
-NORMALISATION_LABELS = {"map": "per map", "level": "per level", "global": "global"}
+NORMALISATIONS = ("map", "level", "global", "log")
+NORMALISATION_LABELS = {"map": "per map", "level": "per level", "global": "global", "log": "global log₁₀|value|"}
+LOG_DECADES = 12  # the "log" normalisation shows at most this many decades below the largest |value|
 ZOOM_STEPS = (0.8, 0.9, 1.0, 1.15, 1.3, 1.5, 1.75, 2.0, 2.5, 3.0)
 
 
 @dataclass(frozen=True)
 class ViewState:
     colormap: str = "viridis"  # for one-signed layers; signed layers always use the diverging map
-    normalisation: str = "level"  # colour levels per map, shared per level l, or global over l >= 1
+    # colour levels per map, shared per level l, global over l >= 1, or global on log10 |value|
+    # (fading and exploding signals visible in the maps themselves)
+    normalisation: str = "level"
     mosaic: bool = False  # all J channels as a mosaic, or only ``channel``
     channel: int = 0
     zoom: float = 1.0  # fonts and line widths

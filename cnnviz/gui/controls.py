@@ -305,7 +305,8 @@ class ControlsPanel(QWidget):
         body.setLayout(form)
         sec.addWidget(body)
         sec.expand(animate=False)
-        sec.toggleButton().setStyleSheet("font-weight: bold")
+        button = sec.toggleButton()
+        button.setStyleSheet(button.styleSheet().rstrip().rstrip(";") + "; font-weight: bold;")
         return sec
 
     def set_zoom(self, zoom: float) -> None:

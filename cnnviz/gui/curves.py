@@ -131,7 +131,7 @@ class CurvesView(QWidget):
         style_plot(self.hist_plot, zoom, "Histogram", "value", "count (log)", log_y=True)
         for marks in self._marks.values():
             marks.set_zoom(zoom)
-        self.glw.setMinimumSize(QSize(int(2 * (120 + 90 * zoom)), int(3 * (70 + 100 * zoom))))
+        self.glw.setMinimumSize(QSize(int(2 * (100 + 80 * zoom)), int(3 * (70 + 100 * zoom))))
         self.eq_ref.setPen(theme.pen(theme.MUTED, zoom, theory=True, width=0.5))
         self.hist_mean.setPen(theme.pen(theme.SELECT_HEX, zoom, width=0.6))
         self.hist_item.setPen(theme.pen("#31688e", zoom, width=0.6))

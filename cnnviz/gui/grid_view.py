@@ -12,6 +12,7 @@ marked colour and mosaic gaps are transparent.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -30,7 +31,7 @@ from PySide6.QtWidgets import (
 from ..core.result import LayerStats, Result
 from ..view_state import NORMALISATION_LABELS, ViewState
 from . import theme
-from .maps import MapImage, grid_keys, levels_for, map_image, pyramid_rgb, same_arrays
+from .maps import MapImage, grid_keys, levels_for, log_image, map_image, pyramid_rgb, same_arrays
 from .plots import ColorBar
 from .qt import pg
 
@@ -79,6 +80,15 @@ class DiagramText(QGraphicsTextItem):
 
     def view_width(self) -> float:
         return self.boundingRect().width() * self.scale()
+
+
+def decade_ticks(lo: float, hi: float) -> list[list[tuple[float, str]]]:
+    """Colour-bar ticks for log10 values: whole decades written as powers of ten, at most ~7."""
+    if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
+        return [[], []]
+    first, last = math.ceil(lo), math.floor(hi)
+    step = max(1, math.ceil((last - first + 1) / 7))
+    return [[(float(d), theme.power_of_ten(d)) for d in range(first, last + 1) if d % step == 0], []]
 
 
 def cell_origin(k: int, level: int, scale: int, pitch: float = PITCH) -> tuple[float, float]:
@@ -329,7 +339,8 @@ class FeatureGridView(QWidget):
         if result is None or result.pyramid is None:
             return
         pyr = result.pyramid
-        signed = theme.is_signed(result.settings.activation)
+        log = view.normalisation == "log"
+        signed = theme.is_signed(result.settings.activation) and not log  # |value| has one sign
         table = theme.lut(theme.DIVERGING_MAP if signed else view.colormap)
         images = {key: map_image(pyr.maps[key], view) for key in self._cells if key[0] >= 1}
         other = self.partner_result() if self.partner_result is not None else None
@@ -338,6 +349,10 @@ class FeatureGridView(QWidget):
             if other is not None and other.pyramid is not None
             else None
         )
+        if log:
+            images = {key: log_image(im) for key, im in images.items()}
+            if partner:
+                partner = {key: log_image(im) for key, im in partner.items()}
         stats = {(st.level, st.scale): st for st in pyr.layers}
         # The inputs I_s do not change while a slider moves: redrawn only when the image does.
         same_inputs = same_arrays(pyr.pyramid, self._inputs_shown)
@@ -386,7 +401,8 @@ class FeatureGridView(QWidget):
         result = self._result
         if result is None:
             return
-        signed = theme.is_signed(result.settings.activation)
+        log = self._view.normalisation == "log"
+        signed = theme.is_signed(result.settings.activation) and not log
         self.cbar.setColorMap(theme.colormap(theme.DIVERGING_MAP if signed else self._view.colormap))
         key = self._selected if self._selected and self._selected[0] >= 1 else None
         if key is None:
@@ -396,8 +412,12 @@ class FeatureGridView(QWidget):
         lo, hi = self._cells[key].levels
         self.cbar.setLevels((lo, hi))
         norm = self._view.normalisation
-        scope = {"map": f"L{key[0]},{key[1]}", "level": f"level {key[0]}", "global": "all levels"}[norm]
-        label = f"value ({scope})"
+        scope = {"map": f"L{key[0]},{key[1]}", "level": f"level {key[0]}", "global": "all levels", "log": ""}[norm]
+        label = f"value ({scope})" if not log else "|value|, log scale, all levels"
+        ticks = decade_ticks(lo, hi) if log else None
+        if ticks != getattr(self, "_cbar_ticks", None):
+            self._cbar_ticks = ticks
+            self.cbar.axis.setTicks(ticks)
         if label != getattr(self, "_cbar_label", None):  # a new label re-lays out the widget
             self._cbar_label = label
             self.cbar.axis.setLabel(label, **{"font-size": theme.pt(self._zoom, 0.9), "color": theme.TEXT})
@@ -411,8 +431,10 @@ class FeatureGridView(QWidget):
             if not self._view.mosaic
             else f"all {result.settings.channels} channels (mosaic)"
         )
-        signed = theme.is_signed(result.settings.activation)
+        signed = theme.is_signed(result.settings.activation) and self._view.normalisation != "log"
         cmap = f"{theme.DIVERGING_MAP} centred at 0 (signed layers)" if signed else self._view.colormap
+        if self._view.normalisation == "log":
+            cmap += " (exact 0 in the darkest colour)"
         text = (
             f"<span style='color:{theme.MUTED}'>showing {what} · {cmap}, colours "
             f"{NORMALISATION_LABELS[self._view.normalisation]} · </span>"

@@ -1,5 +1,27 @@
 """The window's name for :mod:`cnnviz.maps` (Qt-free, shared with the exports)."""
 
-from ..maps import GAP, MIN_TILE, MapImage, grid_keys, levels_for, map_image, pyramid_rgb, same_arrays
+from ..maps import (
+    GAP,
+    MIN_TILE,
+    ZERO_LOG,
+    MapImage,
+    grid_keys,
+    levels_for,
+    log_image,
+    map_image,
+    pyramid_rgb,
+    same_arrays,
+)
 
-__all__ = ["GAP", "MIN_TILE", "MapImage", "grid_keys", "levels_for", "map_image", "pyramid_rgb", "same_arrays"]
+__all__ = [
+    "GAP",
+    "MIN_TILE",
+    "ZERO_LOG",
+    "MapImage",
+    "grid_keys",
+    "levels_for",
+    "log_image",
+    "map_image",
+    "pyramid_rgb",
+    "same_arrays",
+]

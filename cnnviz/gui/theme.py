@@ -112,6 +112,15 @@ def fmt(x: float, digits: int = 3) -> str:
     return f"{x:.{max(digits - 1, 1)}e}".replace("e-0", "e-").replace("e+0", "e").replace("e+", "e")
 
 
+def power_of_ten(d: int) -> str:
+    """10^d as text: '1' for d = 0, '10' for d = 1, else 10 with a superscript exponent ('10⁻³')."""
+    if d == 0:
+        return "1"
+    if d == 1:
+        return "10"
+    return "10" + str(d).translate(str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹"))
+
+
 def fmt_int(n: int) -> str:
     """1234567 -> '1.23 M' (multiply counts)."""
     n = int(n)

@@ -12,6 +12,7 @@ from PySide6.QtCore import QPoint, Qt
 from cnnviz.paths import SAMPLE_IMAGE
 from cnnviz.scene import preset_files
 from cnnviz.settings import Settings
+from cnnviz.view_state import NORMALISATIONS
 
 pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
 
@@ -339,3 +340,34 @@ def test_every_text_is_at_least_14_pixels_at_1280x720(qtbot, settle, make_window
     if mode == "pyramid":
         after = sorted(w.grid.label_pixel_sizes())
         assert min(after) > 1.1 * min(before)
+
+
+def test_the_log_normalisation_shows_fading_and_exploding_signals(qtbot, settle, main_window):
+    from cnnviz.gui.maps import ZERO_LOG
+
+    w = main_window
+    assert "log" in NORMALISATIONS
+    tops = {}
+    for init in (0.0069 / 10, 10.0 * 0.0069):
+        w.change(lambda s, i=init: s.replace(init=i))
+        w.set_view_state(w.view.replace(normalisation="log"))
+        settle(w)
+        grid = w.grid
+        top = (w.settings.depth, 0)
+        data = grid.cell_image(top).data
+        tops[init] = float(np.median(data[data > ZERO_LOG]))
+        lo, hi = grid._cells[top].levels
+        assert hi - lo <= 12 and grid.cbar.axis.range == pytest.approx([lo, hi])
+        assert "log" in grid.cbar.axis.labelText
+        assert all("10" in text or text == "1" for _, text in grid.cbar.axis._tickLevels[0])
+    # a hundred times the weight variance: the maps of the top level are visibly brighter
+    assert tops[10.0 * 0.0069] - tops[0.0069 / 10] > 2
+
+
+def test_the_presets_that_teach_fading_and_exploding_choose_the_log_colours(qtbot, settle, main_window):
+    w = main_window
+    for stem in ("01", "02", "03"):
+        assert w.load_settings(preset(stem))
+        settle(w)
+        assert w.view.normalisation == "log"
+        assert w.display_bar.norm_box.currentData() == "log"
