@@ -38,6 +38,34 @@ EQ_FLOOR = 1e-9  # an exact 0 is drawn here: a log axis has no 0
 EQ_COLOR = QColor("#444444")
 
 
+# Where a saturating activation's slope is small: tanh' = 1 - u^2 < 0.19 beyond |u| = 0.9,
+# sigmoid' = u (1 - u) < 0.09 (a third of its peak) below 0.1 and above 0.9.
+SATURATION = {"tanh": (-0.9, 0.9), "sigmoid": (0.1, 0.9)}
+
+
+def saturation_percent(counts: np.ndarray, edges: np.ndarray, low: float, high: float) -> float:
+    """Percent of the values outside [low, high], from a layer's histogram (``counts`` [n],
+    ``edges`` [n + 1] over its finite values): a bin counts where its centre lies; NaN if empty."""
+    counts = np.asarray(counts, dtype=np.float64)
+    edges = np.asarray(edges, dtype=np.float64)
+    total = counts.sum()
+    if counts.size == 0 or edges.size != counts.size + 1 or total <= 0:
+        return math.nan
+    centres = (edges[:-1] + edges[1:]) / 2
+    return float(100.0 * counts[(centres < low) | (centres > high)].sum() / total)
+
+
+def saturation_grid(pyr: PyramidResult, activation: str) -> np.ndarray:
+    """The saturated percent of every layer L_{l,s}, float64 ``[depth + 1, k + 1]`` (NaN where no
+    layer), read from the histograms the engine measured over every element."""
+    low, high = SATURATION[activation]
+    out = np.full((pyr.depth + 1, pyr.k + 1), np.nan)
+    for st in pyr.layers:
+        if st.level >= 1:
+            out[st.level, st.scale] = saturation_percent(st.hist_counts, st.hist_edges, low, high)
+    return out
+
+
 class CurvesView(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -125,8 +153,16 @@ class CurvesView(QWidget):
         self.readout.setFont(theme.font(zoom, 1.05))
         self.legend.setFont(theme.font(zoom, 0.9))
         style_plot(self.var_plot, zoom, "Variance", "level l", "Var(L<sub>l,s</sub>)", log_y=True)
-        style_plot(self.grad_plot, zoom, "Gradient RMS", "level l", "RMS ∂/∂L<sub>l,s</sub>", log_y=True)
+        style_plot(
+            self.grad_plot,
+            zoom,
+            "Gradient RMS",
+            "level l · N(0,1) injected at the top",
+            "RMS ∂/∂L<sub>l,s</sub>",
+            log_y=True,
+        )
         style_plot(self.zero_plot, zoom, "Dead ReLU", "level l", "exact zeros (%)")
+        self._zero_title = None  # set_result re-titles it for the activation
         style_plot(self.eq_plot, zoom, "Equivariance", "level l", "max|L′−L| / max|L|", log_y=True)
         style_plot(self.hist_plot, zoom, "Histogram", "value", "count (log)", log_y=True)
         for marks in self._marks.values():
@@ -168,11 +204,22 @@ class CurvesView(QWidget):
             log=True,
             first_level=1,
         )
-        self._draw_family("zero", self.zero_plot, pyr, 100 * pyr.grid("zero_frac"), None, bad, log=False, first_level=1)
-        zero_title = "Dead ReLU" if result.settings.activation == "relu" else "Exact zeros"
+        act = result.settings.activation
+        saturating = act in SATURATION
+        values = saturation_grid(pyr, act) if saturating else 100 * pyr.grid("zero_frac")
+        self._draw_family("zero", self.zero_plot, pyr, values, None, bad, log=False, first_level=1)
+        titles = {
+            "relu": ("Dead ReLU", "exact zeros (%)"),
+            "tanh": ("Saturated tanh", "|u| > 0.9 (%)"),
+            "sigmoid": ("Saturated sigmoid", "u < 0.1 or u > 0.9 (%)"),
+        }
+        zero_title, zero_label = titles.get(act, ("Exact zeros", "exact zeros (%)"))
         if zero_title != getattr(self, "_zero_title", None):
             self._zero_title = zero_title
             self.zero_plot.setTitle(zero_title, size=theme.pt(self._zoom, 1.05), color=theme.TEXT)
+            self.zero_plot.getAxis("left").setLabel(
+                zero_label, **{"font-size": theme.pt(self._zoom, 0.95), "color": theme.TEXT}
+            )
         self._draw_equivariance(pyr, result.settings.shared)
         self._draw_histogram(pyr)
         if self._ghost is not None:

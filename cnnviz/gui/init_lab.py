@@ -73,7 +73,12 @@ class InitLabView(QWidget):
             log_y=True,
         )
         style_plot(
-            self.grad_plot, zoom, "Residual stack: gradient variance", "level l", "Var(∂/∂L<sub>l</sub>)", log_y=True
+            self.grad_plot,
+            zoom,
+            "Residual stack: gradient variance",
+            "level l · N(0,1) injected at l = L",
+            "Var(∂/∂L<sub>l</sub>)",
+            log_y=True,
         )
         style_plot(self.y_plot, zoom, "Single unit: y = Σ<sub>i</sub> W<sub>i</sub> x<sub>i</sub>", "y", "density")
         style_plot(self.u_plot, zoom, "Single unit: u = f(y)", "u", "density")

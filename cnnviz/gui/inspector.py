@@ -154,7 +154,10 @@ class LayerInspector(QDialog):
         ]
         if st.level >= 1:
             rows += [
-                ("gradient RMS", f"{theme.fmt(st.grad_rms, 4)} &nbsp; (theory {theme.fmt(st.theory_grad_rms, 4)})"),
+                (
+                    "gradient RMS (backprop of N(0,1) injected at the top level)",
+                    f"{theme.fmt(st.grad_rms, 4)} &nbsp; (theory {theme.fmt(st.theory_grad_rms, 4)})",
+                ),
                 ("multiplies to compute it", f"{st.multiplies:,}"),
             ]
         if st.nonfinite or st.grad_nonfinite:

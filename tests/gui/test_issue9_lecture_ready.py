@@ -371,3 +371,23 @@ def test_the_presets_that_teach_fading_and_exploding_choose_the_log_colours(qtbo
         settle(w)
         assert w.view.normalisation == "log"
         assert w.display_bar.norm_box.currentData() == "log"
+
+
+def test_tanh_and_sigmoid_show_saturation_not_a_flat_dead_relu_line(qtbot, settle, main_window):
+    w = main_window
+    w.change(lambda s: s.replace(activation="tanh", init=1.0))  # large weights: tanh saturates
+    settle(w)
+    assert "Saturated" in w.curves.zero_plot.titleLabel.text
+    levels, values = w.curves.measured("zero", 0)
+    assert levels.size and np.nanmax(values) > 20
+    w.change(lambda s: s.replace(activation="relu", init="he"))
+    settle(w)
+    assert "Dead ReLU" in w.curves.zero_plot.titleLabel.text
+
+
+def test_the_gradient_plot_says_what_it_is_the_gradient_of(qtbot, settle, main_window):
+    w = main_window
+    assert "N(0,1) injected" in w.curves.grad_plot.getAxis("bottom").labelText
+    assert "N(0,1) injected" in w.init_lab.grad_plot.getAxis("bottom").labelText
+    w.grid.cell_clicked.emit(2, 0)
+    assert "N(0,1) injected" in w.inspector.stats.text()
