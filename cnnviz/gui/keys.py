@@ -88,6 +88,12 @@ def _undo(w: MainWindow, step: int) -> None:
     (undo if step < 0 else redo)(w)
 
 
+def _explain(w: MainWindow) -> None:
+    from .explain import show_explanation
+
+    show_explanation(w)
+
+
 def reroll(w: MainWindow) -> None:
     seed = random.Random(w.settings.seed * 7919 + time.time_ns()).randrange(1_000_000)
     w.change(lambda s: s.replace(seed=seed))
@@ -259,6 +265,15 @@ BINDINGS: tuple[Binding, ...] = (
     ),
     # -- Help
     Binding("shortcuts", "Keyboard shortcuts", ("F1",), lambda w: w.show_shortcuts(), "Help", 0),
+    Binding(
+        "explain",
+        "What am I looking at",
+        ("Shift+F1",),
+        lambda w: _explain(w),
+        "Help",
+        0,
+        tip="The equations this mode computes and what each curve is  [Shift+F1]",
+    ),
     Binding("about", "About cnnviz", (), lambda w: w.show_about(), "Help", 0),
 )
 

@@ -391,3 +391,26 @@ def test_the_gradient_plot_says_what_it_is_the_gradient_of(qtbot, settle, main_w
     assert "N(0,1) injected" in w.init_lab.grad_plot.getAxis("bottom").labelText
     w.grid.cell_clicked.emit(2, 0)
     assert "N(0,1) injected" in w.inspector.stats.text()
+
+
+def test_help_says_what_am_i_looking_at_for_each_mode(qtbot, settle, main_window):
+    from cnnviz.gui.explain import MathBrowser
+
+    w = main_window
+    help_texts = [a.text() for a in w.commands.menus["Help"].actions()]
+    assert "What am I looking at" in help_texts and "Keyboard shortcuts" in help_texts
+    assert w.commands.by_name["shortcuts"].shortcut().toString() == "F1"  # F1 keeps the keys
+    for mode, words in (("pyramid", "Equivariance"), ("init", "Residual stack"), ("cost", "FlopCounterMode")):
+        w.change(lambda s, m=mode: s.replace(mode=m))
+        settle(w)
+        w.commands.by_name["explain"].trigger()
+        dialog = w._explanation
+        assert dialog.isVisible()
+        browser = dialog.findChild(MathBrowser)
+        assert words in browser.toPlainText()
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            continue
+        assert browser.images, "the equations are typeset"
+        assert all(img.height() >= 14 for img in browser.images.values())
