@@ -103,7 +103,9 @@ def fit_pitch(k: int, width_px: float, height_px: float, label_px: float) -> tup
     pitch, th = PITCH, 0.27
     for _ in range(8):  # a fixed point: the scale depends on the pitch, the pitch on the scale
         ppu = min(height_px / ((k + 1) * pitch + 3.8 * th + 0.4), width_px / ((k + 1) * pitch + 0.5))
-        th = label_px / max(ppu, 1e-6)
+        # Labels never outgrow the cells (at most 0.6 of a cell): on a view too small for both,
+        # the labels shrink rather than the maps vanish (F9 gives the grid the screen).
+        th = min(label_px / max(ppu, 1e-6), 0.6)
         pitch = max(PITCH, 1.0 + 1.25 * th + 0.04)
     return pitch, th
 

@@ -40,6 +40,36 @@ class PlainAxis(pg.AxisItem):
         self.labelUnitPrefix = ""
         self._updateLabel()
 
+    def logTickValues(self, minVal, maxVal, size, stdTicks):
+        """Log axes: as many labels as fit (one per ~2.2 lines of text up an axis, ~4.5 text
+        heights along one): 1-2-5 steps, else 1-5, else decades, else every n-th decade with
+        the skipped decades as unlabelled ticks."""
+        font = self.style.get("tickFont")
+        font_px = font.pixelSize() if font is not None and font.pixelSize() > 0 else 14
+        room = max(2.0, size / (2.2 * font_px) if self.orientation in ("left", "right") else size / (4.5 * font_px))
+        first, last = math.floor(minVal), math.ceil(maxVal)
+        for mults in ((1, 2, 5), (1, 5)):
+            values = [d + math.log10(m) for d in range(first, last + 1) for m in mults]
+            values = [v for v in values if minVal - 1e-9 <= v <= maxVal + 1e-9]
+            if 2 <= len(values) <= room:
+                return [(None, values)]
+        decades = list(range(math.ceil(minVal - 1e-9), math.floor(maxVal + 1e-9) + 1))
+        step = max(1, math.ceil(len(decades) / room))
+        major = [float(d) for d in decades if d % step == 0]
+        minor = [float(d) for d in decades if d % step != 0]
+        return [(float(step), major), (None, minor)]
+
+    def logTickStrings(self, values, scale, spacing):
+        """10^v as a person writes it: 0.01 .. 1000 plainly, 10⁻⁵ beyond, 2 and 5 steps as 0.2, 50."""
+        out = []
+        for v in values:
+            d = round(v)
+            if abs(v - d) < 1e-6:
+                out.append(f"{10.0**d:g}" if -3 <= d <= 3 else theme.power_of_ten(d))
+            else:
+                out.append(f"{10.0**v:.2g}")
+        return out
+
 
 class ColorBar(pg.ColorBarItem):
     """pyqtgraph's colour bar with :class:`PlainAxis` frames and value axis."""

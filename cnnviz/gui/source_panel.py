@@ -153,6 +153,16 @@ class SourcePanel(QWidget):
         self.caption.setText(
             f"<b>{self.name}</b><br><span style='color:{theme.MUTED}'>{self._description}</span>{note}"
         )
+        self._fit_caption()
+
+    def _fit_caption(self) -> None:
+        """The caption keeps every wrapped line (a layout ignores a label's height-for-width)."""
+        w = self.caption.width() if self.caption.width() > 50 else max(self.width() - 8, 100)
+        self.caption.setMinimumHeight(self.caption.heightForWidth(w))
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit_caption()
 
     def set_pyramid(self, pyramid: tuple[np.ndarray, ...]) -> None:
         self.strip.set_pyramid(pyramid)
@@ -160,3 +170,4 @@ class SourcePanel(QWidget):
     def set_zoom(self, zoom: float) -> None:
         self.caption.setFont(theme.font(zoom, 0.9))
         self.strip.set_zoom(zoom)
+        self._fit_caption()
