@@ -2,7 +2,7 @@
 
 The equations are typeset with matplotlib's mathtext (rendered to a PNG in memory, no figure),
 large enough to read from the back of a hall and scaled with the window's zoom; without
-matplotlib they fall back to plain Unicode. The text follows ../shared/MATH.md.
+matplotlib they fall back to plain Unicode. The text follows docs/theory.md.
 """
 
 from __future__ import annotations
@@ -169,8 +169,8 @@ class MathBrowser(QTextBrowser):
         super().__init__(parent)
         self.images: dict[str, QImage] = {}
 
-    def loadResource(self, kind: int, url: QUrl):
-        image = self.images.get(url.toString())
+    def loadResource(self, kind: int, url: QUrl | str):
+        image = self.images.get(url.toString() if isinstance(url, QUrl) else url)
         if image is not None:
             return image
         return super().loadResource(kind, url)
@@ -183,7 +183,7 @@ def explanation_html(mode: str, zoom: float, images: dict[str, QImage] | None = 
     parts = [f"<h2>{title}: what is computed</h2>"]
     for i, (tex, plain) in enumerate(equations):
         png = math_png(tex, size) if images is not None else None
-        if png is not None:
+        if png is not None and images is not None:
             url = f"eq-{mode}-{i}-{size}"
             images[url] = QImage.fromData(png)
             parts.append(f"<p style='margin-left:12px'><img src='{url}'></p>")
@@ -191,7 +191,7 @@ def explanation_html(mode: str, zoom: float, images: dict[str, QImage] | None = 
             parts.append(f"<p style='margin-left:12px; font-size:{size}px'>{plain}</p>")
     parts.append("<h2>What each picture shows</h2><table cellspacing='6'>")
     parts += [f"<tr><td valign='top'><b>{name}</b></td><td>{text}</td></tr>" for name, text in curves]
-    parts.append("</table><p style='color:#606060'>Keys: F1. The maths: MATH.md in the project.</p>")
+    parts.append("</table><p style='color:#606060'>Keys: F1. The maths in full: docs/theory.md in the project.</p>")
     return "".join(parts)
 
 
@@ -201,12 +201,13 @@ def show_explanation(window: MainWindow) -> QDialog:
     if dialog is None:
         dialog = QDialog(window)
         dialog.setWindowTitle("What am I looking at")
-        browser = MathBrowser(dialog)
-        browser.setObjectName("explanation")
-        QVBoxLayout(dialog).addWidget(browser)
+        made = MathBrowser(dialog)
+        made.setObjectName("explanation")
+        QVBoxLayout(dialog).addWidget(made)
         dialog.resize(980, 720)
-        window._explanation = dialog
+        window._explanation = dialog  # type: ignore[attr-defined]
     browser = dialog.findChild(MathBrowser)
+    assert browser is not None
     z = window.view.zoom
     dialog.setFont(theme.font(z))
     browser.setFont(theme.font(z))

@@ -48,7 +48,8 @@ class _Cell:
     rect: QRectF
     image: MapImage | None = None
     levels: tuple[float, float] = (0.0, 1.0)
-    placed: tuple[float, float, float, float] | None = None  # the image's rect (x, y, w, h)
+    # the image's rect (x, y, w, h) and the image's pixel shape it was set for
+    placed: tuple[float, ...] | None = None
 
 
 FONT_PX = 40.0  # labels are laid out at this pixel size, then scaled into view units
@@ -267,7 +268,7 @@ class FeatureGridView(QWidget):
         """A new size of the view: new gaps when the labels would change size noticeably."""
         if self._structure is None:
             return
-        pitch, _ = self._fit(self._structure[0])
+        pitch = self._fit(self._structure[0])[0]
         if abs(pitch - self._pitch) > 0.02 * self._pitch:
             self._build(*self._structure, force=True)
             self._redraw()
@@ -378,10 +379,13 @@ class FeatureGridView(QWidget):
                 aspect = im.data.shape[0] / im.data.shape[1]
             x, y = cell.rect.x(), cell.rect.y()
             w, h = (1.0, aspect) if aspect <= 1 else (1 / aspect, 1.0)
-            placed = (x + (1 - w) / 2, y + (1 - h) / 2, w, h)
+            # pyqtgraph keeps an ImageItem's scale per pixel: a new image shape (the mosaic on or
+            # off, a new size) must be placed again, or it grows out of its cell over the others.
+            shape = cell.item.image.shape[:2] if cell.item.image is not None else (0, 0)
+            placed = (x + (1 - w) / 2, y + (1 - h) / 2, w, h, *shape)
             if placed != cell.placed:
                 cell.placed = placed
-                cell.item.setRect(QRectF(*placed))
+                cell.item.setRect(QRectF(*placed[:4]))
             if bad != cell.frame.isVisible():
                 cell.frame.setVisible(bad)
                 cell.title.set_html(self._title_html(key, bad))

@@ -99,7 +99,7 @@ class _FittedImage(QWidget):
 
     def paintEvent(self, event) -> None:
         r = self.drawn_rect()
-        if r.isEmpty():
+        if r.isEmpty() or self.image is None:
             return
         p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)

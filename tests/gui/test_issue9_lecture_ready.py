@@ -444,3 +444,24 @@ def test_log_axes_show_few_readable_ticks(qtbot, settle, make_window):
     w.load_settings(preset("07"))  # depth 100, values over 80 decades
     settle(w, 120_000)
     assert crowded_log_axes(w) == []
+
+
+@pytest.mark.parametrize("channels", [8, 16])
+def test_the_grid_mosaic_keeps_every_map_inside_its_cell(qtbot, settle, make_window, channels):
+    w = make_window(Settings(size=64, depth=5, channels=channels))
+    w.activateWindow()
+    qtbot.waitUntil(w.isActiveWindow)
+    qtbot.keyClick(w, Qt.Key.Key_M)
+    assert w.view.mosaic
+    grid = w.grid
+    rects = {}
+    for key, cell in grid._cells.items():
+        r = cell.item.mapRectToView(cell.item.boundingRect())
+        assert cell.rect.adjusted(-1e-6, -1e-6, 1e-6, 1e-6).contains(r), f"{key} spills out of its cell"
+        rects[key] = r
+        if key[0] >= 1:
+            assert grid.cell_image(key).channel is None  # every channel shown
+    for key, cell in grid._cells.items():  # titles sit in the gaps, over no map
+        title = cell.title.mapRectToParent(cell.title.boundingRect())  # the parent holds view coordinates
+        for other, r in rects.items():
+            assert not title.intersects(r.adjusted(0.02, 0.02, -0.02, -0.02)), f"title of {key} covers {other}"
