@@ -176,6 +176,8 @@ def test_the_exploding_residual_stack_marks_only_its_overflowed_levels_quietly(q
     settle(w, 120_000)
     lab, res = w.init_lab, w.result.residual
     assert res is not None and res.depth == 100
+    qtbot.wait(50)
+    w.grab()  # text items take their place on screen when painted
     finite_grad = [l for l, st in enumerate(res.layers) if np.isfinite(st.grad_var) and not st.grad_nonfinite]
     finite_var = [l for l, st in enumerate(res.layers) if np.isfinite(st.var) and not st.nonfinite]
     assert finite_grad and finite_var and len(finite_var) < len(res.layers)
