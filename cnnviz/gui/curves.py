@@ -157,7 +157,7 @@ class CurvesView(QWidget):
             self.grad_plot,
             zoom,
             "Gradient RMS",
-            "level l · N(0,1) injected at the top",
+            "level l · N(0,1) in at top",
             "RMS ∂/∂L<sub>l,s</sub>",
             log_y=True,
         )
@@ -360,8 +360,8 @@ class CurvesView(QWidget):
         exact = bool(np.any(vals == 0))
         note = (
             f"<span style='font-size:{theme.pt(z, 0.85)}; color:{theme.MUTED}'>"
-            + ("exactly 0 (drawn at 10<sup>−9</sup>)<br>" if exact else "")
-            + "- - - float rounding</span>"
+            + ("0 drawn at 10<sup>−9</sup><br>" if exact else "")
+            + "- - - rounding</span>"
         )
         if note != getattr(self, "_eq_note", None):
             self._eq_note = note

@@ -186,7 +186,11 @@ def style_plot(plot: pg.PlotItem, zoom: float, title: str, xlabel: str, ylabel: 
     for name, text in (("bottom", xlabel), ("left", ylabel)):
         axis = plot.getAxis(name)
         axis.setLabel(text, **{"font-size": theme.pt(zoom, 0.95), "color": theme.TEXT})
-        axis.setStyle(tickFont=theme.font(zoom, 0.85), tickTextOffset=int(4 * zoom))
+        # Edge labels (a decade at the end of a log range) may reach half a line past the axis
+        # rather than vanish.
+        axis.setStyle(
+            tickFont=theme.font(zoom, 0.85), tickTextOffset=int(4 * zoom), hideOverlappingLabels=theme.px(zoom) // 2 + 1
+        )
         axis.setPen(pg.mkPen(theme.MUTED, width=1))
         axis.setTextPen(pg.mkPen(theme.TEXT))
         # Tick labels are text, slow to paint: keep each axis (and its grid lines) as a pixmap

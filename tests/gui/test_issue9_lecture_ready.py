@@ -389,7 +389,7 @@ def test_tanh_and_sigmoid_show_saturation_not_a_flat_dead_relu_line(qtbot, settl
 
 def test_the_gradient_plot_says_what_it_is_the_gradient_of(qtbot, settle, main_window):
     w = main_window
-    assert "N(0,1) injected" in w.curves.grad_plot.getAxis("bottom").labelText
+    assert "N(0,1) in at top" in w.curves.grad_plot.getAxis("bottom").labelText
     assert "N(0,1) injected" in w.init_lab.grad_plot.getAxis("bottom").labelText
     w.grid.cell_clicked.emit(2, 0)
     assert "N(0,1) injected" in w.inspector.stats.text()
@@ -467,3 +467,16 @@ def test_the_grid_mosaic_keeps_every_map_inside_its_cell(qtbot, settle, make_win
         title = cell.title.mapRectToParent(cell.title.boundingRect())  # the parent holds view coordinates
         for other, r in rects.items():
             assert not title.intersects(r.adjusted(0.02, 0.02, -0.02, -0.02)), f"title of {key} covers {other}"
+
+
+@pytest.mark.parametrize("value", ["10", "1e30"])
+def test_mode_init_with_init_var_shows_that_variance_in_the_init_lab(qtbot, settle, make_window, value):
+    from cnnviz.cli import _window_parser, settings_from_args
+    from cnnviz.gui import theme
+
+    argv = ["--mode", "init", "--init-var", value, "--depth", "8", "--channels", "8"]
+    args = _window_parser().parse_args(argv)
+    w = make_window(settings_from_args(args, mode=args.mode))
+    assert w.stack.currentWidget() is w.init_lab
+    assert w.result.residual is not None and w.result.residual.init_var == float(value)
+    assert f"σ<sub>w</sub>² = {theme.fmt(float(value))}" in w.init_lab.header.text()
