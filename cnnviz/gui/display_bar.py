@@ -12,11 +12,12 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QSpinBox, QWidg
 from ..view_state import NORMALISATION_LABELS, NORMALISATIONS, SEQUENTIAL_MAPS, ViewState
 from .theme import DIVERGING_MAP
 
-DIVERGING_TEXT = f"{DIVERGING_MAP} (diverging)"
+DIVERGING_TEXT = "diverging ±"
 
 
 class DisplayBar(QWidget):
     view_requested = Signal(object)  # ViewState
+    note = Signal(str)  # one line for the status bar: why a choice does not change the picture
 
     def __init__(self, view: ViewState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -46,7 +47,7 @@ class DisplayBar(QWidget):
             c.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         h.addStretch(1)
         self.setToolTip("Hover a map for values, click it to inspect, scroll to zoom, drag to pan")
-        self.cmap_box.currentIndexChanged.connect(lambda _i: self._request(colormap=self.cmap_box.currentData()))
+        self.cmap_box.currentIndexChanged.connect(lambda _i: self._colormap_chosen(self.cmap_box.currentData()))
         self.norm_box.currentIndexChanged.connect(lambda _i: self._request(normalisation=self.norm_box.currentData()))
         self.mosaic_box.toggled.connect(lambda on: self._request(mosaic=bool(on)))
         self.channel_box.valueChanged.connect(lambda c: self._request(channel=int(c)))
@@ -61,13 +62,23 @@ class DisplayBar(QWidget):
             elif not self._signed and at >= 0:
                 box.removeItem(at)
             box.setCurrentIndex(max(0, box.findData(DIVERGING_MAP if self._signed else self._view.colormap)))
-        box.setEnabled(not self._signed)
         box.setToolTip(
             "Signed layers (tanh, identity) are drawn with a diverging map centred at 0: blue below, "
             "yellow above. ReLU and sigmoid layers use the map chosen here  [C]"
             if self._signed
             else "Colour map for one-signed layers (ReLU, sigmoid); signed layers use a diverging map centred at 0  [C]"
         )
+
+    def _colormap_chosen(self, name: str) -> None:
+        if name == DIVERGING_MAP:
+            return
+        if self._signed:  # kept for one-signed layers; the signed ones stay diverging
+            self.note.emit(
+                f"tanh and identity layers are signed: drawn with the diverging map {DIVERGING_MAP} "
+                f"centred at 0; {name} is used for ReLU and sigmoid"
+            )
+        self._request(colormap=name)
+        self._show_colormap()
 
     def _request(self, **changes: object) -> None:
         self.view_requested.emit(self._view.replace(**changes))

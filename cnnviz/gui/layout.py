@@ -43,6 +43,7 @@ class LayoutMixin:
         self.grid.cell_clicked.connect(self.curves.set_selected)
         self.display_bar = DisplayBar(self.view)
         self.display_bar.view_requested.connect(self.set_view_state)
+        self.display_bar.note.connect(self.say)
         left = QWidget()
         lv = QVBoxLayout(left)
         lv.setContentsMargins(0, 0, 0, 0)

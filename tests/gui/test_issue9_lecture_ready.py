@@ -136,12 +136,15 @@ def test_the_colour_map_box_shows_the_map_that_is_drawn(qtbot, settle, main_wind
     assert box.currentText() == "viridis" and box.isEnabled()
     w.load_settings(preset("05"))  # tanh: signed layers, a diverging map
     settle(w)
-    assert theme.DIVERGING_MAP in box.currentText() and not box.isEnabled()
+    assert box.currentData() == theme.DIVERGING_MAP and "diverging" in box.currentText()
     assert w.grid.cbar.colorMap().name == theme.DIVERGING_MAP
+    box.setCurrentIndex(box.findData("cividis"))  # kept for ReLU; the picture stays diverging, and says why
+    assert w.view.colormap == "cividis" and box.currentData() == theme.DIVERGING_MAP
+    assert "signed" in w.statusBar().currentMessage()
     w.commands.by_name["activation_prev"].trigger()  # back to sigmoid: one-signed
     settle(w)
     assert w.result.settings.activation == "sigmoid"
-    assert box.currentText() == "viridis" and box.isEnabled()
+    assert box.currentText() == "cividis"
     assert box.findData(theme.DIVERGING_MAP) < 0
 
 
