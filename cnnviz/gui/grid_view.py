@@ -459,7 +459,7 @@ class FeatureGridView(QWidget):
         axis = self.cbar.axis
         axis.setStyle(tickFont=theme.font(self._zoom, 0.85), tickTextOffset=int(3 * self._zoom))
         axis.setTextPen(pg.mkPen(theme.TEXT))
-        axis.setHeight(int(2.7 * theme.px(self._zoom, 0.9)) + 8)
+        axis.setHeight(int(3.4 * theme.px(self._zoom, 0.9)) + 10)  # ticks and the label, whole
 
     # -- interaction --------------------------------------------------------------------------
     def _cell_at(self, scene_pos: QPointF) -> tuple[_Cell, float, float] | None:
