@@ -18,7 +18,7 @@ from .errors import SettingsError
 SEQUENTIAL_MAPS = ("viridis", "cividis")
 NORMALISATIONS = ("map", "level", "global", "log")
 NORMALISATION_LABELS = {"map": "per map", "level": "per level", "global": "global", "log": "global log₁₀|value|"}
-LOG_DECADES = 12  # the "log" normalisation shows at most this many decades below the largest |value|
+LOG_DECADES = 40  # the "log" normalisation shows at most this many decades below the largest |value|
 ZOOM_STEPS = (0.8, 0.9, 1.0, 1.15, 1.3, 1.5, 1.75, 2.0, 2.5, 3.0)
 
 

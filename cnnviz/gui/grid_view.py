@@ -104,9 +104,9 @@ def fit_pitch(k: int, width_px: float, height_px: float, label_px: float) -> tup
     pitch, th = PITCH, 0.27
     for _ in range(8):  # a fixed point: the scale depends on the pitch, the pitch on the scale
         ppu = min(height_px / ((k + 1) * pitch + 3.8 * th + 0.4), width_px / ((k + 1) * pitch + 0.5))
-        # Labels never outgrow the cells (at most 0.6 of a cell): on a view too small for both,
+        # Labels never outgrow the cells (at most 0.72 of a cell): on a view too small for both,
         # the labels shrink rather than the maps vanish (F9 gives the grid the screen).
-        th = min(label_px / max(ppu, 1e-6), 0.6)
+        th = min(label_px / max(ppu, 1e-6), 0.72)
         pitch = max(PITCH, 1.0 + 1.25 * th + 0.04)
     return pitch, th
 
@@ -459,7 +459,7 @@ class FeatureGridView(QWidget):
         axis = self.cbar.axis
         axis.setStyle(tickFont=theme.font(self._zoom, 0.85), tickTextOffset=int(3 * self._zoom))
         axis.setTextPen(pg.mkPen(theme.TEXT))
-        axis.setHeight(int(3.4 * theme.px(self._zoom, 0.9)) + 10)  # ticks and the label, whole
+        axis.setHeight(int(3.1 * theme.px(self._zoom, 0.9)) + 8)  # ticks and the label, whole
 
     # -- interaction --------------------------------------------------------------------------
     def _cell_at(self, scene_pos: QPointF) -> tuple[_Cell, float, float] | None:

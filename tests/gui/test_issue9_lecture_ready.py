@@ -362,7 +362,7 @@ def test_the_log_normalisation_shows_fading_and_exploding_signals(qtbot, settle,
         data = grid.cell_image(top).data
         tops[init] = float(np.median(data[data > ZERO_LOG]))
         lo, hi = grid._cells[top].levels
-        assert hi - lo <= 12 and grid.cbar.axis.range == pytest.approx([lo, hi])
+        assert hi - lo <= 40 and grid.cbar.axis.range == pytest.approx([lo, hi])
         assert "log" in grid.cbar.axis.labelText
         assert all("10" in text or text == "1" for _, text in grid.cbar.axis._tickLevels[0])
     # a hundred times the weight variance: the maps of the top level are visibly brighter
