@@ -24,6 +24,10 @@ from .core.init import resolve_init_var, scale_net_fan_in
 from .errors import SettingsError
 
 ACTIVATIONS = ("identity", "relu", "sigmoid", "tanh")
+# Where a saturating activation's slope is small: tanh' = 1 - u^2 < 0.19 beyond |u| = 0.9,
+# sigmoid' = u (1 - u) < 0.09 (a third of its peak) below 0.1 and above 0.9. Outputs outside
+# (low, high) count as saturated (LayerStats.sat_frac).
+SATURATION: dict[str, tuple[float, float]] = {"tanh": (-0.9, 0.9), "sigmoid": (0.1, 0.9)}
 MODES = ("pyramid", "init", "cost")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 RESIDUAL_INPUTS = ("noise", "image")

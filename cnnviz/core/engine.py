@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import CnnvizError, SettingsError
-from ..settings import Settings
+from ..settings import SATURATION, Settings
 from . import cost, theory
 from .device import pick_device
 from .init import resolve_init_var, scale_net_fan_in
@@ -28,7 +28,7 @@ from .result import DISPLAY_SIZE, CostRow, Profile, PyramidResult, ResidualResul
 from .result import profile as make_profile
 from .scale_net import Cancelled, ScaleSharedNet
 from .single_unit import sample_unit
-from .stats import _cpu_values, layer_stats
+from .stats import _cpu_values, layer_stats, saturated_fraction
 
 __all__ = ["DISPLAY_SIZE", "INPUT_OFFSET", "Cancelled", "EngineError", "Profile", "run", "to_network_input"]
 
@@ -148,6 +148,11 @@ def _pyramid_result(
     mult = {(row.level, row.scale): row.multiplies for row in costs}
     # Level 0 first: its measured mean squares q_{0,s} start the mean-field recursion.
     stats = [layer_stats(m, 0, s, hist=prof.wants_histogram(0, s)) for s, m in enumerate(layers[0])]
+    bounds = SATURATION.get(settings.activation)
+
+    def sat(m: torch.Tensor) -> dict[str, float]:
+        return {} if bounds is None else {"sat_frac": saturated_fraction(m, *bounds)}
+
     lap("stats")
     mf = _mean_field(tuple(st.mean_sq for st in stats), k, depth, J, D, tuple(net.init_vars), settings.activation)
     lap("theory")
@@ -164,6 +169,7 @@ def _pyramid_result(
                     theory_mean_sq=float(mf.q[level, s]),
                     theory_var=float(mf.var[level, s]),
                     theory_grad_rms=float(mf.grad_rms[level, s]),
+                    **sat(m),
                 )
             )
     lap("stats")

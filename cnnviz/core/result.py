@@ -111,6 +111,7 @@ class LayerStats:
     theory_mean_sq: float = float("nan")
     theory_var: float = float("nan")
     theory_grad_rms: float = float("nan")
+    sat_frac: float = float("nan")  # tanh/sigmoid: the fraction of outputs where f' is small (see SATURATION)
 
     @property
     def size(self) -> int:

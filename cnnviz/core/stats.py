@@ -280,6 +280,21 @@ def layer_stats(
     return LayerStats(**fields)
 
 
+def saturated_fraction(x: torch.Tensor, low: float, high: float) -> float:
+    """Fraction of the values of ``x`` (any shape) outside ``(low, high)``, over the values that are
+    not NaN (an overflowed inf counts as saturated); NaN if there are none."""
+    a: Any = _cpu_values(x)
+    if a is None:
+        a = flatten(x)
+    xp = _xp(a)
+    finite = a.size - int(xp.count_nonzero(xp.isnan(a))) if a.size else 0
+    if not finite:
+        return float("nan")
+    with np.errstate(invalid="ignore"):
+        out = int(xp.count_nonzero((a < low) | (a > high)))  # inf counts as saturated, NaN never
+    return out / int(finite)
+
+
 def _layer_stats_torch(
     x: torch.Tensor, level: int, scale: int = 0, grad: torch.Tensor | None = None, hist: bool = True, **extra: Any
 ) -> LayerStats:

@@ -17,6 +17,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
 
 from ..core.result import PyramidResult, Result
+from ..settings import SATURATION
 from . import theme
 from .plots import (
     CornerText,
@@ -38,32 +39,10 @@ EQ_FLOOR = 1e-9  # an exact 0 is drawn here: a log axis has no 0
 EQ_COLOR = QColor("#444444")
 
 
-# Where a saturating activation's slope is small: tanh' = 1 - u^2 < 0.19 beyond |u| = 0.9,
-# sigmoid' = u (1 - u) < 0.09 (a third of its peak) below 0.1 and above 0.9.
-SATURATION = {"tanh": (-0.9, 0.9), "sigmoid": (0.1, 0.9)}
-
-
-def saturation_percent(counts: np.ndarray, edges: np.ndarray, low: float, high: float) -> float:
-    """Percent of the values outside [low, high], from a layer's histogram (``counts`` [n],
-    ``edges`` [n + 1] over its finite values): a bin counts where its centre lies; NaN if empty."""
-    counts = np.asarray(counts, dtype=np.float64)
-    edges = np.asarray(edges, dtype=np.float64)
-    total = counts.sum()
-    if counts.size == 0 or edges.size != counts.size + 1 or total <= 0:
-        return math.nan
-    centres = (edges[:-1] + edges[1:]) / 2
-    return float(100.0 * counts[(centres < low) | (centres > high)].sum() / total)
-
-
-def saturation_grid(pyr: PyramidResult, activation: str) -> np.ndarray:
+def saturation_grid(pyr: PyramidResult) -> np.ndarray:
     """The saturated percent of every layer L_{l,s}, float64 ``[depth + 1, k + 1]`` (NaN where no
-    layer), read from the histograms the engine measured over every element."""
-    low, high = SATURATION[activation]
-    out = np.full((pyr.depth + 1, pyr.k + 1), np.nan)
-    for st in pyr.layers:
-        if st.level >= 1:
-            out[st.level, st.scale] = saturation_percent(st.hist_counts, st.hist_edges, low, high)
-    return out
+    layer or no saturating activation), as the engine measured it over every element."""
+    return 100 * pyr.grid("sat_frac")
 
 
 class CurvesView(QWidget):
@@ -206,7 +185,7 @@ class CurvesView(QWidget):
         )
         act = result.settings.activation
         saturating = act in SATURATION
-        values = saturation_grid(pyr, act) if saturating else 100 * pyr.grid("zero_frac")
+        values = saturation_grid(pyr) if saturating else 100 * pyr.grid("zero_frac")
         self._draw_family("zero", self.zero_plot, pyr, values, None, bad, log=False, first_level=1)
         titles = {
             "relu": ("Dead ReLU", "exact zeros (%)"),
@@ -427,7 +406,12 @@ class CurvesView(QWidget):
         self.hist_note.set_html(
             f"<span style='font-size:{theme.pt(self._zoom, 0.9)}; color:{theme.TEXT}'>{note}</span>"
         )
-        empty = counts.size == 0 or not np.all(np.isfinite(edges)) or counts.sum() == 0
+        if counts.size == 0:  # not computed for this cell yet: its request is on its way
+            self.hist_note.set_html(
+                f"<span style='font-size:{theme.pt(self._zoom, 0.9)}; color:{theme.MUTED}'>computing…</span>"
+            )
+            return
+        empty = not np.all(np.isfinite(edges)) or counts.sum() == 0
         for side in ("bottom", "left"):  # an empty plot shows no made-up 0-1 numbers
             axis = self.hist_plot.getAxis(side)
             if axis.style["showValues"] == empty:

@@ -127,7 +127,9 @@ class LayerInspector(QDialog):
         self.map_plot.autoRange(padding=0.02)
         style_plot(self.hist_plot, self._zoom, f"Histogram of {html_name}", "value", "count (log)", log_y=True)
         counts, edges = st.hist_counts.astype(float), st.hist_edges.astype(float)
-        if counts.sum() > 0 and np.all(np.isfinite(edges)):
+        if counts.size == 0:
+            pass  # not computed for this cell yet: the window has asked for it; keep what is drawn
+        elif counts.sum() > 0 and np.all(np.isfinite(edges)):
             self.hist.setData(
                 edges,
                 np.maximum(counts, 0.5),

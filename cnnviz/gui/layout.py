@@ -41,6 +41,8 @@ class LayoutMixin:
         self.grid.cell_clicked.connect(self._open_inspector)
         self.grid.selection_changed.connect(self.curves.set_selected)
         self.grid.cell_clicked.connect(self.curves.set_selected)
+        self.grid.selection_changed.connect(self._on_cell_selected)
+        self.grid.cell_clicked.connect(self._on_cell_selected)
         self.display_bar = DisplayBar(self.view)
         self.display_bar.view_requested.connect(self.set_view_state)
         self.display_bar.note.connect(self.say)

@@ -174,7 +174,8 @@ class MainWindow(LayoutMixin, SourceMixin, QMainWindow):
     def scene(self) -> Scene:
         """What is on screen now, as a scene (for saving, stamps and decks)."""
         ref = self.source.ref(self.frame) if self.source is not None else None
-        return Scene(settings=self.settings, view=self.view, source=ref)
+        view = self.view.replace(selected=self.grid.selected) if self.settings.mode == "pyramid" else self.view
+        return Scene(settings=self.settings, view=view, source=ref)
 
     def set_view_state(self, view: ViewState) -> None:
         if view != self.view:
@@ -205,8 +206,21 @@ class MainWindow(LayoutMixin, SourceMixin, QMainWindow):
         self.compare.view_changed(view, zoom_changed)
 
     def _submit(self) -> None:
-        gen = self.worker.submit(self.settings, self.frame, self.frame_description_for_engine())
+        # Only the selected cell's histogram is computed (the engine's interactive profile);
+        # picking another cell asks again (see _on_cell_selected).
+        selected = self.grid.selected if self.settings.mode == "pyramid" else None
+        gen = self.worker.submit(self.settings, self.frame, self.frame_description_for_engine(), selected=selected)
         self._submitted_at[gen] = time.perf_counter()
+
+    def _on_cell_selected(self, level: int, scale: int) -> None:
+        """A newly selected cell needs its histogram: the same request again, with that cell."""
+        if self.grid.selected != (level, scale):
+            self.grid.set_selected(level, scale)  # emits selection_changed: we come back here
+            if self.grid.selected == (level, scale):
+                return
+        pyr = self.result.pyramid if self.result is not None else None
+        if pyr is None or pyr.layer(level, scale).hist_counts.size == 0:
+            self._submit()
 
     def frame_description_for_engine(self) -> str:
         if self.source is None:
@@ -279,6 +293,9 @@ class MainWindow(LayoutMixin, SourceMixin, QMainWindow):
             if self.inspector is not None and self.inspector.isVisible():
                 self.inspector.set_result(result)
             self.display_bar.show_view(self.view, result.settings.channels, theme.is_signed(result.settings.activation))
+            sel = self.grid.selected  # the grid picks another cell when the old one is gone (depth, size)
+            if sel is not None and result.pyramid.layer(*sel).hist_counts.size == 0:
+                QTimer.singleShot(0, self._submit)
         if result.residual is not None or result.unit is not None:
             self.init_lab.set_result(result)
         if result.costs and result.settings.mode == "cost":

@@ -110,3 +110,12 @@ def test_keyword_aliases_and_bad_profiles():
     assert isinstance(r.profile, Profile)
     with pytest.raises(SettingsError, match="profile must be one of"):
         engine.run(s, frame, profile="everything")
+
+
+def test_saturated_fraction_counts_outputs_beyond_the_flat_ends():
+    import torch
+
+    from cnnviz.core.stats import saturated_fraction
+
+    x = torch.tensor([-0.95, -0.5, 0.0, 0.5, 0.95, float("inf"), float("nan")]).reshape(1, 1, 1, 7)
+    assert saturated_fraction(x, -0.9, 0.9) == 3 / 6  # -0.95, 0.95 and inf of the six values not NaN
