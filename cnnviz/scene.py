@@ -25,6 +25,7 @@ import numpy as np
 from . import __version__
 from .errors import CnnvizError, SettingsError
 from .settings import Settings
+from .untrusted import brief, clip, parse_int
 from .view_state import ViewState
 
 SCHEMA = 2
@@ -56,11 +57,11 @@ class SourceRef:
         for key in ("name", "path", "pixels"):
             v = getattr(self, key)
             if v is not None and (not isinstance(v, str) or len(v) > 4096):
-                raise SettingsError(f"source {key} must be text (at most 4096 characters), not {v!r:.60}")
+                raise SettingsError(f"source {key} must be text (at most 4096 characters), not {brief(v)}")
         if self.frame is not None and (
             isinstance(self.frame, bool) or not isinstance(self.frame, int) or not 0 <= self.frame < 2**31
         ):
-            raise SettingsError(f"source frame must be a whole number >= 0 or null, not {self.frame!r:.60}")
+            raise SettingsError(f"source frame must be a whole number >= 0 or null, not {brief(self.frame)}")
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "path": self.path, "pixels": self.pixels, "frame": self.frame}
@@ -73,7 +74,7 @@ class SourceRef:
             raise SettingsError("source must be a JSON object or null")
         unknown = set(data) - {"name", "path", "pixels", "frame"}
         if unknown:
-            raise SettingsError(f"unknown source field(s): {', '.join(sorted(map(str, unknown)))}")
+            raise SettingsError(f"unknown source field(s): {clip(', '.join(sorted(map(str, unknown))))}")
         return cls(**data)
 
 
@@ -109,9 +110,9 @@ class Scene:
         data = migrate(data)
         unknown = set(data) - _TOP_KEYS
         if unknown:
-            raise SettingsError(f"unknown scene field(s): {', '.join(sorted(map(str, unknown)))}")
+            raise SettingsError(f"unknown scene field(s): {clip(', '.join(sorted(map(str, unknown))))}")
         if data.get("format", FORMAT) != FORMAT:
-            raise SettingsError(f"format must be {FORMAT!r}, not {data.get('format')!r:.60}")
+            raise SettingsError(f"format must be {FORMAT!r}, not {brief(data.get('format'))}")
         settings = Settings.from_dict(data.get("settings", {}))
         view = ViewState.from_dict(data["view"]) if data.get("view") is not None else ViewState()
         return cls(settings=settings, view=view, source=SourceRef.from_dict(data.get("source")))
@@ -122,15 +123,21 @@ class Scene:
 
 
 def parse_json(text: str, what: str = "settings") -> Any:
-    """``json.loads`` whose every failure is one SettingsError line (huge numbers, deep nesting too)."""
+    """``json.loads`` whose every failure is one SettingsError line (deep nesting too).
+
+    An integer too long to be any setting is read as a :class:`~cnnviz.untrusted.HugeNumber`,
+    which the validation then refuses by the field's name.
+    """
+    if not isinstance(text, str):
+        raise SettingsError(f"{what} must be text, not {type(text).__name__}")
     try:
-        return json.loads(text)
+        return json.loads(text, parse_int=parse_int)
     except json.JSONDecodeError as err:
-        raise SettingsError(f"{what} are not valid JSON: {err.msg} (line {err.lineno})") from None
+        raise SettingsError(f"{what}: not valid JSON: {err.msg} (line {err.lineno})") from None
     except RecursionError:
-        raise SettingsError(f"{what} are nested too deeply to be a cnnviz file") from None
-    except ValueError as err:  # e.g. an integer of more than 4300 digits
-        raise SettingsError(f"{what} hold a number that is too large: {str(err)[:80]}") from None
+        raise SettingsError(f"{what}: nested too deeply to be a cnnviz file") from None
+    except (ValueError, OverflowError) as err:
+        raise SettingsError(f"{what}: not valid JSON: {clip(str(err))}") from None
 
 
 def migrate(data: Any) -> dict[str, Any]:
@@ -139,7 +146,7 @@ def migrate(data: Any) -> dict[str, Any]:
         raise SettingsError("a scene or settings file must hold a JSON object")
     schema = data.get("schema", 1 if "settings" not in data else SCHEMA)
     if isinstance(schema, bool) or not isinstance(schema, int):
-        raise SettingsError(f"schema must be a whole number, not {schema!r:.60}")
+        raise SettingsError(f"schema must be a whole number, not {brief(schema)}")
     if schema == 1:
         flat = {k: v for k, v in data.items() if k != "schema"}
         return {"format": FORMAT, "schema": SCHEMA, "settings": flat, "view": None, "source": None}
@@ -147,7 +154,7 @@ def migrate(data: Any) -> dict[str, Any]:
         if "settings" not in data:
             raise SettingsError("a schema 2 scene needs a 'settings' object")
         return dict(data)
-    raise SettingsError(f"schema {schema} is newer than this cnnviz ({__version__}) reads (1 to {SCHEMA})")
+    raise SettingsError(f"schema {brief(schema)} is not one this cnnviz ({__version__}) reads (1 to {SCHEMA})")
 
 
 def load_scene(path: str | Path) -> Scene:

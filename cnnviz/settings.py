@@ -22,6 +22,7 @@ from typing import Any
 from .core.init import INIT_RULES as INIT_RULES  # re-exported: the rule names belong to Settings' vocabulary
 from .core.init import resolve_init_var, scale_net_fan_in
 from .errors import SettingsError
+from .untrusted import brief, clip, is_huge
 
 ACTIVATIONS = ("identity", "relu", "sigmoid", "tanh")
 # Where a saturating activation's slope is small: tanh' = 1 - u^2 < 0.19 beyond |u| = 0.9,
@@ -63,9 +64,13 @@ def _check_init(name: str, value: str | float) -> str | float:
         try:
             value = float(value)
         except ValueError:
-            raise SettingsError(f"{name} must be a number or one of {', '.join(INIT_RULES)}, not {value!r}") from None
+            raise SettingsError(
+                f"{name} must be a number or one of {', '.join(INIT_RULES)}, not {brief(value)}"
+            ) from None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise SettingsError(f"{name} must be a number or a rule name, not {value!r}")
+        raise SettingsError(f"{name} must be a number or a rule name, not {brief(value)}")
+    if is_huge(value):
+        raise SettingsError(f"{name} is too large for a weight variance ({brief(value)})")
     try:
         value = float(value)
     except OverflowError:
@@ -116,10 +121,13 @@ class Settings:
     def __post_init__(self) -> None:
         for f in fields(self):
             value = getattr(self, f.name)
+            name = f.name.replace("_", " ")
             if f.type in ("int",) and (isinstance(value, bool) or not isinstance(value, int)):
-                raise SettingsError(f"{f.name} must be a whole number, not {value!r}")
+                raise SettingsError(f"{name} must be a whole number, not {brief(value)}")
+            if f.type in ("int",) and is_huge(value):
+                raise SettingsError(f"{name} is far out of range: {brief(value)}")
             if f.type == "bool" and not isinstance(value, bool):
-                raise SettingsError(f"{f.name} must be true or false, not {value!r}")
+                raise SettingsError(f"{name} must be true or false, not {brief(value)}")
         self._choice("mode", MODES)
         self._choice("activation", ACTIVATIONS)
         self._choice("residual_activation", ACTIVATIONS)
@@ -157,7 +165,7 @@ class Settings:
     def _choice(self, name: str, allowed: tuple[str, ...]) -> None:
         value = getattr(self, name)
         if value not in allowed:
-            raise SettingsError(f"{name.replace('_', ' ')} must be one of {', '.join(allowed)}, not {value!r}")
+            raise SettingsError(f"{name.replace('_', ' ')} must be one of {', '.join(allowed)}, not {brief(value)}")
 
     @property
     def k(self) -> int:
@@ -168,7 +176,7 @@ class Settings:
         """A copy with ``changes`` applied and validated (raises SettingsError)."""
         unknown = set(changes) - {f.name for f in fields(self)}
         if unknown:
-            raise SettingsError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+            raise SettingsError(f"unknown setting(s): {clip(', '.join(sorted(map(str, unknown))))}")
         return dataclasses.replace(self, **changes)
 
     # -- rules --------------------------------------------------------------------------
@@ -246,7 +254,7 @@ class Settings:
         up = step > 0
         value: Any = getattr(self, field, None)
         if field not in {f.name for f in fields(self)}:
-            raise SettingsError(f"unknown setting: {field}")
+            raise SettingsError(f"unknown setting: {clip(str(field))}")
         if field in INIT_FIELDS:
             return self.scaled_init(QUARTER_DECADE ** (1 if up else -1), field)
         if field in ("activation", "residual_activation", "unit_activation"):
@@ -303,11 +311,32 @@ class Settings:
             raise SettingsError("settings must be a JSON object")
         unknown = set(data) - {f.name for f in fields(cls)}
         if unknown:
-            raise SettingsError(f"unknown setting(s): {', '.join(sorted(map(str, unknown)))}")
+            raise SettingsError(f"unknown setting(s): {clip(', '.join(sorted(map(str, unknown))))}")
         try:
             return cls(**data)
         except (TypeError, OverflowError) as err:
             raise SettingsError(f"settings: {err}") from None
+
+    @classmethod
+    def lenient(cls, data: Any) -> tuple[Settings, list[str]]:
+        """Each valid field of ``data`` kept, each invalid one at its default; and why each was dropped.
+
+        For the saved state, which must never stop the app: fields are applied in declaration
+        order (size before depth), so a depth is checked against the size kept before it.
+        """
+        if not isinstance(data, dict):
+            return cls(), ([] if data is None else ["settings: not an object"])
+        state, dropped = cls(), []
+        for f in fields(cls):
+            if f.name in data:
+                try:
+                    state = state.replace(**{f.name: data[f.name]})
+                except (SettingsError, TypeError, ValueError, OverflowError) as err:
+                    dropped.append(str(err) if isinstance(err, SettingsError) else f"{f.name}: {brief(data[f.name])}")
+        unknown = set(data) - {f.name for f in fields(cls)}
+        if unknown:
+            dropped.append(f"unknown setting(s): {clip(', '.join(sorted(map(str, unknown))))}")
+        return state, dropped
 
     def to_json(self) -> str:
         """The whole scene file with these settings and the default view (see cnnviz.scene)."""

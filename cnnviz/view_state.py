@@ -14,6 +14,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from .errors import SettingsError
+from .untrusted import brief, clip, is_huge
 
 SEQUENTIAL_MAPS = ("viridis", "cividis")
 NORMALISATIONS = ("map", "level", "global", "log")
@@ -35,19 +36,21 @@ class ViewState:
 
     def __post_init__(self) -> None:
         if self.colormap not in SEQUENTIAL_MAPS:
-            raise SettingsError(f"view colormap must be one of {', '.join(SEQUENTIAL_MAPS)}, not {self.colormap!r}")
+            raise SettingsError(
+                f"view colormap must be one of {', '.join(SEQUENTIAL_MAPS)}, not {brief(self.colormap)}"
+            )
         if self.normalisation not in NORMALISATIONS:
             raise SettingsError(
-                f"view normalisation must be one of {', '.join(NORMALISATIONS)}, not {self.normalisation!r}"
+                f"view normalisation must be one of {', '.join(NORMALISATIONS)}, not {brief(self.normalisation)}"
             )
         if isinstance(self.channel, bool) or not isinstance(self.channel, int) or not 0 <= self.channel < 4096:
-            raise SettingsError(f"view channel must be a whole number from 0 to 4095, not {self.channel!r}")
+            raise SettingsError(f"view channel must be a whole number from 0 to 4095, not {brief(self.channel)}")
         if not isinstance(self.mosaic, bool):
-            raise SettingsError(f"view mosaic must be true or false, not {self.mosaic!r}")
+            raise SettingsError(f"view mosaic must be true or false, not {brief(self.mosaic)}")
         if isinstance(self.zoom, bool) or not isinstance(self.zoom, int | float):
-            raise SettingsError(f"view zoom must be a number, not {self.zoom!r}")
-        if not (math.isfinite(self.zoom) and ZOOM_STEPS[0] <= float(self.zoom) <= ZOOM_STEPS[-1]):
-            raise SettingsError(f"view zoom must be from {ZOOM_STEPS[0]} to {ZOOM_STEPS[-1]}, not {self.zoom}")
+            raise SettingsError(f"view zoom must be a number, not {brief(self.zoom)}")
+        if is_huge(self.zoom) or not (math.isfinite(self.zoom) and ZOOM_STEPS[0] <= float(self.zoom) <= ZOOM_STEPS[-1]):
+            raise SettingsError(f"view zoom must be from {ZOOM_STEPS[0]} to {ZOOM_STEPS[-1]}, not {brief(self.zoom)}")
         object.__setattr__(self, "zoom", float(self.zoom))
         sel = self.selected
         if sel is not None:
@@ -56,13 +59,13 @@ class ViewState:
                 or len(sel) != 2
                 or not all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 64 for v in sel)
             ):
-                raise SettingsError(f"view selected must be [level, scale] or null, not {sel!r}")
+                raise SettingsError(f"view selected must be [level, scale] or null, not {brief(sel)}")
             object.__setattr__(self, "selected", (int(sel[0]), int(sel[1])))
 
     def replace(self, **changes: Any) -> ViewState:
         unknown = set(changes) - {f.name for f in fields(self)}
         if unknown:
-            raise SettingsError(f"unknown view field(s): {', '.join(sorted(unknown))}")
+            raise SettingsError(f"unknown view field(s): {clip(', '.join(sorted(map(str, unknown))))}")
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
@@ -77,7 +80,7 @@ class ViewState:
             raise SettingsError("view must be a JSON object")
         unknown = set(data) - {f.name for f in fields(cls)}
         if unknown:
-            raise SettingsError(f"unknown view field(s): {', '.join(sorted(map(str, unknown)))}")
+            raise SettingsError(f"unknown view field(s): {clip(', '.join(sorted(map(str, unknown))))}")
         return cls(**data)
 
     @classmethod
@@ -90,8 +93,10 @@ class ViewState:
             if f.name in data:
                 try:
                     state = state.replace(**{f.name: data[f.name]})
-                except (SettingsError, TypeError, ValueError, OverflowError):
-                    dropped.append(f"view {f.name}")
+                except SettingsError as err:
+                    dropped.append(str(err))
+                except (TypeError, ValueError, OverflowError):
+                    dropped.append(f"view {f.name}: {brief(data[f.name])}")
         return state, dropped
 
     def to_json(self) -> str:
@@ -100,8 +105,10 @@ class ViewState:
     @classmethod
     def from_json(cls, text: str) -> ViewState:
         """Parse saved state leniently: unknown keys are ignored and bad values take their defaults."""
+        from .scene import parse_json
+
         try:
-            data = json.loads(text)
-        except (TypeError, ValueError, RecursionError):
+            data = parse_json(text, "view")
+        except SettingsError:
             return cls()
         return cls.lenient(data)[0]
