@@ -11,7 +11,9 @@ a traceback is a bug.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import warnings
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -20,6 +22,12 @@ from .errors import CnnvizError, SettingsError
 from .settings import ACTIVATIONS, DEVICES, INIT_RULES, MODES, RESIDUAL_INPUTS, Settings, log2_size
 
 DEFAULT_DEPTH = Settings().depth
+SCREENSHOT_HELP = (
+    "render the window offscreen from the defaults plus these flags, save it and exit; the extension "
+    "names the format (.png, .jpg, .webp, or any other Qt writes). An existing OUT is replaced "
+    "atomically (the old file stays whole if writing fails); OUT is never one of the command's "
+    "inputs (FILE, --settings)"
+)
 
 
 class UsageError(SettingsError):
@@ -141,7 +149,7 @@ def _window_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--screenshot",
         metavar="OUT.png",
-        help="render the window offscreen from the defaults plus these flags, save a PNG and exit",
+        help=SCREENSHOT_HELP,
     )
     p.add_argument("--window-size", metavar="WxH", help="window size for --screenshot (default 1600x900)")
     lec = p.add_argument_group("lecture")
@@ -208,10 +216,9 @@ def cmd_stats(argv: list[str], out: TextIO, err: TextIO) -> int:
     result = run(settings, frame, source=source, profile="stats", equivariance=True)
     from .report import layer_table, result_to_dict, strict_json
 
-    if args.json:
-        out.write(strict_json(result_to_dict(result)) + "\n")
-    else:
-        out.write(layer_table(result) + "\n")
+    text = strict_json(result_to_dict(result)) if args.json else layer_table(result)
+    out.write(text + "\n")
+    out.flush()
     return 0
 
 
@@ -242,7 +249,73 @@ def cmd_window(argv: list[str], err: TextIO) -> int:
     # The screenshot is reproducible: defaults plus flags, never the saved state. A normal
     # launch restores the saved state unless flags were given.
     use = settings if (args.screenshot or explicit) else None
-    return launch(file=args.file, settings=use, reset=args.reset, screenshot=args.screenshot, window_size=size)
+    return launch(
+        file=args.file,
+        settings=use,
+        reset=args.reset,
+        screenshot=args.screenshot,
+        window_size=size,
+        inputs=(args.settings,),
+    )
+
+
+class OutputError(CnnvizError):
+    """Standard output cannot take what a command prints (closed, full, a device error)."""
+
+
+class _Output:
+    """The command's standard output: a write that fails (``> /dev/full``, ``>&-``) becomes one
+    :class:`OutputError` line, said once; a closed pipe (``| head``) stays a BrokenPipeError."""
+
+    def __init__(self, stream: TextIO | None) -> None:
+        self.stream = stream
+        self.failed = False
+
+    def _fail(self, why: str) -> None:
+        if self.failed:
+            return
+        self.failed = True
+        raise OutputError(f"cannot write to standard output: {why}")
+
+    def write(self, text: str) -> int:
+        if self.failed:
+            return len(text)
+        if self.stream is None:
+            self._fail("it is closed")
+        try:
+            return self.stream.write(text)  # type: ignore[union-attr]
+        except BrokenPipeError:
+            raise
+        except (OSError, ValueError) as err:  # ValueError: a closed file object
+            self._fail(getattr(err, "strerror", None) or str(err))
+        return len(text)
+
+    def flush(self) -> None:
+        if self.failed or self.stream is None:
+            return
+        try:
+            self.stream.flush()
+        except BrokenPipeError:
+            raise
+        except (OSError, ValueError) as err:
+            self._fail(getattr(err, "strerror", None) or str(err))
+
+    def isatty(self) -> bool:
+        try:
+            return bool(self.stream is not None and self.stream.isatty())
+        except (OSError, ValueError):
+            return False
+
+
+def _discard_stdout() -> None:
+    """Point file descriptor 1 at /dev/null, so the interpreter's final flush of what could not
+    be written does not print a second error (Python's documented recipe for broken pipes)."""
+    try:
+        fd = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(fd, sys.stdout.fileno())
+        os.close(fd)
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 def _deck_from_args(args: argparse.Namespace):
@@ -260,27 +333,45 @@ def _deck_from_args(args: argparse.Namespace):
 
 
 def main(argv: list[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    out = out or sys.stdout
-    err = err or sys.stderr
-    try:
-        if argv and argv[0] == "stats":
-            return cmd_stats(argv[1:], out, err)
-        if argv and argv[0] == "export":
-            from .cli_export import cmd_export
+    from . import interrupt
 
-            return cmd_export(argv[1:], out, err)
-        return cmd_window(argv, err)
-    except CnnvizError as e:
-        err.write(f"cnnviz: error: {e}\n")
-        return 2 if isinstance(e, UsageError) else 1
-    except SystemExit as e:  # --help and --version
-        return e.code if isinstance(e.code, int) else 0
-    except KeyboardInterrupt:
-        err.write("cnnviz: interrupted\n")
-        return 130
-    except BrokenPipeError:  # `cnnviz stats | head` is fine
-        return 0
+    argv = list(sys.argv[1:] if argv is None else argv)
+    real_stdout = out is None
+    stdout = _Output(sys.stdout if out is None else out)
+    err = err or sys.stderr or open(os.devnull, "w")  # noqa: SIM115 - stderr closed: nowhere to say it
+    with interrupt.handled(), warnings.catch_warnings():
+        # numpy's floating-point warnings (an overflow the statistics already report) are not for the console
+        warnings.filterwarnings("ignore", category=RuntimeWarning, message=".*encountered in")
+        try:
+            if argv and argv[0] == "stats":
+                code = cmd_stats(argv[1:], stdout, err)
+                stdout.flush()
+                return code
+            if argv and argv[0] == "export":
+                from .cli_export import cmd_export
+
+                code = cmd_export(argv[1:], stdout, err)
+                stdout.flush()
+                return code
+            return cmd_window(argv, err)
+        except CnnvizError as e:
+            err.write(f"cnnviz: error: {e}\n")
+            return 2 if isinstance(e, UsageError) else 1
+        except SystemExit as e:  # --help and --version
+            return e.code if isinstance(e.code, int) else 0
+        except KeyboardInterrupt as e:  # Ctrl+C, and SIGTERM (interrupt.Interrupted)
+            err.write(f"cnnviz: {e.line if isinstance(e, interrupt.Interrupted) else 'interrupted'}\n")
+            return interrupt.exit_code(e)
+        except BrokenPipeError:  # `cnnviz stats | head` is fine
+            if real_stdout:
+                _discard_stdout()
+            return 0
+        except MemoryError:
+            err.write("cnnviz: error: out of memory: choose a smaller size, fewer channels or a smaller depth\n")
+            return 1
+        finally:
+            if real_stdout and stdout.failed:
+                _discard_stdout()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -19,12 +19,11 @@ from typing import Any, TextIO
 
 from .core.video_net import DEFAULT_WINDOW
 from .errors import CnnvizError, SettingsError
-from .settings import KERNEL_MAX, Settings
+from .interrupt import exit_code
+from .settings import Settings
 
-DEFAULT_STRIDE = 2
-DEFAULT_KERNEL_T = 3
-WINDOW_MAX = 256
-STRIDE_MAX = 8
+DEFAULT_STRIDE = Settings().video_stride
+DEFAULT_KERNEL_T = Settings().video_kernel_t
 _VIDEO_NET_ONLY = ("stride", "kernel_t", "window")
 
 
@@ -64,21 +63,27 @@ def add_video_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _video_net_options(args: argparse.Namespace) -> tuple[int, int, int]:
+_FLAG_FIELDS = {"stride": "video_stride", "kernel_t": "video_kernel_t", "window": "video_window"}
+
+
+def _video_net_options(args: argparse.Namespace, settings: Settings | None = None) -> tuple[int, int, int]:
+    """(stride, temporal kernel, window): ``settings``' video fields with the flags applied.
+
+    The flags map onto :class:`Settings`' ``video_stride``, ``video_kernel_t`` and ``video_window``
+    and are validated there: 0 or a negative value is refused, never replaced by a default.
+    """
     given = [name for name in _VIDEO_NET_ONLY if getattr(args, name, None) is not None]
     if given and not getattr(args, "video_net", False):
         flags = ", ".join("--" + n.replace("_", "-") for n in given)
         raise SettingsError(f"{flags} apply to --video-net")
-    stride = getattr(args, "stride", None) or DEFAULT_STRIDE
-    kernel_t = getattr(args, "kernel_t", None) or DEFAULT_KERNEL_T
-    window = getattr(args, "window", None) or DEFAULT_WINDOW
-    if not 1 <= stride <= STRIDE_MAX:
-        raise SettingsError(f"--stride must be from 1 to {STRIDE_MAX}, not {stride}")
-    if not (kernel_t % 2 == 1 and 1 <= kernel_t <= KERNEL_MAX):
-        raise SettingsError(f"--kernel-t must be odd, from 1 to {KERNEL_MAX} (filters are centred), not {kernel_t}")
-    if not 1 <= window <= WINDOW_MAX:
-        raise SettingsError(f"--window must be from 1 to {WINDOW_MAX} frames, not {window}")
-    return stride, kernel_t, window
+    settings = settings or Settings()
+    for name in given:
+        value = getattr(args, name)
+        try:
+            settings = settings.replace(**{_FLAG_FIELDS[name]: value})
+        except SettingsError as err:
+            raise SettingsError(f"--{name.replace('_', '-')} {value}: {err}") from None
+    return settings.video_stride, settings.video_kernel_t, settings.video_window
 
 
 class _Progress:
@@ -211,7 +216,7 @@ def _stats_video(path: str, settings: Settings, args: argparse.Namespace, out: T
     from .report import strict_json
 
     video_net = bool(getattr(args, "video_net", False))
-    stride, kernel_t, window = _video_net_options(args)
+    stride, kernel_t, window = _video_net_options(args, settings)
     frames_n, every = getattr(args, "frames", None), getattr(args, "every", None)
     if settings.residual:
         raise SettingsError("--residual runs on noise or one image, not on a video")
@@ -236,12 +241,14 @@ def _stats_video(path: str, settings: Settings, args: argparse.Namespace, out: T
         progress = _Progress(err, len(targets), "windows" if video_net else "frames")
         done: list[vs.FrameStats] = []
         partial = False
+        interrupted = 0
         try:
             for fs in stream:
                 done.append(fs)
                 progress.step(len(done))
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as stop:  # Ctrl+C or SIGTERM
             partial = True
+            interrupted = exit_code(stop)
         finally:
             stream.close()
         decode_s = sum(fs.decode_ms for fs in done) / 1e3
@@ -252,7 +259,7 @@ def _stats_video(path: str, settings: Settings, args: argparse.Namespace, out: T
         if not done:
             if partial:
                 err.write("cnnviz: interrupted before the first frame was analysed\n")
-                return 130
+                return interrupted
             raise CnnvizError(f"{info.describe()}: none of the requested frames could be read")
         aggs = vs.aggregate(done)
 
@@ -341,4 +348,4 @@ def _stats_video(path: str, settings: Settings, args: argparse.Namespace, out: T
         out.write("\n".join(lines) + "\n")
     for w in warnings:
         err.write(f"cnnviz: warning: {w}\n")
-    return 130 if partial else 0
+    return interrupted if partial else 0

@@ -1,14 +1,18 @@
 """Starting the window: ``launch`` is what ``cnnviz`` (and ``cnnviz FILE``) calls.
 
 With ``screenshot`` the window is rendered offscreen at a fixed size from the given settings
-(never the saved state), saved as PNG once the first result is drawn, and closed: the same
-picture on every machine, for docs, tests and slides.
+(never the saved state), saved once the first result is drawn (PNG, JPEG, WebP or any format
+Qt can write, by the extension; atomically, never over an input), and closed: the same
+picture on every machine, for docs, tests and slides. Errors are one line starting with
+``cnnviz: error:`` like the CLI's; SIGINT and SIGTERM exit 130 and 143 with one line.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from ..settings import Settings
@@ -58,19 +62,6 @@ def missing_x11_packages() -> list[str]:
     return [pkg for lib, pkg in _XCB_LIBRARIES.items() if find_library(lib) is None]
 
 
-def _check_writable(path: str) -> str | None:
-    """Why ``path`` cannot be written as a PNG, or None."""
-    p = Path(path)
-    if p.is_dir():
-        return f"cannot write screenshot {path}: it is a folder"
-    parent = p.parent if str(p.parent) else Path(".")
-    if not parent.is_dir():
-        return f"cannot write screenshot {path}: folder {parent} does not exist"
-    if not os.access(parent, os.W_OK) or (p.exists() and not os.access(p, os.W_OK)):
-        return f"cannot write screenshot {path}: permission denied"
-    return None
-
-
 _QUIET = ("This plugin does not support propagateSizeHints",)  # the offscreen platform's chatter
 
 
@@ -103,6 +94,83 @@ def _application():
     return app
 
 
+# Screenshot formats by extension; any other format Qt's QImageWriter has a plugin for works too.
+_FORMAT_ALIASES = {"jpg": "jpeg", "jpe": "jpeg", "tif": "tiff"}
+
+
+def screenshot_format(path: str | os.PathLike[str]) -> str:
+    """The image format ``path``'s extension names (``png``, ``jpeg``, ``webp``, ...), as Qt's
+    writer calls it; ExportError in one line when Qt cannot write it. Needs a QGuiApplication."""
+    from PySide6.QtGui import QImageWriter
+
+    from ..errors import ExportError
+
+    suffix = Path(path).suffix.lower().lstrip(".")
+    writable = sorted(
+        {bytes(f.data()).decode("ascii", "replace").lower() for f in QImageWriter.supportedImageFormats()}
+    )
+    fmt = _FORMAT_ALIASES.get(suffix, suffix)
+    if fmt in writable or (suffix in writable):
+        return fmt if fmt in writable else suffix
+    common = [f".{f}" for f in ("png", "jpg", "webp") if _FORMAT_ALIASES.get(f, f) in writable]
+    others = [f".{f}" for f in writable if f".{f}" not in common and f not in ("jpeg",)]
+    named = f"'.{suffix}'" if suffix else "no extension"
+    raise ExportError(
+        f"cannot write screenshot {path}: {named} is not an image format cnnviz can write "
+        f"(use {', '.join(common)}; also {', '.join(others)})"
+    )
+
+
+def _error(line: str) -> None:
+    _say(f"error: {line}")
+
+
+def _flush() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            if stream is not None:
+                stream.flush()
+
+
+class _Run:
+    """What one launch holds, so that a signal at any moment can stop it cleanly."""
+
+    def __init__(self) -> None:
+        self.window = None
+        self.signal: int | None = None
+        self.app = None
+
+    def on_signal(self, signum: int) -> None:
+        """A signal while Qt's loop runs: quit the loop (the code after it cleans up). A second
+        signal exits at once."""
+        if self.signal is not None:  # the user insists: no cleanup beyond what the OS does
+            from ..interrupt import Interrupted
+
+            _say(Interrupted(signum).line)
+            _flush()
+            os._exit(128 + signum)
+        self.signal = signum
+        if self.app is not None:
+            self.app.quit()
+
+    def stop(self, signum: int) -> int:
+        """Cancel the computation, say one line; 128 + ``signum`` to exit with. When the compute
+        thread is still inside a torch convolution, exit the process now rather than wait for it
+        (a QThread destroyed while running would abort the interpreter's exit)."""
+        from ..interrupt import Interrupted
+
+        err = Interrupted(signum)
+        finished = True
+        if self.window is not None:
+            with contextlib.suppress(Exception):
+                finished = self.window.worker.shutdown(timeout_ms=250)
+        _say(err.line)
+        _flush()
+        if self.window is not None and not finished:
+            os._exit(err.code)
+        return err.code
+
+
 def launch(
     *,
     file: str | None = None,
@@ -110,119 +178,158 @@ def launch(
     reset: bool = False,
     screenshot: str | None = None,
     window_size: tuple[int, int] | None = None,
-    deck=None,
-    deck_index: int = 0,
+    inputs: Sequence[str | os.PathLike[str] | None] = (),
 ) -> int:
     """Open the window and run until it is closed; returns the exit code.
 
     ``settings=None`` restores the saved state (or the defaults); ``reset`` forgets the saved
     state first. ``screenshot``: render offscreen at ``window_size`` (default 1600x900), save
-    the PNG once the first result is drawn, exit 0 (1 when it cannot be written or computed).
-    Without a display (and no screenshot) one line says so and 2 is returned. ``deck`` (a
-    :class:`~cnnviz.deck.Deck`) opens in lecture mode at step ``deck_index``, full screen (or, with
-    ``screenshot``, renders that step).
+    the image once the first result is drawn (the format its extension names), exit 0 (1 when
+    it cannot be written or computed). The screenshot never replaces ``file``, the sample or
+    any of ``inputs`` (e.g. the ``--settings`` file), and replaces an existing file atomically.
+    Without a display (and no screenshot) one line says so and 2 is returned. SIGINT and
+    SIGTERM stop it with one line and exit 130 or 143.
     """
+    from .. import interrupt
+
+    run = _Run()
+    with interrupt.handled():
+        try:
+            return _launch(run, file, settings, reset, screenshot, window_size, inputs)
+        except interrupt.Interrupted as err:
+            return run.stop(err.signum)
+
+
+def _launch(run: _Run, file, settings, reset, screenshot, window_size, inputs) -> int:
+    from ..errors import ExportError
+
     if screenshot is not None:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
-        why = _check_writable(screenshot)
-        if why:
-            _say(why)
+        from ..io.files import check_not_input, check_writable_target
+        from ..paths import SAMPLE_IMAGE
+
+        inputs = [*inputs, file or SAMPLE_IMAGE]
+        try:
+            check_writable_target(screenshot, "screenshot")
+            check_not_input(screenshot, inputs)
+        except ExportError as err:
+            _error(str(err))
             return 1
     elif not has_display():
-        _say(
+        _error(
             "no display found (DISPLAY / WAYLAND_DISPLAY are not set): run it on a desktop, "
             "under `xvfb-run cnnviz`, or render a picture with `cnnviz --screenshot out.png`"
         )
         return 2
     elif missing := missing_x11_packages():
-        _say(
+        _error(
             f"Qt's X11 support needs system libraries that are missing: {' '.join(missing)} "
             f"(Debian/Ubuntu: apt-get install {' '.join(missing)})"
         )
         return 2
 
     app = _application()
+    run.app = app
     if os.environ.get("QT_QPA_PLATFORM") == "offscreen" and "pytest" not in sys.modules:
         _quiet_offscreen_messages()
-    from ..view_state import ViewState
-    from .main_window import MainWindow
-    from .store import StateStore
 
     if screenshot is not None:
-        return _screenshot(
-            app,
-            MainWindow,
-            file,
-            settings or Settings(),
-            screenshot,
-            window_size or SCREENSHOT_SIZE,
-            ViewState(),
-            deck,
-            deck_index,
-        )
+        try:
+            fmt = screenshot_format(screenshot)
+        except ExportError as err:
+            _error(str(err))
+            return 1
+        return _screenshot(run, app, file, settings or Settings(), screenshot, fmt, window_size, inputs)
 
-    store = StateStore()
-    if reset:
-        store.clear()
-    chosen = settings or store.settings() or Settings()
-    window = MainWindow(chosen, store.view_state(), store=store, file=file, restore_layout=not reset)
-    if window_size is not None:
-        window.resize(*window_size)
+    window, _store = open_window(settings=settings, file=file, reset=reset, window_size=window_size)
+    run.window = window
     window.show()
-    if deck is not None:
-        window.lecture.open(deck, deck_index, full_screen=True)
-    keep = _close_on_ctrl_c(window)  # noqa: F841 - the timer must live as long as the loop
-    code = app.exec()
+    code = _exec(run, app)
+    if run.signal is not None:
+        if not window._closed:
+            window.save_state()  # Ctrl+C in the terminal keeps the state, like the close button
+        return run.stop(run.signal)
     if not window._closed:  # the loop ended without a close (e.g. the session ended): keep the state
         window.save_state()
     window.shutdown()
     return int(code)
 
 
-def _close_on_ctrl_c(window):
-    """Ctrl+C in the terminal closes the window like its close button (state saved). Python
-    handles signals only while it runs, so a timer wakes it a few times a second."""
-    import signal
+def open_window(
+    *,
+    settings: Settings | None = None,
+    file: str | None = None,
+    reset: bool = False,
+    window_size: tuple[int, int] | None = None,
+):
+    """The main window as a plain launch makes it (not yet shown), and its store.
 
+    ``settings=None`` restores the saved state; whatever in it is invalid falls back to its
+    default, and the store's one-line account of that goes to the status bar (and stderr).
+    """
+    from .main_window import MainWindow
+    from .store import StateStore
+
+    store = StateStore()
+    if reset:
+        store.clear()
+    chosen = settings or store.settings() or Settings()
+    view = store.view_state()
+    window = MainWindow(chosen, view, store=store, file=file, restore_layout=not reset)
+    if window_size is not None:
+        window.resize(*window_size)
+    line = store.status_line()
+    if line:
+        window.statusBar().showMessage(line, 20_000)
+        _say(f"warning: {line}")
+    return window, store
+
+
+def _exec(run: _Run, app) -> int:
+    """``app.exec()`` with signals turned into a clean quit; a timer lets Python run its handlers."""
     from PySide6.QtCore import QTimer
 
+    from .. import interrupt
+
+    tick = QTimer()
+    tick.timeout.connect(lambda: None)
+    tick.start(100)
     try:
-        signal.signal(signal.SIGINT, lambda *_: window.close())
-    except ValueError:  # not the main thread (embedded use): leave signals alone
-        return None
-    timer = QTimer()
-    timer.timeout.connect(lambda: None)
-    timer.start(250)
-    return timer
+        with interrupt.deliver_to(run.on_signal):
+            return int(app.exec())
+    finally:
+        tick.stop()
 
 
-def _screenshot(app, MainWindow, file, settings, path, size, view, deck=None, deck_index=0) -> int:
+def _screenshot(run: _Run, app, file, settings, path, fmt, size, inputs) -> int:
     from PySide6.QtCore import QTimer
+    from PySide6.QtGui import QImageWriter
 
-    from ..errors import InputError
+    from ..errors import CnnvizError, ExportError, InputError
+    from ..io.files import atomic_path
     from ..paths import SAMPLE_IMAGE
+    from ..view_state import ViewState
+    from .main_window import MainWindow
     from .source import Source
 
     if file is not None:  # a bad FILE is an error here, not a dialog nobody sees
         try:
             Source(Path(file).name, path=file).fit(settings.size)
         except InputError as err:
-            _say(str(err))
+            _error(str(err))
             return 1
-    window = MainWindow(settings, view, store=None, file=file or str(SAMPLE_IMAGE))
-    window.resize(*size)
+    window = MainWindow(settings, ViewState(), store=None, file=file or str(SAMPLE_IMAGE))
+    run.window = window
+    window.resize(*(size or SCREENSHOT_SIZE))
     window.show()
-    if deck is not None:  # as the hall sees it: full screen has no menu bar
-        window.menuBar().hide()
-        window.lecture.open(deck, deck_index)
     outcome: dict[str, int] = {}
 
-    def on_drawn(generation: int, result) -> None:
-        if "code" in outcome or generation < window.worker.latest_generation:
+    def on_drawn(_generation: int, result) -> None:
+        if "code" in outcome:
             return
         if result is None:  # the computation failed: the banner holds the reason
             outcome["code"] = 1
-            _say(f"cannot compute: {window.banner.text().removeprefix('⚠ cannot compute: ')}")
+            _error(f"cannot compute: {window.banner.text().removeprefix('⚠ cannot compute: ')}")
             app.quit()
             return
         # Let the layout settle and paint once before grabbing.
@@ -231,8 +338,17 @@ def _screenshot(app, MainWindow, file, settings, path, size, view, deck=None, de
     def save() -> None:
         app.processEvents()
         image = window.grab().toImage()
-        if not image.save(path, "PNG"):
-            _say(f"cannot write screenshot {path}")
+        try:
+            with atomic_path(path, inputs=inputs, what="screenshot") as tmp:
+                writer = QImageWriter(str(tmp), fmt.encode("ascii"))
+                if not writer.write(image):
+                    raise ExportError(f"cannot write screenshot {path}: {writer.errorString()}")
+                del writer  # closes the file before the rename
+                if run.signal is not None:  # interrupted while writing: leave no file behind
+                    raise ExportError("interrupted")
+        except CnnvizError as err:
+            if run.signal is None:
+                _error(str(err))
             outcome["code"] = 1
         else:
             outcome["code"] = 0
@@ -240,13 +356,15 @@ def _screenshot(app, MainWindow, file, settings, path, size, view, deck=None, de
 
     def give_up() -> None:
         if "code" not in outcome:
-            _say("no result was drawn in time; screenshot not written")
+            _error("no result was drawn in time; screenshot not written")
             outcome["code"] = 1
             app.quit()
 
     window.result_drawn.connect(on_drawn)
     QTimer.singleShot(SCREENSHOT_TIMEOUT_MS, give_up)
-    app.exec()
+    _exec(run, app)
+    if run.signal is not None:
+        return run.stop(run.signal)
     window.shutdown()
     window.close()
     return int(outcome.get("code", 1))

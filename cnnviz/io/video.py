@@ -35,6 +35,8 @@ A reader is not thread-safe; use one per thread.
 from __future__ import annotations
 
 import math
+import os
+import stat
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -155,8 +157,10 @@ class VideoReader:
         name = self.path.name
         if not self.path.exists():
             raise InputError(f"no such file: {self.path}")
+        if self.path.is_dir():
+            raise InputError(f"{name} is a folder, not a video file")
         if not self.path.is_file():
-            raise InputError(f"not a file: {self.path}")
+            raise InputError(f"{name}: not a regular file (a pipe or a device cannot be read)")
         try:
             return av.open(str(self.path), mode="r", timeout=(self.timeout, self.timeout))
         except av.error.InvalidDataError:
@@ -615,6 +619,11 @@ def is_video(path: str | Path) -> bool:
     """A video container by its extension, or a GIF with more than one frame."""
     suffix = Path(path).suffix.lower()
     if suffix == ".gif":
+        try:
+            if not stat.S_ISREG(os.stat(path).st_mode):
+                return False  # a pipe would block Pillow's open; the image loader says "not a regular file"
+        except (OSError, ValueError):
+            return False
         try:
             from PIL import Image
 

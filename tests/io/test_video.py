@@ -304,7 +304,7 @@ def test_unknown_container_is_one_line(tmp_path, content):
 def test_missing_file_and_directory(tmp_path):
     with pytest.raises(InputError, match="no such file"):
         VideoReader(tmp_path / "nope.mp4")
-    with pytest.raises(InputError, match="not a file"):
+    with pytest.raises(InputError, match="is a folder"):
         VideoReader(tmp_path)
 
 
