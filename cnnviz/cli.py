@@ -207,19 +207,82 @@ def cmd_stats(argv: list[str], out: TextIO, err: TextIO) -> int:
     from .io.images import load_image
     from .paths import SAMPLE_IMAGE
 
+    note_budget(check_budget(settings), err)
     frame, source = None, "noise"
     if not (settings.residual and settings.residual_input == "noise"):
         path = args.file or SAMPLE_IMAGE
         frame, info = load_image(path, settings.size)
         source = f"{Path(path).name}: {info.describe()}"
     # numbers only, but the JSON keeps the equivariance readout it has always had
-    result = run(settings, frame, source=source, profile="stats", equivariance=True)
+    result = interruptible(
+        lambda cancel: run(settings, frame, source=source, profile="stats", equivariance=True, cancel=cancel), err
+    )
     from .report import layer_table, result_to_dict, strict_json
 
     text = strict_json(result_to_dict(result)) if args.json else layer_table(result)
     out.write(text + "\n")
     out.flush()
     return 0
+
+
+def check_budget(settings: Settings, est=None):
+    """``cnnviz.core.budget.check`` on the device the settings pick: BudgetError (one line) for
+    settings that cannot fit in the memory there is; else the estimate."""
+    from .core import budget
+    from .core.device import pick_device
+
+    device, _ = pick_device(settings.device)
+    return budget.check(settings, str(device), est)
+
+
+def note_budget(est, err: TextIO, times: int = 1) -> None:
+    """One line on ``err`` before a run the estimate says will be long (``times`` runs of ``est``)."""
+    from .core.budget import LONG_RUN_S, format_bytes
+
+    seconds = est.seconds * times
+    if seconds > LONG_RUN_S:
+        minutes = f"{seconds / 60:.0f} min" if seconds >= 90 else f"{seconds:.0f} s"
+        err.write(
+            f"cnnviz: note: {est.what}: about {est.multiplies * times:.2g} multiplies and "
+            f"{format_bytes(est.bytes)} of memory, roughly {minutes} here; Ctrl+C stops it\n"
+        )
+        err.flush()
+
+
+def interruptible(fn, err: TextIO):
+    """``fn(cancel)`` on a helper thread, so that Ctrl+C or SIGTERM stops the command at once even
+    while torch is inside a long convolution (Python handles signals only between bytecodes of
+    the main thread). ``cancel()`` turns True when interrupted; a computation that does not stop
+    within half a second is left behind: one line, and the process exits 130 or 143 now."""
+    import threading
+
+    from .interrupt import Interrupted, exit_code
+
+    stop = threading.Event()
+    box: dict = {}
+
+    def target() -> None:
+        try:
+            box["value"] = fn(stop.is_set)
+        except BaseException as e:  # handed to the main thread
+            box["error"] = e
+
+    worker = threading.Thread(target=target, name="cnnviz-compute", daemon=True)
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(0.1)
+    except KeyboardInterrupt as e:
+        stop.set()
+        worker.join(0.5)
+        if worker.is_alive():
+            err.write(f"cnnviz: {e.line if isinstance(e, Interrupted) else 'interrupted'}\n")
+            err.flush()
+            os._exit(exit_code(e))
+        raise
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
 
 
 def cmd_window(argv: list[str], err: TextIO) -> int:

@@ -86,6 +86,17 @@ def _video_net_options(args: argparse.Namespace, settings: Settings | None = Non
     return settings.video_stride, settings.video_kernel_t, settings.video_window
 
 
+def _check_budget(
+    settings: Settings, video_net: bool, stride: int, kernel_t: int, window: int, runs: int, err: TextIO
+) -> None:
+    """Refuse (one line) what cannot fit in memory; say so first when the whole run will be long."""
+    from .cli import check_budget, note_budget
+    from .core.budget import video_estimate
+
+    est = video_estimate(settings, stride, kernel_t, window) if video_net else None
+    note_budget(check_budget(settings, est), err, runs)
+
+
 class _Progress:
     """A carriage-return bar on a terminal; elsewhere nothing until one summary line."""
 
@@ -211,6 +222,7 @@ def stats_video(
 
 
 def _stats_video(path: str, settings: Settings, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from .cli import interruptible
     from .core import video_stats as vs
     from .io.video import VideoReader
     from .report import strict_json
@@ -238,17 +250,26 @@ def _stats_video(path: str, settings: Settings, args: argparse.Namespace, out: T
         else:
             targets = vs.select_frames(info.frame_count, frames_n, every)
             stream = vs.iter_frame_stats(reader, settings, targets)
+        _check_budget(settings, video_net, stride, kernel_t, min(window, info.frame_count), len(targets), err)
         progress = _Progress(err, len(targets), "windows" if video_net else "frames")
         done: list[vs.FrameStats] = []
         partial = False
         interrupted = 0
         try:
-            for fs in stream:
+            # each window on a helper thread: Ctrl+C is handled at once, not after a long conv3d
+            while (fs := interruptible(lambda _cancel: next(stream, None), err)) is not None:
                 done.append(fs)
                 progress.step(len(done))
         except KeyboardInterrupt as stop:  # Ctrl+C or SIGTERM
             partial = True
             interrupted = exit_code(stop)
+        except (RuntimeError, MemoryError) as oom:
+            if not isinstance(oom, MemoryError) and "memory" not in str(oom).lower():
+                raise
+            what = "window, input size" if video_net else "input size"
+            raise CnnvizError(
+                f"out of memory after {len(done)} {progress.what}: choose a smaller {what} or fewer channels"
+            ) from None
         finally:
             stream.close()
         decode_s = sum(fs.decode_ms for fs in done) / 1e3

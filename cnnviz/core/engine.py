@@ -19,7 +19,7 @@ import torch.nn.functional as F
 
 from ..errors import CnnvizError, SettingsError
 from ..settings import SATURATION, Settings
-from . import cost, theory
+from . import budget, cost, theory
 from .device import pick_device
 from .init import resolve_init_var, scale_net_fan_in
 from .pyramid import image_pyramid
@@ -411,6 +411,7 @@ def run(
             "fit it first (cnnviz.io.images.fit_to_size)"
         )
     device, warnings = pick_device(settings.device)
+    budget.check(settings, str(device))  # refuse what cannot fit, before allocating (one line)
     try:
         out = _run_on(settings, frame, device, cancel, prof)
     except Cancelled:

@@ -31,7 +31,7 @@ def _channels_last(t: torch.Tensor) -> torch.Tensor:
 
 
 class Cancelled(Exception):
-    """Raised between levels when the caller's cancel token says stop (a newer request came)."""
+    """Raised between levels or scales when the caller's cancel token says stop (a newer request came)."""
 
 
 class ScaleSharedNet(nn.Module):
@@ -83,11 +83,18 @@ class ScaleSharedNet(nn.Module):
             raise SettingsError(f"unshared weights exist for scales below {self.max_scales}, not {scale}")
         return self.w_left[i][scale], self.w_up[i][scale]
 
-    def level(self, i: int, prev: Sequence[torch.Tensor]) -> list[torch.Tensor]:
-        """Level i+1 from level i: ``prev[s]`` ``[B, I, n_s, n_s]`` -> ``len(prev) - 1`` maps ``[B, J, n_s/2, n_s/2]``."""
+    def level(
+        self, i: int, prev: Sequence[torch.Tensor], cancel: Callable[[], bool] | None = None
+    ) -> list[torch.Tensor]:
+        """Level i+1 from level i: ``prev[s]`` ``[B, I, n_s, n_s]`` -> ``len(prev) - 1`` maps ``[B, J, n_s/2, n_s/2]``.
+
+        ``cancel`` is polled between scales, so a level of a large image can be abandoned
+        part-way (:class:`Cancelled`)."""
         p = self.kernel // 2
         out = []
         for s in range(len(prev) - 1):
+            if s > 0 and cancel is not None and cancel():
+                raise Cancelled
             w_left, w_up = self.weights(i, s)
             y = F.conv2d(prev[s + 1], w_left, padding=p)
             y = y.add_(F.conv2d(prev[s], w_up, self.bias[i], stride=2, padding=p))
@@ -107,7 +114,8 @@ class ScaleSharedNet(nn.Module):
         ``grad_from_level=g`` computes levels below g without autograd and makes level g's maps
         leaves that require grad: gradients with respect to every L_{l,s}, l >= g, then cost no
         backward pass through the levels below (used by the engine; weights need no grad).
-        ``cancel`` is polled between levels; when it returns True, :class:`Cancelled` is raised.
+        ``cancel`` is polled between levels and between the scales of a level; when it returns
+        True, :class:`Cancelled` is raised.
         """
         k = len(pyr) - 1
         if self.depth > k:
@@ -122,11 +130,11 @@ class ScaleSharedNet(nn.Module):
                 raise Cancelled
             if grad_from_level is not None and i + 1 <= grad_from_level:
                 with torch.no_grad():
-                    cur = self.level(i, prev)
+                    cur = self.level(i, prev, cancel)
                 if i + 1 == grad_from_level:
                     cur = [m.requires_grad_() for m in cur]
             else:
-                cur = self.level(i, prev)
+                cur = self.level(i, prev, cancel)
             layers.append(cur)
             prev = cur
         return layers

@@ -114,11 +114,26 @@ def screenshot_format(path: str | os.PathLike[str]) -> str:
         return fmt if fmt in writable else suffix
     common = [f".{f}" for f in ("png", "jpg", "webp") if _FORMAT_ALIASES.get(f, f) in writable]
     others = [f".{f}" for f in writable if f".{f}" not in common and f not in ("jpeg",)]
-    named = f"'.{suffix}'" if suffix else "no extension"
-    raise ExportError(
-        f"cannot write screenshot {path}: {named} is not an image format cnnviz can write "
-        f"(use {', '.join(common)}; also {', '.join(others)})"
-    )
+    why = f"cnnviz cannot write '.{suffix}' images" if suffix else "the name needs an image extension"
+    raise ExportError(f"cannot write screenshot {path}: {why} (use {', '.join(common)}; also {', '.join(others)})")
+
+
+def encode_image(image, fmt: str) -> bytes:
+    """A QImage encoded as ``fmt`` (see :func:`screenshot_format`) in memory: the file itself is
+    then written by :func:`cnnviz.io.files.atomic_write`, whose errors say what went wrong."""
+    from PySide6.QtCore import QBuffer, QByteArray, QIODevice
+    from PySide6.QtGui import QImageWriter
+
+    from ..errors import ExportError
+
+    array = QByteArray()
+    buffer = QBuffer(array)
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    writer = QImageWriter(buffer, fmt.encode("ascii"))
+    if not writer.write(image):
+        raise ExportError(f"cannot encode the screenshot as {fmt}: {writer.errorString()}")
+    buffer.close()
+    return bytes(array.data())
 
 
 def _error(line: str) -> None:
@@ -201,7 +216,7 @@ def launch(
 
 
 def _launch(run: _Run, file, settings, reset, screenshot, window_size, inputs) -> int:
-    from ..errors import ExportError
+    from ..errors import CnnvizError, ExportError
 
     if screenshot is not None:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
@@ -239,7 +254,15 @@ def _launch(run: _Run, file, settings, reset, screenshot, window_size, inputs) -
         except ExportError as err:
             _error(str(err))
             return 1
-        return _screenshot(run, app, file, settings or Settings(), screenshot, fmt, window_size, inputs)
+        settings = settings or Settings()
+        try:  # the engine refuses these too; saying it before the window is built is quicker
+            from ..core.budget import check
+
+            check(settings.replace(mode="init", residual=False) if settings.residual else settings)
+        except CnnvizError as err:
+            _error(str(err))
+            return 1
+        return _screenshot(run, app, file, settings, screenshot, fmt, window_size, inputs)
 
     window, _store = open_window(settings=settings, file=file, reset=reset, window_size=window_size)
     run.window = window
@@ -303,10 +326,9 @@ def _exec(run: _Run, app) -> int:
 
 def _screenshot(run: _Run, app, file, settings, path, fmt, size, inputs) -> int:
     from PySide6.QtCore import QTimer
-    from PySide6.QtGui import QImageWriter
 
     from ..errors import CnnvizError, ExportError, InputError
-    from ..io.files import atomic_path
+    from ..io.files import atomic_write
     from ..paths import SAMPLE_IMAGE
     from ..view_state import ViewState
     from .main_window import MainWindow
@@ -339,13 +361,14 @@ def _screenshot(run: _Run, app, file, settings, path, fmt, size, inputs) -> int:
         app.processEvents()
         image = window.grab().toImage()
         try:
-            with atomic_path(path, inputs=inputs, what="screenshot") as tmp:
-                writer = QImageWriter(str(tmp), fmt.encode("ascii"))
-                if not writer.write(image):
-                    raise ExportError(f"cannot write screenshot {path}: {writer.errorString()}")
-                del writer  # closes the file before the rename
-                if run.signal is not None:  # interrupted while writing: leave no file behind
+            data = encode_image(image, fmt)
+
+            def write(f) -> None:
+                f.write(data)
+                if run.signal is not None:  # interrupted meanwhile: leave no file behind
                     raise ExportError("interrupted")
+
+            atomic_write(path, write, inputs=inputs, what="screenshot")
         except CnnvizError as err:
             if run.signal is None:
                 _error(str(err))
