@@ -249,11 +249,13 @@ def note_budget(est, err: TextIO, times: int = 1) -> None:
         err.flush()
 
 
-def interruptible(fn, err: TextIO):
+def interruptible(fn, err: TextIO, *, exit_now: bool = True):
     """``fn(cancel)`` on a helper thread, so that Ctrl+C or SIGTERM stops the command at once even
     while torch is inside a long convolution (Python handles signals only between bytecodes of
-    the main thread). ``cancel()`` turns True when interrupted; a computation that does not stop
-    within half a second is left behind: one line, and the process exits 130 or 143 now."""
+    the main thread). ``cancel()`` turns True when interrupted. Then one line is said and the
+    process exits 130 or 143 at once (torch's threads, left mid-computation, must not meet the
+    interpreter's exit: that aborts). With ``exit_now=False`` a computation that ends within half a
+    second lets the KeyboardInterrupt through instead (the video loop prints its partial result)."""
     import threading
 
     from .interrupt import Interrupted, exit_code
@@ -275,7 +277,7 @@ def interruptible(fn, err: TextIO):
     except KeyboardInterrupt as e:
         stop.set()
         worker.join(0.5)
-        if worker.is_alive():
+        if exit_now or worker.is_alive():
             err.write(f"cnnviz: {e.line if isinstance(e, Interrupted) else 'interrupted'}\n")
             err.flush()
             os._exit(exit_code(e))

@@ -257,7 +257,7 @@ def _stats_video(path: str, settings: Settings, args: argparse.Namespace, out: T
         interrupted = 0
         try:
             # each window on a helper thread: Ctrl+C is handled at once, not after a long conv3d
-            while (fs := interruptible(lambda _cancel: next(stream, None), err)) is not None:
+            while (fs := interruptible(lambda _cancel: next(stream, None), err, exit_now=False)) is not None:
                 done.append(fs)
                 progress.step(len(done))
         except KeyboardInterrupt as stop:  # Ctrl+C or SIGTERM

@@ -1,0 +1,137 @@
+"""Ctrl+C and SIGTERM at start-up, during `--screenshot` and during `cnnviz stats`: one line, exit
+130 or 143 promptly, no traceback, no "QThread destroyed", no output left behind. A full or closed
+standard output is one line on stderr and a non-zero exit. Inputs that would block are refused."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+# Minutes of work on the development machine: a signal always lands inside the computation.
+HEAVY = ["--size", "1024", "--channels", "256", "--kernel", "15", "--depth", "10"]
+
+
+def env(tmp_path) -> dict:
+    e = {k: v for k, v in os.environ.items() if k != "QT_QPA_PLATFORM"}
+    e["PYTHONPATH"] = str(ROOT)
+    e["CNNVIZ_CONFIG_DIR"] = str(tmp_path / "config")
+    return e
+
+
+def interrupt_after(tmp_path, argv, delay: float, sig: int, ready: str | None = None):
+    """Start ``cnnviz argv``, send ``sig`` after ``delay`` s (or once stderr shows ``ready``);
+    returns (exit code, stderr, seconds from the signal to the exit)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cnnviz", *map(str, argv)],
+        cwd=tmp_path,
+        env=env(tmp_path),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    err = ""
+    if ready is not None:
+        err = proc.stderr.readline()
+        assert ready in err, err
+    time.sleep(delay)
+    sent = time.monotonic()
+    proc.send_signal(sig)
+    try:
+        rest = proc.communicate(timeout=60)[1]
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        pytest.fail("the process did not stop within 60 s of the signal")
+    return proc.returncode, err + rest, time.monotonic() - sent
+
+
+def assert_clean(code, err, sig, elapsed):
+    assert code == 128 + sig, err
+    assert "Traceback" not in err and "QThread" not in err, err
+    lines = [line for line in err.splitlines() if not line.startswith("cnnviz: note:")]
+    assert lines == ["cnnviz: interrupted" if sig == signal.SIGINT else "cnnviz: terminated"], err
+    # far less than the minutes the computation would take (generous: the machine is shared)
+    assert elapsed < 15
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_during_screenshot_stops_it_cleanly(tmp_path, sig):
+    old = tmp_path / "shot.png"
+    old.write_bytes(b"the previous screenshot")
+    code, err, elapsed = interrupt_after(tmp_path, ["--screenshot", old.name, *HEAVY], 8.0, sig)
+    assert_clean(code, err, sig, elapsed)
+    assert old.read_bytes() == b"the previous screenshot"
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != "config") == ["shot.png"]  # no temporary
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_during_start_up_stops_it_cleanly(tmp_path, sig):
+    code, err, elapsed = interrupt_after(tmp_path, ["--screenshot", "new.png", *HEAVY], 0.8, sig)
+    assert_clean(code, err, sig, elapsed)
+    assert not (tmp_path / "new.png").exists()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_during_stats_stops_inside_a_long_convolution(tmp_path, sig):
+    code, err, elapsed = interrupt_after(tmp_path, ["stats", *HEAVY], 2.0, sig, ready="cnnviz: note:")
+    assert_clean(code, err, sig, elapsed)
+
+
+def shell(tmp_path, command: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["sh", "-c", command], cwd=tmp_path, env=env(tmp_path), capture_output=True, text=True, timeout=120
+    )
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+@pytest.mark.parametrize("extra", ["", "--json"])
+def test_a_full_standard_output_is_one_line(tmp_path, extra):
+    proc = shell(tmp_path, f"'{sys.executable}' -m cnnviz stats --size 64 --depth 3 {extra} > /dev/full")
+    assert proc.returncode == 1
+    assert proc.stderr == "cnnviz: error: cannot write to standard output: No space left on device\n"
+
+
+def test_a_closed_standard_output_is_one_line(tmp_path):
+    proc = shell(tmp_path, f"'{sys.executable}' -m cnnviz stats --size 64 --depth 3 >&-")
+    assert proc.returncode == 1
+    assert proc.stderr == "cnnviz: error: cannot write to standard output: it is closed\n"
+
+
+def test_a_closed_pipe_is_quiet(tmp_path):
+    proc = shell(tmp_path, f"'{sys.executable}' -m cnnviz stats --size 64 --depth 3 | head -1")
+    assert proc.returncode == 0 and proc.stderr == ""
+
+
+@pytest.mark.parametrize("name", ["image.png", "anim.gif", "clip.mp4"])
+@pytest.mark.parametrize("command", ["stats", "window"])
+def test_a_named_pipe_as_input_is_one_line_not_a_hang(tmp_path, name, command):
+    fifo = tmp_path / name
+    os.mkfifo(fifo)
+    argv = ["stats", name] if command == "stats" else [name, "--screenshot", "out.png"]
+    proc = subprocess.run(
+        [sys.executable, "-m", "cnnviz", *argv, "--size", "64", "--depth", "3"],
+        cwd=tmp_path,
+        env=env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("cnnviz: error: ") and proc.stderr.count("\n") == 1, proc.stderr
+    assert "not a regular file" in proc.stderr
+    assert not (tmp_path / "out.png").exists()
+
+
+def test_window_path_errors_start_like_the_cli(tmp_path, capsys, monkeypatch):
+    from cnnviz.gui.app import launch
+
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
+    assert launch(screenshot=str(tmp_path / "missing" / "x.png")) == 1
+    assert capsys.readouterr().err.startswith("cnnviz: error: ")
