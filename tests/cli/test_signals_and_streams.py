@@ -4,6 +4,7 @@ standard output is one line on stderr and a non-zero exit. Inputs that would blo
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import subprocess
@@ -135,3 +136,46 @@ def test_window_path_errors_start_like_the_cli(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
     assert launch(screenshot=str(tmp_path / "missing" / "x.png")) == 1
     assert capsys.readouterr().err.startswith("cnnviz: error: ")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_to_the_open_window_keeps_its_state_and_exits(tmp_path, sig):
+    code = (
+        "from PySide6.QtWidgets import QApplication\n"
+        "app = QApplication(['cnnviz'])\n"
+        "from PySide6.QtCore import QTimer\n"
+        "import sys\n"
+        "QTimer.singleShot(0, lambda: print('loop running', file=sys.stderr, flush=True))\n"
+        "from cnnviz.gui.app import launch\n"
+        "from cnnviz.settings import Settings\n"
+        "raise SystemExit(launch(settings=Settings(size=64, depth=3, channels=8)))\n"
+    )
+    e = env(tmp_path) | {"QT_QPA_PLATFORM": "offscreen"}
+    proc = subprocess.Popen([sys.executable, "-c", code], cwd=tmp_path, env=e, stderr=subprocess.PIPE, text=True)
+    assert proc.stderr.readline() == "loop running\n"
+    time.sleep(1)
+    proc.send_signal(sig)
+    err = proc.communicate(timeout=60)[1]
+    assert proc.returncode == 128 + sig, err
+    assert "Traceback" not in err and "QThread" not in err
+    assert err.splitlines()[-1] == ("cnnviz: interrupted" if sig == signal.SIGINT else "cnnviz: terminated")
+    assert (tmp_path / "config" / "cnnviz.ini").is_file()  # the state was saved, as on closing the window
+
+
+def test_numpy_floating_point_warnings_never_reach_the_console(monkeypatch):
+    import warnings
+
+    import numpy as np
+
+    import cnnviz.cli as cli
+
+    def overflowing(argv, out, err):
+        np.array([1e308]) * 10  # what an exploding network's statistics can do
+        np.array([0.0]) / 0.0
+        return 0
+
+    monkeypatch.setattr(cli, "cmd_stats", overflowing)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        assert cli.main(["stats"], out=io.StringIO(), err=io.StringIO()) == 0
+    assert not [w for w in seen if issubclass(w.category, RuntimeWarning)]
