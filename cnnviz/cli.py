@@ -15,7 +15,7 @@ import os
 import sys
 import warnings
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 from . import __version__
 from .errors import CnnvizError, SettingsError
@@ -299,6 +299,8 @@ def cmd_window(argv: list[str], err: TextIO) -> int:
     deck, index = _deck_from_args(args)
     if deck is not None:
         settings = deck.steps[index].scene.settings
+    if args.screenshot:  # the engine refuses these too; saying it before the window is built is quicker
+        check_budget(settings.replace(mode="init", residual=False) if settings.residual else settings)
     from .gui.app import launch
 
     if deck is not None:
@@ -310,6 +312,7 @@ def cmd_window(argv: list[str], err: TextIO) -> int:
             window_size=size,
             deck=deck,
             deck_index=index,
+            inputs=(args.settings, args.deck),
         )
     # The screenshot is reproducible: defaults plus flags, never the saved state. A normal
     # launch restores the saved state unless flags were given.
@@ -409,7 +412,7 @@ def main(argv: list[str] | None = None, out: TextIO | None = None, err: TextIO |
         warnings.filterwarnings("ignore", category=RuntimeWarning, message=".*encountered in")
         try:
             if argv and argv[0] == "stats":
-                code = cmd_stats(argv[1:], stdout, err)
+                code = cmd_stats(argv[1:], cast(TextIO, stdout), err)
                 stdout.flush()
                 return code
             if argv and argv[0] == "export":

@@ -93,10 +93,8 @@ class ViewState:
             if f.name in data:
                 try:
                     state = state.replace(**{f.name: data[f.name]})
-                except SettingsError as err:
-                    dropped.append(str(err))
-                except (TypeError, ValueError, OverflowError):
-                    dropped.append(f"view {f.name}: {brief(data[f.name])}")
+                except (SettingsError, TypeError, ValueError, OverflowError):
+                    dropped.append(f"view {f.name}")
         return state, dropped
 
     def to_json(self) -> str:

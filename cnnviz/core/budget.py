@@ -92,7 +92,7 @@ def _threads() -> int:
 
 def _level_values(k: int, level: int, channels: int) -> int:
     """Values in all maps of one level: channels * sum_s 4^(k-l-s)."""
-    return channels * sum(4 ** (k - level - s) for s in range(k - level + 1))
+    return channels * sum(1 << (2 * (k - level - s)) for s in range(k - level + 1))
 
 
 def pyramid_estimate(settings: Settings) -> Estimate:

@@ -14,6 +14,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from ..settings import Settings
 
@@ -151,9 +152,9 @@ class _Run:
     """What one launch holds, so that a signal at any moment can stop it cleanly."""
 
     def __init__(self) -> None:
-        self.window = None
+        self.window: Any = None  # the MainWindow, once it exists
         self.signal: int | None = None
-        self.app = None
+        self.app: Any = None
 
     def on_signal(self, signum: int) -> None:
         """A signal while Qt's loop runs: quit the loop (the code after it cleans up). A second
@@ -216,7 +217,7 @@ def launch(
 
 
 def _launch(run: _Run, file, settings, reset, screenshot, window_size, inputs) -> int:
-    from ..errors import CnnvizError, ExportError
+    from ..errors import ExportError
 
     if screenshot is not None:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
@@ -255,13 +256,6 @@ def _launch(run: _Run, file, settings, reset, screenshot, window_size, inputs) -
             _error(str(err))
             return 1
         settings = settings or Settings()
-        try:  # the engine refuses these too; saying it before the window is built is quicker
-            from ..core.budget import check
-
-            check(settings.replace(mode="init", residual=False) if settings.residual else settings)
-        except CnnvizError as err:
-            _error(str(err))
-            return 1
         return _screenshot(run, app, file, settings, screenshot, fmt, window_size, inputs)
 
     window, _store = open_window(settings=settings, file=file, reset=reset, window_size=window_size)

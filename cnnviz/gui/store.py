@@ -149,7 +149,9 @@ def read_view(value: Any) -> tuple[ViewState, list[str]]:
         view, dropped = ViewState.lenient(data)
     except Exception:
         return ViewState(), ["saved view is not readable: using the defaults"]
-    return view, ([_one("view", dropped)] if dropped else [])
+    if not dropped:
+        return view, []
+    return view, [f"saved {clip(', '.join(dropped), 160)}: not valid, using the default"]
 
 
 def _path_text(value: Any) -> str | None:
