@@ -176,3 +176,42 @@ def atomic_write(
         except OSError as err:
             raise ExportError(f"cannot write {what} {p}: {_describe(err)}") from None
     return p
+
+
+def prepare_output_dir(
+    folder: str | os.PathLike[str],
+    *,
+    overwrite: bool = False,
+    inputs: Iterable[str | os.PathLike[str] | None] = (),
+    what: str = "output folder",
+) -> Path:
+    """The folder a command writes many files into (``cnnviz export --out DIR``), made if missing.
+
+    ExportError in one line when it is not a folder, is not empty (unless ``overwrite``: then
+    files in it may be replaced, each atomically), or holds one of ``inputs`` (an export must
+    never replace the picture it was made from).
+    """
+    p = Path(folder)
+    if p.exists() and not p.is_dir():
+        raise ExportError(f"cannot write into {what} {p}: it is not a folder")
+    if p.is_dir():
+        try:
+            entries = [e.name for e in os.scandir(p)]
+        except OSError as err:
+            raise ExportError(f"cannot write into {what} {p}: {_describe(err)}") from None
+        if entries and not overwrite:
+            raise ExportError(
+                f"{what} {p} is not empty ({len(entries)} entries): choose a new folder or pass --overwrite"
+            )
+        resolved = p.resolve()
+        for src in inputs:
+            if src is not None and resolved in Path(src).resolve().parents:
+                raise ExportError(f"refusing to write into {p}: it holds one of this command's inputs ({src})")
+    else:
+        try:
+            p.mkdir(parents=True)
+        except OSError as err:
+            raise ExportError(f"cannot make {what} {p}: {_describe(err)}") from None
+    if not os.access(p, os.W_OK):
+        raise ExportError(f"cannot write into {what} {p}: it is not writable")
+    return p
