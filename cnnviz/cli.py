@@ -93,6 +93,8 @@ def settings_from_args(args: argparse.Namespace, mode: str | None = None) -> Set
     stack; elsewhere the pyramid network. The single unit has its own ``--unit-*`` flags.
     """
     base = Settings.load(args.settings) if getattr(args, "settings", None) else Settings()
+    if args.size is not None:  # the new size first, so that `--size 1024 --depth 10` is checked against it
+        base = base.with_size(args.size)
     if args.unshared and args.residual:
         raise SettingsError("--unshared applies to the pyramid network, not to --residual")
     changes: dict = {}

@@ -125,3 +125,11 @@ def test_cancel_is_polled_between_scales():
     with pytest.raises(Cancelled):
         net(pyr, cancel)
     assert len(polls) == 3
+
+
+def test_a_large_size_allows_its_depth():
+    """`--size 2048 --depth 11` (the issue's heavy example) is valid: depth is checked against the new size."""
+    from cnnviz.cli import _stats_parser, settings_from_args
+
+    s = settings_from_args(_stats_parser().parse_args(["--size", "2048", "--depth", "11"]))
+    assert (s.size, s.depth) == (2048, 11)
