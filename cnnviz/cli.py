@@ -209,7 +209,8 @@ def cmd_stats(argv: list[str], out: TextIO, err: TextIO) -> int:
     from .io.images import load_image
     from .paths import SAMPLE_IMAGE
 
-    note_budget(check_budget(settings), err)
+    est = check_budget(settings)
+    note_budget(est, err)
     frame, source = None, "noise"
     if not (settings.residual and settings.residual_input == "noise"):
         path = args.file or SAMPLE_IMAGE
@@ -217,7 +218,9 @@ def cmd_stats(argv: list[str], out: TextIO, err: TextIO) -> int:
         source = f"{Path(path).name}: {info.describe()}"
     # numbers only, but the JSON keeps the equivariance readout it has always had
     result = interruptible(
-        lambda cancel: run(settings, frame, source=source, profile="stats", equivariance=True, cancel=cancel), err
+        lambda cancel: run(settings, frame, source=source, profile="stats", equivariance=True, cancel=cancel),
+        err,
+        seconds=est.seconds,
     )
     from .report import layer_table, result_to_dict, strict_json
 
@@ -251,13 +254,15 @@ def note_budget(est, err: TextIO, times: int = 1) -> None:
         err.flush()
 
 
-def interruptible(fn, err: TextIO, *, exit_now: bool = True):
+def interruptible(fn, err: TextIO, *, exit_now: bool = True, seconds: float = 0.0):
     """``fn(cancel)`` on a helper thread, so that Ctrl+C or SIGTERM stops the command at once even
     while torch is inside a long convolution (Python handles signals only between bytecodes of
     the main thread). ``cancel()`` turns True when interrupted. Then one line is said and the
     process exits 130 or 143 at once (torch's threads, left mid-computation, must not meet the
     interpreter's exit: that aborts). With ``exit_now=False`` a computation that ends within half a
-    second lets the KeyboardInterrupt through instead (the video loop prints its partial result)."""
+    second lets the KeyboardInterrupt through instead (the video loop prints its partial result).
+    ``seconds``: the estimated time; when it is long and ``err`` is a terminal, the elapsed time
+    is shown on one self-erasing line while waiting."""
     import threading
 
     from .interrupt import Interrupted, exit_code
@@ -273,17 +278,32 @@ def interruptible(fn, err: TextIO, *, exit_now: bool = True):
 
     worker = threading.Thread(target=target, name="cnnviz-compute", daemon=True)
     worker.start()
+    import time
+
+    from .core.budget import LONG_RUN_S
+
+    show = seconds > LONG_RUN_S and bool(getattr(err, "isatty", lambda: False)())
+    start = time.monotonic()
     try:
         while worker.is_alive():
-            worker.join(0.1)
+            worker.join(0.1 if not show else 1.0)
+            if show and worker.is_alive():
+                err.write(f"\rcomputing: {time.monotonic() - start:.0f} s of roughly {seconds:.0f} s (Ctrl+C stops)")
+                err.flush()
     except KeyboardInterrupt as e:
         stop.set()
         worker.join(0.5)
         if exit_now or worker.is_alive():
+            if show:
+                err.write("\r\033[K")
             err.write(f"cnnviz: {e.line if isinstance(e, Interrupted) else 'interrupted'}\n")
             err.flush()
             os._exit(exit_code(e))
         raise
+    finally:
+        if show:
+            err.write("\r\033[K")
+            err.flush()
     if "error" in box:
         raise box["error"]
     return box["value"]
