@@ -194,6 +194,8 @@ def launch(
     reset: bool = False,
     screenshot: str | None = None,
     window_size: tuple[int, int] | None = None,
+    deck=None,
+    deck_index: int = 0,
     inputs: Sequence[str | os.PathLike[str] | None] = (),
 ) -> int:
     """Open the window and run until it is closed; returns the exit code.
@@ -204,19 +206,21 @@ def launch(
     it cannot be written or computed). The screenshot never replaces ``file``, the sample or
     any of ``inputs`` (e.g. the ``--settings`` file), and replaces an existing file atomically.
     Without a display (and no screenshot) one line says so and 2 is returned. SIGINT and
-    SIGTERM stop it with one line and exit 130 or 143.
+    SIGTERM stop it with one line and exit 130 or 143. ``deck`` (a :class:`~cnnviz.deck.Deck`)
+    opens in lecture mode at step ``deck_index``, full screen (or, with ``screenshot``, renders
+    that step).
     """
     from .. import interrupt
 
     run = _Run()
     with interrupt.handled():
         try:
-            return _launch(run, file, settings, reset, screenshot, window_size, inputs)
+            return _launch(run, file, settings, reset, screenshot, window_size, inputs, deck, deck_index)
         except interrupt.Interrupted as err:
             return run.stop(err.signum)
 
 
-def _launch(run: _Run, file, settings, reset, screenshot, window_size, inputs) -> int:
+def _launch(run: _Run, file, settings, reset, screenshot, window_size, inputs, deck, deck_index) -> int:
     from ..errors import ExportError
 
     if screenshot is not None:
@@ -256,11 +260,13 @@ def _launch(run: _Run, file, settings, reset, screenshot, window_size, inputs) -
             _error(str(err))
             return 1
         settings = settings or Settings()
-        return _screenshot(run, app, file, settings, screenshot, fmt, window_size, inputs)
+        return _screenshot(run, app, file, settings, screenshot, fmt, window_size, inputs, deck, deck_index)
 
     window, _store = open_window(settings=settings, file=file, reset=reset, window_size=window_size)
     run.window = window
     window.show()
+    if deck is not None:
+        window.lecture.open(deck, deck_index, full_screen=True)
     code = _exec(run, app)
     if run.signal is not None:
         if not window._closed:
@@ -318,7 +324,7 @@ def _exec(run: _Run, app) -> int:
         tick.stop()
 
 
-def _screenshot(run: _Run, app, file, settings, path, fmt, size, inputs) -> int:
+def _screenshot(run: _Run, app, file, settings, path, fmt, size, inputs, deck=None, deck_index=0) -> int:
     from PySide6.QtCore import QTimer
 
     from ..errors import CnnvizError, ExportError, InputError
@@ -338,10 +344,13 @@ def _screenshot(run: _Run, app, file, settings, path, fmt, size, inputs) -> int:
     run.window = window
     window.resize(*(size or SCREENSHOT_SIZE))
     window.show()
+    if deck is not None:  # as the hall sees it: full screen has no menu bar
+        window.menuBar().hide()
+        window.lecture.open(deck, deck_index)
     outcome: dict[str, int] = {}
 
-    def on_drawn(_generation: int, result) -> None:
-        if "code" in outcome:
+    def on_drawn(generation: int, result) -> None:
+        if "code" in outcome or generation < window.worker.latest_generation:
             return
         if result is None:  # the computation failed: the banner holds the reason
             outcome["code"] = 1
