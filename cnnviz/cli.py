@@ -440,7 +440,7 @@ def main(argv: list[str] | None = None, out: TextIO | None = None, err: TextIO |
             if argv and argv[0] == "export":
                 from .cli_export import cmd_export
 
-                code = cmd_export(argv[1:], stdout, err)
+                code = cmd_export(argv[1:], cast(TextIO, stdout), err)
                 stdout.flush()
                 return code
             return cmd_window(argv, err)
