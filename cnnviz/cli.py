@@ -254,13 +254,12 @@ def note_budget(est, err: TextIO, times: int = 1) -> None:
         err.flush()
 
 
-def interruptible(fn, err: TextIO, *, exit_now: bool = True, seconds: float = 0.0):
+def interruptible(fn, err: TextIO, *, seconds: float = 0.0):
     """``fn(cancel)`` on a helper thread, so that Ctrl+C or SIGTERM stops the command at once even
     while torch is inside a long convolution (Python handles signals only between bytecodes of
     the main thread). ``cancel()`` turns True when interrupted. Then one line is said and the
     process exits 130 or 143 at once (torch's threads, left mid-computation, must not meet the
-    interpreter's exit: that aborts). With ``exit_now=False`` a computation that ends within half a
-    second lets the KeyboardInterrupt through instead (the video loop prints its partial result).
+    interpreter's exit: that aborts).
     ``seconds``: the estimated time; when it is long and ``err`` is a terminal, the elapsed time
     is shown on one self-erasing line while waiting."""
     import threading
@@ -293,13 +292,11 @@ def interruptible(fn, err: TextIO, *, exit_now: bool = True, seconds: float = 0.
     except KeyboardInterrupt as e:
         stop.set()
         worker.join(0.5)
-        if exit_now or worker.is_alive():
-            if show:
-                err.write("\r\033[K")
-            err.write(f"cnnviz: {e.line if isinstance(e, Interrupted) else 'interrupted'}\n")
-            err.flush()
-            os._exit(exit_code(e))
-        raise
+        if show:
+            err.write("\r\033[K")
+        err.write(f"cnnviz: {e.line if isinstance(e, Interrupted) else 'interrupted'}\n")
+        err.flush()
+        os._exit(exit_code(e))
     finally:
         if show:
             err.write("\r\033[K")

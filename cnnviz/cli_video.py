@@ -222,7 +222,6 @@ def stats_video(
 
 
 def _stats_video(path: str, settings: Settings, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from .cli import interruptible
     from .core import video_stats as vs
     from .io.video import VideoReader
     from .report import strict_json
@@ -256,8 +255,7 @@ def _stats_video(path: str, settings: Settings, args: argparse.Namespace, out: T
         partial = False
         interrupted = 0
         try:
-            # each window on a helper thread: Ctrl+C is handled at once, not after a long conv3d
-            while (fs := interruptible(lambda _cancel: next(stream, None), err, exit_now=False)) is not None:
+            for fs in stream:  # Ctrl+C stops between windows (the decoder thread must end before the reader)
                 done.append(fs)
                 progress.step(len(done))
         except KeyboardInterrupt as stop:  # Ctrl+C or SIGTERM
