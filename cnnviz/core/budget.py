@@ -19,7 +19,6 @@ before a long run. No Qt, no torch needed (torch is asked only about a GPU when 
 
 from __future__ import annotations
 
-import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,11 +82,9 @@ def _time(seconds: float) -> str:
 
 
 def _threads() -> int:
-    env = os.environ.get("CNNVIZ_TORCH_THREADS", "")
-    cores = os.cpu_count() or 2
-    if env.isdigit() and int(env) > 0:
-        return min(int(env), cores)
-    return max(1, cores - 1)
+    from .device import torch_threads  # torch-free at import: the thread policy, clamped to the cores
+
+    return torch_threads()
 
 
 def _level_values(k: int, level: int, channels: int) -> int:
