@@ -66,8 +66,10 @@ class PlainAxis(pg.AxisItem):
             d = round(v)
             if abs(v - d) < 1e-6:
                 out.append(f"{10.0**d:g}" if -3 <= d <= 3 else theme.power_of_ten(d))
-            else:
-                out.append(f"{10.0**v:.2g}")
+            else:  # a 2 or 5 step: 500, not 5e+02
+                x = float(f"{10.0**v:.2g}")
+                e = math.floor(math.log10(x))
+                out.append(f"{x:g}" if -3 <= e <= 3 else f"{x / 10.0**e:g}·{theme.power_of_ten(e)}")
         return out
 
 

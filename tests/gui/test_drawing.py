@@ -87,3 +87,13 @@ def test_the_curves_plot_every_scale_and_the_theory(qtbot, settle, main_window):
     assert len(dashed) == sum(int(np.isfinite(theory[: min(pyr.depth, pyr.k - s) + 1, s]).sum() >= 2) for s in long)
     assert len(dashed) >= 1
     assert sum(x.size for x, _, _ in curve_set._dots) == sum(min(pyr.depth, pyr.k - s) + 1 for s in range(pyr.k + 1))
+
+
+def test_log_axis_labels_read_as_a_person_writes_them(qtbot):
+    import math
+
+    from cnnviz.gui.plots import PlainAxis
+
+    axis = PlainAxis("left")
+    values = [math.log10(v) for v in (500, 0.002, 5e5, 100, 2e-6)]
+    assert axis.logTickStrings(values, 1, 1) == ["500", "0.002", "5·10⁵", "100", "2·10⁻⁶"]
