@@ -1,6 +1,6 @@
 """The ``cnnviz`` command: the window, ``stats`` and the exports, all through Settings -> Result.
 
-    cnnviz [FILE] [settings flags] [--mode M] [--reset] [--screenshot OUT.png] [--window-size WxH]
+    cnnviz [FILE | --camera [N]] [settings flags] [--mode M] [--reset] [--screenshot OUT.png] [--window-size WxH]
     cnnviz stats [IMAGE|VIDEO] [settings flags] [--json]
     cnnviz export [IMAGE|VIDEO] [settings flags] --out DIR [--mode M] [--formats LIST] [--scale X]
 
@@ -146,6 +146,13 @@ def _window_parser() -> argparse.ArgumentParser:
         description="See inside a scale-shared CNN. `cnnviz stats --help` for the per-layer table.",
     )
     p.add_argument("file", nargs="?", help="image or video to open (default: the bundled sample)")
+    p.add_argument(
+        "--camera",
+        nargs="?",
+        const="0",
+        metavar="N",
+        help="show camera N live (0, the default, is the first in File > Camera; or a device such as /dev/video2)",
+    )
     p.add_argument("--mode", choices=MODES, help="pyramid (Problem 3), init lab (Problems 4, 5) or cost (Problem 1)")
     p.add_argument("--reset", action="store_true", help="forget the saved window state and start as on a first launch")
     p.add_argument(
@@ -311,7 +318,7 @@ def cmd_window(argv: list[str], err: TextIO) -> int:
     size = _window_size(args.window_size)
     if args.window_size and not args.screenshot:
         raise SettingsError("--window-size applies to --screenshot")
-    explicit = any(a.startswith("--") and a not in ("--reset",) for a in argv)
+    explicit = any(a.startswith("--") and a not in ("--reset", "--camera") for a in argv)
     settings = settings_from_args(args, mode=args.mode)
     if args.file and not Path(args.file).exists():
         raise CnnvizError(f"{args.file}: no such file")
@@ -320,6 +327,15 @@ def cmd_window(argv: list[str], err: TextIO) -> int:
         settings = deck.steps[index].scene.settings
     if args.screenshot:  # the engine refuses these too; saying it before the window is built is quicker
         check_budget(settings.replace(mode="init", residual=False) if settings.residual else settings)
+    camera = None
+    if args.camera is not None:
+        if args.file:
+            raise SettingsError("give a file or --camera, not both")
+        if deck is not None:
+            raise SettingsError("--camera cannot be combined with a lecture deck (its steps choose the picture)")
+        from .io.camera import find_camera
+
+        camera = find_camera(args.camera)  # "no camera found (why)" before any window opens
     from .gui.app import launch
 
     if deck is not None:
@@ -343,6 +359,7 @@ def cmd_window(argv: list[str], err: TextIO) -> int:
         screenshot=args.screenshot,
         window_size=size,
         inputs=(args.settings,),
+        camera=camera,
     )
 
 
