@@ -197,6 +197,7 @@ def launch(
     deck=None,
     deck_index: int = 0,
     inputs: Sequence[str | os.PathLike[str] | None] = (),
+    camera: object | None = None,
 ) -> int:
     """Open the window and run until it is closed; returns the exit code.
 
@@ -208,8 +209,14 @@ def launch(
     Without a display (and no screenshot) one line says so and 2 is returned. SIGINT and
     SIGTERM stop it with one line and exit 130 or 143. ``deck`` (a :class:`~cnnviz.deck.Deck`)
     opens in lecture mode at step ``deck_index``, full screen (or, with ``screenshot``, renders
-    that step).
+    that step). ``camera``: a :class:`~cnnviz.io.camera.CameraInfo` to show live (``cnnviz --camera``).
     """
+    if camera is not None:
+        from .main_window import MainWindow
+
+        if not hasattr(MainWindow, "show_camera"):  # the live view needs playback in the window (issue 15)
+            _say(f"found {camera.what()}, but this window cannot show a live camera yet")  # type: ignore[attr-defined]
+            return 1
     from .. import interrupt
 
     run = _Run()
