@@ -1,0 +1,286 @@
+#!/usr/bin/env python
+"""Benchmark the live camera path over a paced fake camera: latency, frame rate, memory.
+
+Prints a table and writes JSON (default bench-results/camera.json). Not a test: figures
+depend on the machine (and on whoever else uses it), so they are reported, never asserted.
+
+The fake camera is :func:`cnnviz.io.camera.paced_clip` on a generated 640x480 MJPEG clip
+(what a USB webcam sends at the 640x480 the window asks for): a slow pan over the sample
+picture, released at the clip's frame rate and looping, through the same capture thread,
+newest-frame dropping, RGB conversion and fit as a real camera. ``--source lavfi`` uses
+FFmpeg's ``testsrc2`` pattern paced by its ``realtime`` filter instead.
+
+The consumer is what the window's worker does per frame: take the newest frame (conversion
+and fit to 256^2 happen here, only for frames taken), ``engine.run`` with the window's full
+Result (display maps, histograms, theory, equivariance readout). Measured per result:
+
+- capture -> result: from the instant the capture thread received the frame to the Result
+  being ready (the window's drawing comes after; it is measured once the window side exists);
+- its parts: capture -> taken (waiting for the consumer, conversion, fit) and engine.run;
+- results per second against the camera's rate, and frames dropped (never queued).
+
+Targets (issue 14, 2-core CPU): capture-to-pixels under 80 ms at 256^2; the camera's frame rate
+held up to 30 fps at 256^2; memory flat over a soak (the issue says 10 minutes; --soak sets it).
+
+Usage: python scripts/bench_camera.py [--rates 15 25 30] [--seconds 10] [--soak 60] [--threads N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import torch
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from cnnviz.core import engine  # noqa: E402
+from cnnviz.core.device import torch_threads  # noqa: E402
+from cnnviz.io.camera import CameraSource, open_input, paced_clip  # noqa: E402
+from cnnviz.paths import SAMPLE_IMAGE  # noqa: E402
+from cnnviz.settings import Settings  # noqa: E402
+
+
+def rss_bytes() -> int:
+    """Current resident set size (Linux /proc; elsewhere the peak from getrusage)."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except OSError:
+        import resource
+
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return peak if sys.platform == "darwin" else peak * 1024
+
+
+def write_camera_clip(path: Path, rate: int, seconds: float = 4.0, size: tuple[int, int] = (640, 480)) -> Path:
+    """A 640x480 MJPEG clip at ``rate`` fps: a slow pan across the sample picture, enlarged."""
+    w, h = size
+    with Image.open(SAMPLE_IMAGE) as im:
+        src = im.convert("RGB")
+    big = src.resize((int(src.width * h * 1.25 / src.height), int(h * 1.25)), Image.Resampling.BICUBIC)
+    n = max(2, round(seconds * rate))
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("mjpeg", rate=rate)
+        stream.width, stream.height, stream.pix_fmt = w, h, "yuvj422p"
+        stream.time_base = Fraction(1, rate)
+        stream.options = {"q:v": "5"}
+        for i in range(n):
+            x = round((big.width - w) * (0.5 - 0.5 * np.cos(2 * np.pi * i / n)))
+            y = round((big.height - h) * 0.5 * (1 + np.sin(2 * np.pi * i / n)) / 2)
+            frame = av.VideoFrame.from_image(big.crop((x, y, x + w, y + h)))
+            frame.pts = i
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+    return path
+
+
+def open_fake(kind: str, rate: int, folder: Path, size: int) -> CameraSource:
+    if kind == "lavfi":
+        return open_input(f"testsrc2=size=640x480:rate={rate},realtime", "lavfi", fit=size, name=f"testsrc2 {rate} fps")
+    clip = folder / f"camera_{rate}fps.avi"
+    if not clip.exists():
+        write_camera_clip(clip, rate)
+    return paced_clip(clip, fit=size)
+
+
+@dataclasses.dataclass
+class Run:
+    results: int = 0
+    latency_ms: list[float] = dataclasses.field(default_factory=list)
+    taken_ms: list[float] = dataclasses.field(default_factory=list)
+    engine_ms: list[float] = dataclasses.field(default_factory=list)
+    cpu_ms: list[float] = dataclasses.field(default_factory=list)  # consumer thread CPU per result
+    alone_ms: list[float] = dataclasses.field(default_factory=list)  # engine.run with no camera running
+
+
+def consume(source: CameraSource, settings: Settings, seconds: float, run: Run | None = None) -> Run:
+    """The window worker's loop: newest frame -> engine.run, for ``seconds``."""
+    run = run or Run()
+    last = source.newest().index
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        cpu0 = time.thread_time()
+        frame = source.wait_newer(last, 2.0)
+        if frame is None:
+            raise SystemExit(f"fake camera failed: {source.problem}")
+        t_taken = time.perf_counter()
+        engine.run(settings, frame.rgb)
+        t_done = time.perf_counter()
+        run.cpu_ms.append((time.thread_time() - cpu0) * 1e3)
+        last = frame.index
+        run.results += 1
+        run.latency_ms.append((t_done - frame.captured) * 1e3)
+        run.taken_ms.append((t_taken - frame.captured) * 1e3)
+        run.engine_ms.append((t_done - t_taken) * 1e3)
+    return run
+
+
+def engine_alone(settings: Settings, rgb: np.ndarray, count: int, run: Run) -> None:
+    """engine.run on one frame with the camera closed: the engine's own time in the same minute."""
+    for _ in range(count):
+        t0 = time.perf_counter()
+        engine.run(settings, rgb)
+        run.alone_ms.append((time.perf_counter() - t0) * 1e3)
+
+
+def pct(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q)) if values else float("nan")
+
+
+def rate_run(kind: str, rate: int, settings: Settings, seconds: float, folder: Path, block: float = 2.5) -> dict:
+    """Live blocks of ``block`` seconds interleaved with engine-alone blocks (camera closed)."""
+    run = Run()
+    elapsed = captured = taken = cpu_total = 0.0
+    camera_fps: list[float] = []
+    while elapsed < seconds:
+        with open_fake(kind, rate, folder, settings.size) as source:
+            for _ in range(2):  # warm up autograd and the allocator
+                engine.run(settings, source.newest().rgb)
+            c0, k0, p0, t0 = source.frames_captured, source.frames_taken, time.process_time(), time.perf_counter()
+            n0 = run.results
+            consume(source, settings, min(block, seconds - elapsed), run)
+            dt = time.perf_counter() - t0
+            cpu_total += time.process_time() - p0
+            elapsed += dt
+            captured += source.frames_captured - c0
+            taken += source.frames_taken - k0
+            camera_fps.append(source.fps)
+            rgb = source.newest().rgb
+        engine_alone(settings, rgb, max(3, (run.results - n0) // 2), run)
+    return {
+        "camera_fps_nominal": rate,
+        "camera_fps_measured": float(np.median(camera_fps)),
+        "results_per_s": run.results / elapsed,
+        "held": run.results / elapsed >= 0.95 * rate,
+        "frames_captured": int(captured),
+        "frames_dropped": int(max(0, captured - taken)),
+        "latency_ms_median": pct(run.latency_ms, 50),
+        "latency_ms_p95": pct(run.latency_ms, 95),
+        "latency_ms_min": min(run.latency_ms),
+        "latency_ms_max": max(run.latency_ms),
+        "capture_to_taken_ms_median": pct(run.taken_ms, 50),
+        "engine_ms_median": pct(run.engine_ms, 50),
+        "engine_alone_ms_median": pct(run.alone_ms, 50),
+        "consumer_cpu_ms_median": pct(run.cpu_ms, 50),
+        "process_cores_busy": cpu_total / elapsed,
+        "results": run.results,
+        "seconds": elapsed,
+    }
+
+
+def soak(kind: str, rate: int, settings: Settings, seconds: float, folder: Path, every: float = 5.0) -> dict:
+    samples: list[tuple[float, int]] = []
+    with open_fake(kind, rate, folder, settings.size) as source:
+        run = Run()
+        t0 = time.perf_counter()
+        while (elapsed := time.perf_counter() - t0) < seconds:
+            consume(source, settings, min(every, seconds - elapsed), run)
+            samples.append((time.perf_counter() - t0, rss_bytes()))
+    mb = [s[1] / 2**20 for s in samples]
+    times = [s[0] for s in samples]
+    after_warm = next((i for i, t in enumerate(times) if t >= min(10.0, seconds / 3)), 0)
+    tail_t, tail_mb = np.array(times[after_warm:]), np.array(mb[after_warm:])
+    slope = float(np.polyfit(tail_t, tail_mb, 1)[0] * 60) if len(tail_t) >= 3 else float("nan")
+    return {
+        "seconds": times[-1] if times else 0.0,
+        "camera_fps_nominal": rate,
+        "results": run.results,
+        "results_per_s": run.results / times[-1] if times else 0.0,
+        "latency_ms_median": pct(run.latency_ms, 50),
+        "latency_ms_p95": pct(run.latency_ms, 95),
+        "rss_mb_first": mb[0] if mb else float("nan"),
+        "rss_mb_after_warmup": mb[after_warm] if mb else float("nan"),
+        "rss_mb_last": mb[-1] if mb else float("nan"),
+        "rss_mb_max": max(mb) if mb else float("nan"),
+        "rss_mb_per_min_after_warmup": slope,
+        "samples": [[round(t, 1), round(m, 1)] for t, m in zip(times, mb, strict=True)],
+    }
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--rates", type=int, nargs="+", default=[15, 25, 30], help="fake camera rates, fps")
+    p.add_argument("--seconds", type=float, default=10.0, help="seconds per rate")
+    p.add_argument("--soak", type=float, default=60.0, help="soak seconds at the highest rate (0: skip)")
+    p.add_argument("--size", type=int, default=256)
+    p.add_argument("--threads", type=int, default=None, help="torch threads (default: the window's policy)")
+    p.add_argument("--source", choices=("clip", "lavfi"), default="clip")
+    p.add_argument("--json", type=Path, default=ROOT / "bench-results" / "camera.json")
+    args = p.parse_args()
+
+    threads = args.threads or torch_threads()
+    torch.set_num_threads(threads)
+    settings = Settings(size=args.size, device="cpu")
+    cores = os.cpu_count()
+    load = os.getloadavg() if hasattr(os, "getloadavg") else None
+    loadtext = f"; load average before {load[0]:.2f}" if load else ""
+    print(
+        f"camera bench: {args.source} fake camera 640x480, network {settings.size}^2 depth {settings.depth} "
+        f"J {settings.channels} D {settings.kernel}; torch threads {threads} of {cores} cores{loadtext} (shared host)"
+    )
+    out: dict = {
+        "machine": {
+            "platform": platform.platform(),
+            "cores": cores,
+            "torch_threads": threads,
+            "torch": torch.__version__,
+            "loadavg_before": load,
+            "note": "shared host (other agents running); figures are noisy",
+        },
+        "settings": settings.to_dict(),
+        "source": args.source,
+        "rates": [],
+    }
+    with tempfile.TemporaryDirectory(prefix="cnnviz-bench-camera-") as tmp:
+        folder = Path(tmp)
+        print(
+            f"{'camera':>7} {'measured':>8} {'results/s':>9} {'held':>4} {'dropped':>7} {'lat med':>7} {'p95':>6} "
+            f"{'min':>5} {'cap->taken':>10} {'engine':>6} {'alone':>5} {'cpu/res':>7} {'cores':>5}  (ms)"
+        )
+        for rate in args.rates:
+            r = rate_run(args.source, rate, settings, args.seconds, folder)
+            out["rates"].append(r)
+            print(
+                f"{rate:>5}fps {r['camera_fps_measured']:>8.1f} {r['results_per_s']:>9.1f} "
+                f"{'yes' if r['held'] else 'no':>4} {r['frames_dropped']:>7} {r['latency_ms_median']:>7.1f} "
+                f"{r['latency_ms_p95']:>6.1f} {r['latency_ms_min']:>5.1f} {r['capture_to_taken_ms_median']:>10.1f} "
+                f"{r['engine_ms_median']:>6.1f} {r['engine_alone_ms_median']:>5.1f} "
+                f"{r['consumer_cpu_ms_median']:>7.1f} {r['process_cores_busy']:>5.2f}",
+                flush=True,
+            )
+        if args.soak > 0:
+            rate = max(args.rates)
+            s = soak(args.source, rate, settings, args.soak, folder)
+            out["soak"] = s
+            print(
+                f"soak {s['seconds']:.0f} s at {rate} fps: {s['results']} results ({s['results_per_s']:.1f}/s), "
+                f"latency median {s['latency_ms_median']:.1f} ms p95 {s['latency_ms_p95']:.1f} ms; RSS "
+                f"{s['rss_mb_first']:.0f} -> {s['rss_mb_after_warmup']:.0f} (after warm-up) -> "
+                f"{s['rss_mb_last']:.0f} MB, max {s['rss_mb_max']:.0f}, "
+                f"slope {s['rss_mb_per_min_after_warmup']:+.2f} MB/min"
+            )
+    load_after = os.getloadavg() if hasattr(os, "getloadavg") else None
+    out["machine"]["loadavg_after"] = load_after
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    from cnnviz.io.files import atomic_write
+
+    atomic_write(args.json, json.dumps(out, indent=2) + "\n")
+    print(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
