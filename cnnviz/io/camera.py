@@ -261,9 +261,9 @@ def parse_dshow_list(lines: Iterable[str]) -> list[CameraInfo]:
             found.append(last)
     names = [n for n, _ in found]
     cameras = []
-    for i, (name, alt) in enumerate(found):
-        device = f"video={alt}" if names.count(name) > 1 and alt else f"video={name}"
-        cameras.append(CameraInfo(i, name, device, "dshow", detail=alt))
+    for i, (name, alternative) in enumerate(found):
+        device = f"video={alternative}" if names.count(name) > 1 and alternative else f"video={name}"
+        cameras.append(CameraInfo(i, name, device, "dshow", detail=alternative))
     return cameras
 
 
@@ -696,7 +696,7 @@ def _open_container(cam: CameraInfo, options: dict[str, str], timeout: float) ->
             try:
                 container = _av_open(cam.device, format=cam.backend, options=options, timeout=(timeout, timeout))
             except (av.error.FFmpegError, OSError) as err:
-                err.log_lines = [entry[2] for entry in logs]  # type: ignore[attr-defined]
+                err.log_lines = [entry[2] for entry in logs]  # type: ignore[union-attr]
                 raise
     finally:
         av.logging.set_level(old)
