@@ -1,1 +1,1 @@
-"""Reading sources: images (Pillow) and video (PyAV). No Qt here."""
+"""Reading sources: images (Pillow), video and live cameras (PyAV). No Qt here."""
