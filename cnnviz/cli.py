@@ -333,6 +333,8 @@ def cmd_window(argv: list[str], err: TextIO) -> int:
             raise SettingsError("give a file or --camera, not both")
         if deck is not None:
             raise SettingsError("--camera cannot be combined with a lecture deck (its steps choose the picture)")
+        if args.screenshot:
+            raise SettingsError("--screenshot renders a file or the sample picture, not a live camera")
         from .io.camera import find_camera
 
         camera = find_camera(args.camera)  # "no camera found (why)" before any window opens

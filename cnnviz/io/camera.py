@@ -40,6 +40,7 @@ stays available.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import glob
 import os
@@ -49,7 +50,7 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -189,19 +190,34 @@ def _v4l2_probe(pattern: str = V4L2_GLOB) -> CameraProbe:
 
 
 # -- macOS and Windows: FFmpeg's own device listing --------------------------------------
-def _listing_log(backend: str, url: str) -> list[str]:
-    """The lines FFmpeg logs when ``backend`` is opened with ``list_devices`` (the open then fails)."""
-    old = av.logging.get_level()
-    av.logging.set_level(av.logging.INFO)
+@contextlib.contextmanager
+def _ffmpeg_log(level: int | None) -> Iterator[list[str]]:
+    """FFmpeg's log lines of this thread while the block runs, at ``level`` (None: as it is);
+    repeated lines are kept (PyAV drops a line equal to the one before it by default)."""
+    old_level, old_skip = av.logging.get_level(), av.logging.get_skip_repeated()
+    lines: list[str] = []
+    if level is not None:
+        av.logging.set_level(level)
+    av.logging.set_skip_repeated(False)
     try:
         with av.logging.Capture() as logs:
             try:
-                _av_open(url, format=backend, options={"list_devices": "true"}).close()
-            except (av.error.FFmpegError, OSError):
-                pass  # expected: listing ends the open with an error
+                yield lines
+            finally:
+                lines.extend(entry[2] for entry in logs)
     finally:
-        av.logging.set_level(old)
-    return [entry[2] for entry in logs]
+        av.logging.set_skip_repeated(old_skip)
+        av.logging.set_level(old_level)
+
+
+def _listing_log(backend: str, url: str) -> list[str]:
+    """The lines FFmpeg logs when ``backend`` is opened with ``list_devices`` (the open then fails)."""
+    with _ffmpeg_log(av.logging.INFO) as lines:
+        try:
+            _av_open(url, format=backend, options={"list_devices": "true"}).close()
+        except (av.error.FFmpegError, OSError):
+            pass  # expected: listing ends the open with an error
+    return lines
 
 
 def parse_avfoundation_list(lines: Iterable[str]) -> list[CameraInfo]:
@@ -371,15 +387,28 @@ _GONE = {errno.ENODEV, errno.ENXIO, errno.EIO, errno.ENOENT, getattr(errno, "ESH
 _DENIED = {errno.EACCES, errno.EPERM}
 
 
-def failure_message(what: str, err: BaseException, *, opening: bool, timeout: float = DEFAULT_TIMEOUT_S) -> str:
-    """One line for a camera failure: busy, gone, no permission, no picture, or FFmpeg's own words."""
+def failure_message(
+    what: str, err: BaseException, *, opening: bool, timeout: float = DEFAULT_TIMEOUT_S, backend: str = ""
+) -> str:
+    """One line for a camera failure: busy, gone, no permission, no picture, or FFmpeg's own words.
+
+    ``backend`` (the FFmpeg input) picks the platform's wording: FFmpeg reports a camera macOS
+    does not let it use (avfoundation), and one another program holds on Windows (dshow), as a
+    plain I/O error at opening.
+    """
     code = getattr(err, "errno", None)
-    if code == errno.EBUSY:
+    system = {"v4l2": "linux", "avfoundation": "darwin", "dshow": "win32"}.get(backend, sys.platform)
+    if code == errno.EBUSY or (opening and system == "win32" and code == errno.EIO):
         return f"{what} is busy: another program is using it (close that program, then open the camera again)"
-    if code in _DENIED or isinstance(err, PermissionError):
-        if sys.platform == "darwin":
-            return f"no permission to use {what}: allow it in System Settings > Privacy & Security > Camera"
-        return f"no permission to open {what}: on Linux add yourself to the 'video' group and log in again"
+    if code in _DENIED or isinstance(err, PermissionError) or (opening and system == "darwin" and code == errno.EIO):
+        if system == "darwin":
+            return (
+                f"{what} cannot be used: allow this program (or its terminal) in System Settings > "
+                "Privacy & Security > Camera, and close any other program using the camera"
+            )
+        if system.startswith("win"):
+            return f"no permission to use {what}: allow desktop apps in Settings > Privacy & security > Camera"
+        return f"no permission to open {what}: add yourself to the 'video' group and log in again"
     if code in _GONE or isinstance(err, FileNotFoundError):
         return f"{what} is not there any more (unplugged?)" if opening else f"{what} was disconnected"
     if isinstance(err, (av.error.ExitError, av.error.TimeoutError)) or code == errno.ETIMEDOUT:
@@ -462,7 +491,11 @@ class CameraSource:
         except InputError as err:
             self._fail(err)
         except (av.error.FFmpegError, OSError) as err:
-            self._fail(InputError(failure_message(self.name, err, opening=False, timeout=self.timeout)))
+            self._fail(
+                InputError(
+                    failure_message(self.name, err, opening=False, timeout=self.timeout, backend=self.info.backend)
+                )
+            )
         except Exception as err:  # a capture thread must never die silently
             self._fail(InputError(f"{self.name} failed: {_one_line(err)}"))
         finally:
@@ -686,21 +719,16 @@ def nearest_mode(modes: Iterable[tuple[int, int, float]], size: tuple[int, int],
     return w, h, min(top, fps)
 
 
-def _open_container(cam: CameraInfo, options: dict[str, str], timeout: float) -> tuple[Any, list[str]]:
-    """av.open with FFmpeg's log captured (avfoundation lists the modes it has when one is refused)."""
-    old = av.logging.get_level()
-    if cam.backend == "avfoundation":
-        av.logging.set_level(av.logging.INFO)
+def _open_container(cam: CameraInfo, options: dict[str, str], timeout: float) -> Any:
+    """av.open with FFmpeg's log kept on the error as ``log_lines`` (avfoundation and dshow say
+    there why a mode was refused, and avfoundation which modes it has)."""
+    level = av.logging.INFO if cam.backend in ("avfoundation", "dshow") else None
     try:
-        with av.logging.Capture() as logs:
-            try:
-                container = _av_open(cam.device, format=cam.backend, options=options, timeout=(timeout, timeout))
-            except (av.error.FFmpegError, OSError) as err:
-                err.log_lines = [entry[2] for entry in logs]  # type: ignore[union-attr]
-                raise
-    finally:
-        av.logging.set_level(old)
-    return container, [entry[2] for entry in logs]
+        with _ffmpeg_log(level) as lines:
+            return _av_open(cam.device, format=cam.backend, options=options, timeout=(timeout, timeout))
+    except (av.error.FFmpegError, OSError) as err:
+        err.log_lines = lines  # type: ignore[union-attr]
+        raise
 
 
 def open_camera(
@@ -720,24 +748,38 @@ def open_camera(
     what = cam.what()
     tries = _mode_options(cam.backend, size, fps)
     last: BaseException | None = None
+    last_modes: list[tuple[int, int, float]] = []
     container = None
     i = 0
     while i < len(tries):
         try:
-            container, _log = _open_container(cam, tries[i], timeout)
+            container = _open_container(cam, tries[i], timeout)
             break
         except (av.error.FFmpegError, OSError) as err:
-            if getattr(err, "errno", None) in _FATAL_AT_OPEN or isinstance(err, (PermissionError, FileNotFoundError)):
-                raise InputError(failure_message(what, err, opening=True, timeout=timeout)) from None
+            log = list(getattr(err, "log_lines", ()))
+            modes = parse_avfoundation_modes(log) if cam.backend == "avfoundation" else []
+            # avfoundation and dshow report a refused mode as an I/O error, as they do a camera they
+            # may not use: the log tells them apart.
+            refused = bool(modes) or (cam.backend == "dshow" and any("set video options" in x for x in log))
+            fatal = getattr(err, "errno", None) in _FATAL_AT_OPEN or isinstance(
+                err, (PermissionError, FileNotFoundError)
+            )
+            if fatal and not refused:
+                raise InputError(
+                    failure_message(what, err, opening=True, timeout=timeout, backend=cam.backend)
+                ) from None
             last = err
-            modes = parse_avfoundation_modes(getattr(err, "log_lines", ()))
-            if modes and i == 0:  # avfoundation refused the mode and said which it has
+            if modes and i == 0:  # avfoundation said which modes it has: the nearest one next
                 w, h, f = nearest_mode(modes, size, fps)
                 tries.insert(1, {"video_size": f"{w}x{h}", "framerate": f"{f:.6f}"})
+            last_modes = modes or last_modes
             i += 1
     if container is None:
         assert last is not None
-        raise InputError(failure_message(what, last, opening=True, timeout=timeout))
+        if last_modes:
+            listed = ", ".join(f"{w}x{h}@{f:g}" for w, h, f in last_modes[:6])
+            raise InputError(f"{what} refused every mode asked for (it lists {listed})")
+        raise InputError(failure_message(what, last, opening=True, timeout=timeout, backend=cam.backend))
     source = CameraSource(
         container,
         what,

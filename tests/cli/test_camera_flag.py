@@ -71,6 +71,9 @@ def test_a_file_and_a_camera_are_refused(monkeypatch, launched, tmp_path):
     photo.write_bytes(b"")
     code, err = run(str(photo), "--camera")
     assert code == 1 and err == "cnnviz: error: give a file or --camera, not both\n"
+    code, err = run("--camera", "--screenshot", str(tmp_path / "out.png"))
+    assert code == 1 and "not a live camera" in err
+    assert launched == []
 
 
 def test_without_camera_the_window_is_launched_as_before(launched):

@@ -453,3 +453,76 @@ def test_a_bad_input_is_one_line():
         open_input("nosuchfilter", "lavfi")
     with pytest.raises(InputError, match=r"^no such file"):
         paced_clip("/nonexistent/clip.mp4")
+
+
+# -- macOS and Windows opening: FFmpeg says "I/O error" for several things; the log tells them apart
+FACETIME = CameraProbe((CameraInfo(0, "FaceTime HD Camera", "0", "avfoundation"),))
+USB_DSHOW = CameraProbe((CameraInfo(0, "USB Camera", "video=USB Camera", "dshow"),))
+
+
+def eio(*log: str):
+    for line in log:
+        av.logging.log(av.logging.ERROR, "indev", line)
+    return av.error.FFmpegError(errno.EIO, "Input/output error")
+
+
+def test_avfoundation_refusing_640x480_gets_its_nearest_mode(monkeypatch):
+    asked = []
+
+    def mac(url, format=None, options=None, timeout=None):
+        asked.append(dict(options))
+        if options != {"video_size": "640x360", "framerate": "30.000000"}:
+            raise eio(
+                "Selected video size (640x480) is not supported by the device.",
+                "Supported modes:",
+                "  1280x720@[1.000000 30.000000]fps",
+                "  640x360@[1.000000 30.000000]fps",
+            )
+        return av.open(TEST_PATTERN, format="lavfi")
+
+    monkeypatch.setattr(camera, "_av_open", mac)
+    with open_camera(0, probe=FACETIME, fit=32) as source:
+        assert asked[:2] == [
+            {"video_size": "640x480", "framerate": "30"},
+            {"video_size": "640x360", "framerate": "30.000000"},
+        ]
+        assert source.newest() is not None
+    assert av.logging.get_level() is None
+
+
+def test_avfoundation_every_mode_refused_lists_the_modes(monkeypatch):
+    def mac(url, format=None, options=None, timeout=None):
+        raise eio("Supported modes:", "  1280x720@[1.000000 30.000000]fps")
+
+    monkeypatch.setattr(camera, "_av_open", mac)
+    with pytest.raises(InputError) as info:
+        open_camera(0, probe=FACETIME)
+    assert str(info.value) == 'camera "FaceTime HD Camera" refused every mode asked for (it lists 1280x720@30)'
+
+
+def test_avfoundation_io_error_without_modes_is_the_privacy_setting(monkeypatch):
+    monkeypatch.setattr(camera, "_av_open", lambda *a, **k: (_ for _ in ()).throw(eio("Failed to create input")))
+    with pytest.raises(InputError, match=r"Privacy & Security > Camera"):
+        open_camera(0, probe=FACETIME)
+
+
+def test_dshow_busy_and_refused_mode(monkeypatch):
+    def in_use(url, format=None, options=None, timeout=None):
+        raise eio("Could not run graph (sometimes caused by a device already in use by other application)")
+
+    monkeypatch.setattr(camera, "_av_open", in_use)
+    with pytest.raises(InputError, match=r'^camera "USB Camera" is busy: another program is using it'):
+        open_camera(0, probe=USB_DSHOW)
+
+    asked = []
+
+    def no_640(url, format=None, options=None, timeout=None):
+        asked.append(dict(options))
+        if options:
+            raise eio("Could not set video options")
+        return av.open(TEST_PATTERN, format="lavfi")
+
+    monkeypatch.setattr(camera, "_av_open", no_640)
+    with open_camera(0, probe=USB_DSHOW, fit=32) as source:
+        assert asked[-1] == {} and len(asked) == 3
+        assert source.info.describe() == 'camera "USB Camera": 160x120 at 30 fps (asked for 640x480)'
