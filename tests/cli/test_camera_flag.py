@@ -73,9 +73,11 @@ def test_a_file_and_a_camera_are_refused(monkeypatch, launched, tmp_path):
     assert code == 1 and err == "cnnviz: error: give a file or --camera, not both\n"
     code, err = run("--camera", "--screenshot", str(tmp_path / "out.png"))
     assert code == 1 and "not a live camera" in err
+    code, err = run("--camera", "--lecture")
+    assert code == 1 and "--camera cannot be combined with a lecture deck" in err
     assert launched == []
 
 
 def test_without_camera_the_window_is_launched_as_before(launched):
     assert run() == (0, "")
-    assert "camera" not in launched[0]
+    assert launched[0]["camera"] is None
