@@ -11,8 +11,9 @@ newest-frame dropping, RGB conversion and fit as a real camera. ``--source lavfi
 FFmpeg's ``testsrc2`` pattern paced by its ``realtime`` filter instead.
 
 The consumer is what the window's worker does per frame: take the newest frame (conversion
-and fit to 256^2 happen here, only for frames taken), ``engine.run`` with the window's full
-Result (display maps, histograms, theory, equivariance readout). Measured per result:
+and fit to 256^2 happen here, only for frames taken), ``engine.run`` with the playback profile
+(display maps, the selected histogram, theory; no equivariance pass), as for a playing clip;
+``--profile interactive`` adds the equivariance pass. Measured per result:
 
 - capture -> result: from the instant the capture thread received the frame to the Result
   being ready (the window's drawing comes after; it is measured once the window side exists);
@@ -51,6 +52,8 @@ from cnnviz.core.device import torch_threads  # noqa: E402
 from cnnviz.io.camera import CameraSource, open_input, paced_clip  # noqa: E402
 from cnnviz.paths import SAMPLE_IMAGE  # noqa: E402
 from cnnviz.settings import Settings  # noqa: E402
+
+PROFILE = "playback"  # what a live frame is computed with (as a playing clip's); --profile
 
 
 def rss_bytes() -> int:
@@ -117,7 +120,7 @@ def consume(source: CameraSource, settings: Settings, seconds: float, run: Run |
         if frame is None:
             raise SystemExit(f"fake camera failed: {source.problem}")
         t_taken = time.perf_counter()
-        engine.run(settings, frame.rgb)
+        engine.run(settings, frame.rgb, profile=PROFILE)
         t_done = time.perf_counter()
         run.cpu_ms.append((time.thread_time() - cpu0) * 1e3)
         last = frame.index
@@ -132,7 +135,7 @@ def engine_alone(settings: Settings, rgb: np.ndarray, count: int, run: Run) -> N
     """engine.run on one frame with the camera closed: the engine's own time in the same minute."""
     for _ in range(count):
         t0 = time.perf_counter()
-        engine.run(settings, rgb)
+        engine.run(settings, rgb, profile=PROFILE)
         run.alone_ms.append((time.perf_counter() - t0) * 1e3)
 
 
@@ -148,7 +151,7 @@ def rate_run(kind: str, rate: int, settings: Settings, seconds: float, folder: P
     while elapsed < seconds:
         with open_fake(kind, rate, folder, settings.size) as source:
             for _ in range(2):  # warm up autograd and the allocator
-                engine.run(settings, source.newest().rgb)
+                engine.run(settings, source.newest().rgb, profile=PROFILE)
             c0, k0, p0, t0 = source.frames_captured, source.frames_taken, time.process_time(), time.perf_counter()
             n0 = run.results
             consume(source, settings, min(block, seconds - elapsed), run)
@@ -211,6 +214,7 @@ def soak(kind: str, rate: int, settings: Settings, seconds: float, folder: Path,
 
 
 def main() -> int:
+    global PROFILE
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--rates", type=int, nargs="+", default=[15, 25, 30], help="fake camera rates, fps")
     p.add_argument("--seconds", type=float, default=10.0, help="seconds per rate")
@@ -218,9 +222,13 @@ def main() -> int:
     p.add_argument("--size", type=int, default=256)
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: the window's policy)")
     p.add_argument("--source", choices=("clip", "lavfi"), default="clip")
+    p.add_argument(
+        "--profile", default=PROFILE, help="engine profile per frame (default playback: no equivariance pass)"
+    )
     p.add_argument("--json", type=Path, default=ROOT / "bench-results" / "camera.json")
     args = p.parse_args()
 
+    PROFILE = args.profile
     threads = args.threads or torch_threads()
     torch.set_num_threads(threads)
     settings = Settings(size=args.size, device="cpu")
@@ -229,7 +237,7 @@ def main() -> int:
     loadtext = f"; load average before {load[0]:.2f}" if load else ""
     print(
         f"camera bench: {args.source} fake camera 640x480, network {settings.size}^2 depth {settings.depth} "
-        f"J {settings.channels} D {settings.kernel}; torch threads {threads} of {cores} cores{loadtext} (shared host)"
+        f"J {settings.channels} D {settings.kernel}, engine profile {PROFILE}; torch threads {threads} of {cores} cores{loadtext} (shared host)"
     )
     out: dict = {
         "machine": {
@@ -242,6 +250,7 @@ def main() -> int:
         },
         "settings": settings.to_dict(),
         "source": args.source,
+        "profile": PROFILE,
         "rates": [],
     }
     with tempfile.TemporaryDirectory(prefix="cnnviz-bench-camera-") as tmp:
