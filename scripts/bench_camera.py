@@ -11,9 +11,10 @@ newest-frame dropping, RGB conversion and fit as a real camera. ``--source lavfi
 FFmpeg's ``testsrc2`` pattern paced by its ``realtime`` filter instead.
 
 The consumer is what the window's worker does per frame: take the newest frame (conversion
-and fit to 256^2 happen here, only for frames taken), ``engine.run`` with the playback profile
-(display maps, the selected histogram, theory; no equivariance pass), as for a playing clip;
-``--profile interactive`` adds the equivariance pass. Measured per result:
+and fit to 256^2 happen here, only for frames taken), ``engine.run`` with the interactive profile
+as for a playing clip (display maps, the selected histogram, theory, the equivariance readout the
+scale-sharing lesson needs); ``--profile playback`` leaves the equivariance pass out. Measured
+per result:
 
 - capture -> result: from the instant the capture thread received the frame to the Result
   being ready (the window's drawing comes after; it is measured once the window side exists);
@@ -53,7 +54,7 @@ from cnnviz.io.camera import CameraSource, open_input, paced_clip  # noqa: E402
 from cnnviz.paths import SAMPLE_IMAGE  # noqa: E402
 from cnnviz.settings import Settings  # noqa: E402
 
-PROFILE = "playback"  # what a live frame is computed with (as a playing clip's); --profile
+PROFILE = "interactive"  # what a live frame is computed with, as a playing clip's (equivariance included)
 
 
 def rss_bytes() -> int:
