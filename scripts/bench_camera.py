@@ -223,9 +223,7 @@ def main() -> int:
     p.add_argument("--size", type=int, default=256)
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: the window's policy)")
     p.add_argument("--source", choices=("clip", "lavfi"), default="clip")
-    p.add_argument(
-        "--profile", default=PROFILE, help="engine profile per frame (default playback: no equivariance pass)"
-    )
+    p.add_argument("--profile", default=PROFILE, help="engine profile per frame (playback: no equivariance pass)")
     p.add_argument("--json", type=Path, default=ROOT / "bench-results" / "camera.json")
     args = p.parse_args()
 
