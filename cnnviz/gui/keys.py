@@ -120,6 +120,24 @@ def _toggle(field: str) -> Callable[[MainWindow], None]:
     return _change(lambda s: s.stepped(field, +1))
 
 
+def _export(w: MainWindow) -> None:
+    from .export_dialog import open_export
+
+    open_export(w, w.scene(), w.result)
+
+
+def _export_movie(w: MainWindow) -> None:
+    from .movie_dialog import open_movie_dialog
+
+    open_movie_dialog(w)
+
+
+def _copy_figure(w: MainWindow) -> None:
+    from .export_actions import copy_under_mouse
+
+    copy_under_mouse(w)
+
+
 MODE_LABELS = (
     ("pyramid", "Pyramid · Problem 3", "Ctrl+1"),
     ("init", "Init lab · Problems 4, 5", "Ctrl+2"),
@@ -142,6 +160,11 @@ BINDINGS: tuple[Binding, ...] = (
         1,
         tip="Save the current scene (settings, view, source) as JSON  [Ctrl+S]",
     ),
+    Binding(
+        "export", "Export…", ("Ctrl+E",), lambda w: _export(w), "File", 2, tip="Figures and numbers, stamped  [Ctrl+E]"
+    ),
+    Binding("export_movie", "Export movie…", (), lambda w: _export_movie(w), "File", 2),
+    Binding("copy_figure", "Copy figure under the mouse", ("Ctrl+Shift+C",), lambda w: _copy_figure(w), "File", 2),
     Binding("quit", "Quit", ("Ctrl+Q",), lambda w: w.close(), "File", 9),
     # -- Edit: undo over settings, A/B (gui/undo.py, gui/compare.py)
     Binding("undo", "Undo settings change", ("Ctrl+Z",), lambda w: _undo(w, -1), "Edit", 0),

@@ -29,7 +29,7 @@ from ..paths import SAMPLE_IMAGE
 from ..scene import Scene
 from ..settings import Settings
 from ..view_state import ViewState
-from . import theme
+from . import export_actions, theme
 from .actions import Actions, ContextKeys, shortcuts_dialog
 from .compare import Compare
 from .inspector import LayerInspector
@@ -100,6 +100,7 @@ class MainWindow(LayoutMixin, SourceMixin, QMainWindow):
         self.history = History()  # undo/redo over settings (gui/undo.py)
         self.lecture, self.compare = Lecture(self), Compare(self)  # decks (gui/lecture.py), A/B (gui/compare.py)
         watch_sliders(self)
+        export_actions.install(self)  # right-click a plot or the grid: export or copy it
         self.commands.rebuild_recent(self.recent)
         self._default_layout = {"window_state": self.saveState(), "split_pyramid": self.split.saveState()}
         self.resize(1600, 900)

@@ -14,15 +14,16 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QMimeData, QTimer
+from PySide6.QtCore import QMimeData, Qt, QTimer
 from PySide6.QtGui import QGuiApplication, QImage
 from PySide6.QtWidgets import QFileDialog
 
 from ..errors import CnnvizError, InputError
+from ..export.stamp import scene_from_file
 from ..io.images import as_rgb, fit_to_size, load_image, supported_extensions, supported_formats_text
 from ..io.video import VIDEO_EXTENSIONS, first_frame, is_video
 from ..paths import PRESETS, SAMPLE_IMAGE
-from ..scene import SourceRef, load_scene, pixel_hash, save_scene
+from ..scene import SourceRef, pixel_hash, save_scene
 from .store import MAX_RECENT
 
 
@@ -147,7 +148,7 @@ class SourceMixin:
     def load_settings(self, path: str | Path) -> bool:
         """A scene from a file (a preset, a saved session): its settings and view; one line if it is bad."""
         try:
-            scene = load_scene(path)
+            scene = scene_from_file(path)  # a scene file, or the stamp in an exported PNG/SVG/JSON
         except CnnvizError as err:
             self.show_error("Cannot load settings", str(err))
             return False
@@ -157,7 +158,9 @@ class SourceMixin:
         return True
 
     def load_settings_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Load settings", str(PRESETS), "Scenes (*.json)")
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Load settings", str(PRESETS), "Scenes and exported figures (*.json *.png *.svg)"
+        )
         if path:
             self.load_settings(path)
 
@@ -202,6 +205,11 @@ class SourceMixin:
 
     def dropEvent(self, event) -> None:
         mime = event.mimeData()
+        from .export_actions import restore_dropped
+
+        if restore_dropped(self, mime, bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)):
+            event.acceptProposedAction()  # Shift: an exported figure's stamp restores its scene
+            return
         if mime.hasUrls() or mime.hasImage():
             self._take(mime, "dropped image", "Cannot open image")
         event.acceptProposedAction()
