@@ -64,6 +64,16 @@ def export_parser() -> argparse.ArgumentParser:
         metavar="X",
         help="PNG pixels per point / 1.39: 1 is 100 dpi, 2 (default) is 200 dpi for slides",
     )
+    mv = p.add_argument_group("movies (MP4, GIF)")
+    mv.add_argument("--movie", action="store_true", help="a movie of every frame of the VIDEO (grid and curves)")
+    mv.add_argument(
+        "--sweep",
+        metavar="FIELD=A:B[:log][:N]",
+        help="a movie of one setting swept from A to B in N steps, e.g. init=1e-3:10:log:60, depth=1:8, "
+        "activation=identity,relu,tanh",
+    )
+    mv.add_argument("--frame-size", metavar="WxH", default=None, help="movie frame size (default 1280x720)")
+    mv.add_argument("--fps", type=float, default=None, help="frames per second (default: 10 for a sweep, the clip's)")
     p.add_argument(
         "--overwrite",
         action="store_true",
@@ -140,6 +150,12 @@ def _check_out_dir(out: Path, items: list[Item], overwrite: bool, inputs: list) 
 def cmd_export(argv: list[str], out: TextIO, err: TextIO) -> int:
     t0 = time.perf_counter()
     args = export_parser().parse_args(argv)
+    if args.movie or args.sweep:
+        from .cli_movie import cmd_movie
+
+        return cmd_movie(args, err)
+    if args.frame_size or args.fps is not None:
+        raise SettingsError("--frame-size and --fps apply to a movie (--movie or --sweep)")
     formats = parse_formats(args.formats or DEFAULT_FORMATS)
     if not SCALE_RANGE[0] <= args.scale <= SCALE_RANGE[1]:
         raise SettingsError(f"--scale must be from {SCALE_RANGE[0]} to {SCALE_RANGE[1]}, not {args.scale:g}")
