@@ -55,7 +55,7 @@ def _targets(out: Path, formats: list[str], name: str, overwrite: bool, inputs: 
         check_not_input(p, inputs)
         if p.exists() and not overwrite:
             raise ExportError(f"{p} exists; add --overwrite to replace it")
-        if p.parent.is_dir():
+        if p.parent.is_dir() or p == out:  # a folder --out is made later; a file's folder must exist
             check_writable_target(p, "movie")
     return paths
 
