@@ -341,23 +341,92 @@ def _position(sweep: Sweep, i: int) -> float:
     return i / max(1, len(vals) - 1)
 
 
+# -- drawing frames in worker processes ------------------------------------------------------------
+# Drawing a frame is matplotlib (Python, one core); a pool of forked processes draws several at once.
+# The job is a module global set before the fork, so each task is only an index (or a clip frame).
+_JOB: dict[str, Any] = {}
+
+
+def _child_init() -> None:
+    import signal
+
+    import torch
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the parent's to handle (it ends the pool)
+    torch.set_num_threads(1)
+
+
+def _sweep_frame(i: int) -> np.ndarray:
+    job = _JOB
+    sweep: Sweep = job["sweep"]
+    scene: Scene = job["scene"]
+    settings = scene.settings.replace(**{sweep.field: sweep.values[i]})
+    result = _run(settings, job["frame"], job["source"])
+    note = f"{i + 1}/{len(sweep.values)}   {fmt_range(sweep)}"
+    text = value_text(sweep.field, sweep.values[i], result)
+    here = scene.replace(settings=settings)
+    return compose(result, here, job["size"], text=text, note=note, position=_position(sweep, i))
+
+
+def _clip_frame(task: tuple[int, int, float, np.ndarray]) -> np.ndarray:
+    from ..scene import SourceRef, pixel_hash
+
+    k, index, t, rgb = task
+    job = _JOB
+    scene: Scene = job["scene"]
+    name, n = job["name"], job["n"]
+    ref = SourceRef(name=name, path=job["path"], pixels=pixel_hash(rgb), frame=index)
+    result = _run(scene.settings, rgb, f"{name}: frame {index}")
+    text = f"frame {index}   t = {t:.2f} s"
+    note = f"{name}   {k + 1}/{n}"
+    return compose(result, scene.replace(source=ref), job["size"], text=text, note=note, position=k / max(1, n - 1))
+
+
+def default_workers() -> int:
+    """Processes that draw frames: every core, at most 4 (``CNNVIZ_MOVIE_WORKERS`` overrides)."""
+    import os
+
+    env = os.environ.get("CNNVIZ_MOVIE_WORKERS", "")
+    if env.isdigit() and int(env) >= 1:
+        return int(env)
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def _mapped(
+    fn: Callable[[Any], np.ndarray], tasks: Iterable[Any], job: dict[str, Any], workers: int
+) -> Iterator[np.ndarray]:
+    """``fn`` over ``tasks`` in order, in ``workers`` forked processes (1: here, in this thread)."""
+    global _JOB
+    _JOB = job
+    if workers <= 1:
+        for t in tasks:
+            yield fn(t)
+        return
+    import multiprocessing
+
+    pool = multiprocessing.get_context("fork").Pool(workers, initializer=_child_init)
+    try:
+        yield from pool.imap(fn, tasks, chunksize=1)
+        pool.close()
+    finally:
+        pool.terminate()  # a cancel, Ctrl+C or an error: the frames still being drawn are dropped
+        pool.join()
+
+
 def sweep_frames(
     scene: Scene,
     sweep: Sweep,
     frame: np.ndarray | None,
     size: tuple[int, int] = DEFAULT_FRAME_SIZE,
     source: str = "",
+    workers: int = 1,
 ) -> Iterator[np.ndarray]:
-    """One composed frame ``[H, W, 3]`` uint8 per value of ``sweep`` on ``scene``'s settings."""
-    n = len(sweep.values)
-    for i, settings in enumerate(sweep.settings(scene.settings)):
-        result = _run(settings, frame, source)
-        here = scene.replace(settings=settings)
-        value = sweep.values[i]
-        note = f"{i + 1}/{n}   {fmt_range(sweep)}"
-        yield compose(
-            result, here, size, text=value_text(sweep.field, value, result), note=note, position=_position(sweep, i)
-        )
+    """One composed frame ``[H, W, 3]`` uint8 per value of ``sweep`` on ``scene``'s settings.
+
+    ``workers`` > 1 draws frames in that many forked processes (the command line; a window's
+    process must not fork)."""
+    job = {"scene": scene, "sweep": sweep, "frame": frame, "size": size, "source": source}
+    return _mapped(_sweep_frame, range(len(sweep.values)), job, workers)
 
 
 def fmt_range(sweep: Sweep) -> str:
@@ -374,36 +443,27 @@ def clip_frames(
     video: str | Path,
     size: tuple[int, int] = DEFAULT_FRAME_SIZE,
     indices: Sequence[int] | None = None,
+    workers: int = 1,
 ) -> tuple[int, float, Iterator[np.ndarray]]:
-    """(frame count, fps, frames): one composed frame per frame of the clip ``video``."""
+    """(frame count, fps, frames): one composed frame ``[H, W, 3]`` uint8 per frame of the clip ``video``.
+
+    The clip is decoded here, in order; ``workers`` > 1 draws frames in forked processes."""
     from ..io.video import VideoReader
-    from ..scene import SourceRef, pixel_hash
 
     reader = VideoReader(video, size=scene.settings.size)
     info = reader.ensure_index()
     todo = list(range(info.frame_count)) if indices is None else list(indices)
     fps = info.fps if info.fps and math.isfinite(info.fps) and info.fps > 0 else DEFAULT_FPS
-    name = Path(video).name
+    job = {"scene": scene, "size": size, "name": Path(video).name, "path": str(Path(video).resolve()), "n": len(todo)}
 
-    def frames() -> Iterator[np.ndarray]:
+    def decoded() -> Iterator[tuple[int, int, float, np.ndarray]]:
         try:
             for k, f in enumerate(reader.frames_at(todo)):
-                ref = SourceRef(name=name, path=str(Path(video).resolve()), pixels=pixel_hash(f.rgb), frame=f.index)
-                here = scene.replace(source=ref)
-                result = _run(scene.settings, f.rgb, f"{name}: frame {f.index}")
-                text = f"frame {f.index}   t = {f.time:.2f} s"
-                yield compose(
-                    result,
-                    here,
-                    size,
-                    text=text,
-                    note=f"{name}   {k + 1}/{len(todo)}",
-                    position=k / max(1, len(todo) - 1),
-                )
+                yield k, f.index, f.time, f.rgb
         finally:
             reader.close()
 
-    return len(todo), fps, frames()
+    return len(todo), fps, _mapped(_clip_frame, decoded(), job, workers)
 
 
 # -- writing -------------------------------------------------------------------------------------

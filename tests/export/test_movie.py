@@ -41,6 +41,13 @@ def _all_different(frames: list[np.ndarray]) -> bool:
     return all(not np.array_equal(a, b) for i, a in enumerate(frames) for b in frames[i + 1 :])
 
 
+def test_frames_drawn_in_worker_processes_are_the_same_frames_in_order(frame):
+    sweep = movie.parse_sweep("seed=0:2", SMALL)
+    here = list(movie.sweep_frames(_scene(), sweep, frame, SIZE))
+    pooled = list(movie.sweep_frames(_scene(), sweep, frame, SIZE, workers=2))
+    assert len(pooled) == 3 and all(np.array_equal(a, b) for a, b in zip(here, pooled))
+
+
 def test_a_sweep_of_five_values_is_an_mp4_of_five_different_frames_stamped(tmp_path, frame):
     sweep = movie.parse_sweep("init=1e-3:10:log:5", SMALL)
     assert sweep.values == pytest.approx((1e-3, 1e-2, 1e-1, 1.0, 10.0))
@@ -78,8 +85,8 @@ def test_the_frame_shows_the_swept_value_legibly():
     assert movie.value_text("activation", "tanh") == "activation = tanh"
 
 
-@pytest.mark.parametrize("fmt", ["mp4", "gif"])
-def test_a_cancelled_movie_leaves_no_file_and_keeps_an_old_one(tmp_path, frame, fmt):
+@pytest.mark.parametrize("fmt, workers", [("mp4", 1), ("gif", 1), ("mp4", 2)])
+def test_a_cancelled_movie_leaves_no_file_and_keeps_an_old_one(tmp_path, frame, fmt, workers):
     sweep = movie.parse_sweep("seed=0:4", SMALL)
 
     class Stop(Exception):
@@ -91,7 +98,9 @@ def test_a_cancelled_movie_leaves_no_file_and_keeps_an_old_one(tmp_path, frame, 
 
     path = tmp_path / f"m.{fmt}"
     with pytest.raises(Stop):
-        movie.write_movie(path, movie.sweep_frames(_scene(), sweep, frame, SIZE), 5, _scene(), progress=progress)
+        movie.write_movie(
+            path, movie.sweep_frames(_scene(), sweep, frame, SIZE, workers=workers), 5, _scene(), progress=progress
+        )
     assert list(tmp_path.iterdir()) == []
     path.write_bytes(b"an older movie")
     with pytest.raises(Stop):
@@ -158,7 +167,7 @@ def test_cli_clip_movie_has_one_frame_per_clip_frame(tmp_path, monkeypatch):
     # the first 4 frames only, to keep the test short: the clip path is the same for 100
     real = movie.clip_frames
     monkeypatch.setattr(
-        movie, "clip_frames", lambda scene, video, size, indices=None: real(scene, video, size, range(4))
+        movie, "clip_frames", lambda scene, video, size, indices=None, **kw: real(scene, video, size, range(4), **kw)
     )
     out = tmp_path / "clip.gif"
     code, err = _cli(str(CLIP), "--movie", "--size", "64", "--depth", "3", "--frame-size", "200x160", "--out", str(out))

@@ -85,7 +85,7 @@ def test_with_a_clip_open_the_dialog_makes_the_movie_of_its_frames(main_window, 
     assert main_window.open_file(str(SAMPLE_VIDEO))
     real = movie.clip_frames
     monkeypatch.setattr(
-        movie, "clip_frames", lambda scene, video, size, indices=None: real(scene, video, size, range(3))
+        movie, "clip_frames", lambda scene, video, size, indices=None, **kw: real(scene, video, size, range(3), **kw)
     )
     d = _dialog(qtbot, main_window, tmp_path)
     d.what.setCurrentIndex(d.what.findData(movie_dialog.CLIP))
