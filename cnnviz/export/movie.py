@@ -291,15 +291,23 @@ def compose(
     text: str = "",
     note: str = "",
     position: float | None = None,
+    ylims: dict[str, tuple[float, float]] | None = None,
 ) -> np.ndarray:
     """One movie frame, uint8 ``[H, W, 3]`` with ``(W, H) = size``: banner over the mode's figures.
 
-    Each figure is drawn by Agg straight at the resolution it occupies (no resampling)."""
-    from .figures import render
+    ``ylims``: fixed y limits for figures by name (a sweep keeps its curves' axes still, so
+    the curves move and the axes do not). Each figure is drawn by Agg straight at the
+    resolution it occupies (no resampling)."""
+    from .figures import _log_ticks, render
 
     width, height = size
     mode = result.settings.mode
     columns = [[render(result, scene, f) for f in col] for col in PANELS[mode]]
+    for col, names in zip(columns, PANELS[mode]):
+        for fig, name in zip(col, names):
+            if ylims and name in ylims and fig.axes and fig.axes[0].get_yscale() == "log":
+                fig.axes[0].set_ylim(*ylims[name])
+                _log_ticks(fig.axes[0])
     banner_h = max(40, int(height * BANNER_FRACTION)) if text or note else 0
     room_h = height - banner_h
     # inches of each column: widest figure x stacked heights; one dpi per column fits the height
@@ -365,7 +373,9 @@ def _sweep_frame(i: int) -> np.ndarray:
     note = f"{i + 1}/{len(sweep.values)}   {fmt_range(sweep)}"
     text = value_text(sweep.field, sweep.values[i], result)
     here = scene.replace(settings=settings)
-    return compose(result, here, job["size"], text=text, note=note, position=_position(sweep, i))
+    return compose(
+        result, here, job["size"], text=text, note=note, position=_position(sweep, i), ylims=job.get("ylims")
+    )
 
 
 def _clip_frame(task: tuple[int, int, float, np.ndarray]) -> np.ndarray:
@@ -420,13 +430,45 @@ def sweep_frames(
     size: tuple[int, int] = DEFAULT_FRAME_SIZE,
     source: str = "",
     workers: int = 1,
+    fixed_axes: bool = True,
 ) -> Iterator[np.ndarray]:
     """One composed frame ``[H, W, 3]`` uint8 per value of ``sweep`` on ``scene``'s settings.
+
+    ``fixed_axes``: the curves' y axes hold the whole sweep (:func:`sweep_limits`), so what
+    moves is the curves, as when the slider is dragged in the window with the axes locked.
 
     ``workers`` > 1 draws frames in that many forked processes (the command line; a window's
     process must not fork)."""
     job = {"scene": scene, "sweep": sweep, "frame": frame, "size": size, "source": source}
+    if fixed_axes:
+        job["ylims"] = sweep_limits(scene, sweep, frame, source)
     return _mapped(_sweep_frame, range(len(sweep.values)), job, workers)
+
+
+def sweep_limits(scene: Scene, sweep: Sweep, frame: np.ndarray | None, source: str = "") -> dict[str, tuple]:
+    """The y limits that hold every value of the sweep, for the variance and gradient curves.
+
+    A quick pass first (numbers only: no display maps, no equivariance); the pyramid mode only."""
+    from ..core.engine import run
+    from .figures import _log_limits
+
+    if scene.settings.mode not in ("pyramid", "cost"):
+        return {}
+    series: dict[str, tuple[list[np.ndarray], list[np.ndarray]]] = {"variance": ([], []), "gradient": ([], [])}
+    for settings in sweep.settings(scene.settings):
+        pyr = run(settings, frame, source=source, display_size=0, equivariance=False).pyramid
+        if pyr is None:
+            return {}
+        series["variance"][0].append(pyr.grid("var"))
+        series["variance"][1].append(pyr.grid("theory_var"))
+        series["gradient"][0].append(pyr.grid("grad_rms")[1:])
+        series["gradient"][1].append(pyr.grid("theory_grad_rms")[1:])
+    out = {}
+    for name, (measured, theory) in series.items():
+        lim = _log_limits(measured, theory)
+        if lim is not None:
+            out[name] = lim
+    return out
 
 
 def fmt_range(sweep: Sweep) -> str:

@@ -181,3 +181,14 @@ def test_cli_clip_movie_has_one_frame_per_clip_frame(tmp_path, monkeypatch):
 def test_write_movie_refuses_other_formats(tmp_path):
     with pytest.raises(CnnvizError, match="mp4 or gif"):
         movie.write_movie(tmp_path / "m.avi", iter([]), 0, _scene())
+
+
+def test_a_sweeps_curves_keep_one_y_axis_that_holds_every_frame(frame):
+    from cnnviz.core.engine import run
+
+    sweep = movie.parse_sweep("init=1e-2:1:log:3", SMALL)
+    lims = movie.sweep_limits(_scene(), sweep, frame)
+    for s in sweep.settings(SMALL):
+        var = run(s, frame).pyramid.grid("var")
+        var = var[np.isfinite(var) & (var > 0)]
+        assert lims["variance"][0] <= var.min() and var.max() <= lims["variance"][1]
