@@ -44,8 +44,10 @@ DEFAULT_FPS = 10.0
 BANNER_FRACTION = 0.12  # of the frame's height
 
 # which mode shows a field (a sweep of a residual_* field in the pyramid mode would show nothing move)
-_INIT_LAB_FIELDS = ("residual_depth", "residual_activation", "residual_init", "noise_size", "unit_dim")
-_INIT_LAB_FIELDS += ("unit_activation", "unit_init", "residual_input")
+_INIT_LAB_FIELDS = (
+    *("residual_depth", "residual_activation", "residual_init", "noise_size", "unit_dim"),
+    *("unit_activation", "unit_init", "residual_input"),
+)
 _PYRAMID_FIELDS = ("init", "depth", "activation", "size", "shared")
 _NOT_SWEPT = ("mode", "device", "residual")
 

@@ -28,6 +28,12 @@ if TYPE_CHECKING:
 # the mode whose result each view draws
 _VIEW_MODE = {"grid": "pyramid", "curves": "pyramid", "init_lab": "init", "cost_view": "cost"}
 STAMPED = (".png", ".svg", ".json")
+_SHOWN: dict[str, QMenu | None] = {"menu": None}
+
+
+def shown_menu() -> QMenu | None:
+    """The figure menu shown last by a right-click."""
+    return _SHOWN["menu"]
 
 
 def _plots(window: MainWindow) -> list[tuple[str, object, str]]:
@@ -84,7 +90,7 @@ def _hook(window: MainWindow, widget: QWidget) -> None:
         global_pos = widget.mapToGlobal(pos)
         menu = menu_at(window, global_pos)
         if menu is not None:
-            window.figure_menu = menu  # kept alive while shown; the tests read it
+            _SHOWN["menu"] = menu  # the window owns it (its parent); shown_menu() gives it back
             menu.popup(global_pos)
 
     widget.customContextMenuRequested.connect(show)
@@ -92,7 +98,6 @@ def _hook(window: MainWindow, widget: QWidget) -> None:
 
 def install(window: MainWindow) -> None:
     """Right-click menus on the grid and every plot widget of ``window``."""
-    window.figure_menu = None
     for view in ("grid", "curves", "init_lab", "cost_view"):
         glw = getattr(getattr(window, view, None), "glw", None)
         if glw is not None:

@@ -43,8 +43,10 @@ if TYPE_CHECKING:
 
 SIZES = ("1280x720", "1920x1080", "960x540", "800x800")
 SWEEP, CLIP = "sweep", "clip"
-_FIELDS = ("init", "residual_init", "unit_init", "depth", "residual_depth", "channels", "kernel", "seed")
-_FIELDS += ("activation", "residual_activation", "size", "unit_dim")
+_FIELDS = (
+    *("init", "residual_init", "unit_init", "depth", "residual_depth", "channels", "kernel", "seed"),
+    *("activation", "residual_activation", "size", "unit_dim"),
+)
 
 
 class Cancelled(Exception):
@@ -162,9 +164,9 @@ class MovieDialog(QDialog):
         self.log.addItems(["linear", "logarithmic"])
         self.format = QComboBox()
         self.format.addItems(list(movie.MOVIE_FORMATS))
-        self.size = QComboBox()
-        self.size.setEditable(True)
-        self.size.addItems(list(SIZES))
+        self.frame_size = QComboBox()
+        self.frame_size.setEditable(True)
+        self.frame_size.addItems(list(SIZES))
         self.fps = QDoubleSpinBox()
         self.fps.setRange(0.5, 60)
         self.fps.setValue(movie.DEFAULT_FPS)
@@ -186,7 +188,7 @@ class MovieDialog(QDialog):
         form.addRow("Steps", self.steps)
         form.addRow("Spacing", self.log)
         form.addRow("Format", self.format)
-        form.addRow("Frame size", self.size)
+        form.addRow("Frame size", self.frame_size)
         form.addRow("Rate", self.fps)
         form.addRow("File", path_row)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
@@ -218,7 +220,7 @@ class MovieDialog(QDialog):
         sweep = self.what.currentData() == SWEEP
         for widget in (self.field, self.start_edit, self.stop_edit, self.steps, self.log):
             widget.setEnabled(sweep)
-        if not sweep:  # a clip plays at its own rate
+        if not sweep and self.clip_path:  # a clip plays at its own rate
             from ..io.video import probe
 
             try:
@@ -264,7 +266,7 @@ class MovieDialog(QDialog):
         """What to make, checked (CnnvizError in one line when a choice is bad)."""
         path = Path(self.path.text()).expanduser()
         fmt = movie.movie_format(path)
-        size = movie.parse_frame_size(self.size.currentText())
+        size = movie.parse_frame_size(self.frame_size.currentText())
         scene = self.scene
         inputs = [scene.source.path] if scene.source is not None and scene.source.path else []
         if self.what.currentData() == CLIP and self.clip_path:
@@ -375,6 +377,5 @@ def open_movie_dialog(window: MainWindow) -> MovieDialog:
     """File > Export movie: the dialog, non-modal so the window stays live while it works."""
     dialog = MovieDialog(window)
     dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-    dialog.show()
-    window.movie_dialog = dialog
+    dialog.show()  # the window owns it (its parent) while it is open
     return dialog

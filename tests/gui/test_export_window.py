@@ -77,7 +77,7 @@ def test_right_click_on_a_plot_or_the_grid_offers_to_export_that_one(main_window
     assert export_actions.figure_at(w, pos) == ("pyramid", "gradient")
     assert export_actions.figure_at(w, _centre(w.grid.glw, w.grid.vb)) == ("pyramid", "grid")
     glw.customContextMenuRequested.emit(glw.mapFromGlobal(pos))
-    menu = w.figure_menu
+    menu = export_actions.shown_menu()
     assert menu is not None
     texts = [a.text() for a in menu.actions()]
     assert texts == [f"Export {figs.TITLES['gradient']}…", f"Copy {figs.TITLES['gradient']}"]

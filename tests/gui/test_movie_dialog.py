@@ -43,7 +43,7 @@ def test_the_dialog_writes_the_movie_off_the_gui_thread(main_window, qtbot, tmp_
     d.stop_edit.setText("2")
     d.steps.setValue(3)
     d.log.setCurrentIndex(0)
-    d.size.setCurrentText("320x180")
+    d.frame_size.setCurrentText("320x180")
     with qtbot.waitSignal(d.finished_movie, timeout=60_000) as got:
         assert d.start()
     path = got.args[0]
@@ -60,7 +60,7 @@ def test_cancel_leaves_no_file(main_window, qtbot, tmp_path):
     d.start_edit.setText("0")
     d.stop_edit.setText("50")
     d.steps.setValue(51)
-    d.size.setCurrentText("320x180")
+    d.frame_size.setCurrentText("320x180")
     with qtbot.waitSignal(d.finished_movie, timeout=60_000) as got:
         assert d.start()
         qtbot.waitUntil(lambda: d.progress_dialog.value() >= 1, timeout=30_000)
@@ -91,7 +91,7 @@ def test_with_a_clip_open_the_dialog_makes_the_movie_of_its_frames(main_window, 
     d.what.setCurrentIndex(d.what.findData(movie_dialog.CLIP))
     assert not d.field.isEnabled() and d.fps.value() == 25
     assert d.path.text().endswith("_clip-chelsea_zoom.mp4")
-    d.size.setCurrentText("320x180")
+    d.frame_size.setCurrentText("320x180")
     with qtbot.waitSignal(d.finished_movie, timeout=60_000) as got:
         assert d.start()
     with av.open(str(got.args[0])) as c:
