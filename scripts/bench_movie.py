@@ -125,6 +125,17 @@ def clip(size: int, frame_size: tuple[int, int], frames: int | None):
     return make
 
 
+def _strict(x):
+    """NaN (a split not measured) as null: the JSON stays strict."""
+    if isinstance(x, float) and x != x:
+        return None
+    if isinstance(x, dict):
+        return {k: _strict(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_strict(v) for v in x]
+    return x
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--size", type=int, default=256, help="network input side (default 256)")
@@ -192,7 +203,7 @@ def main() -> int:
     }
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2))
+    out.write_text(json.dumps(_strict(report), indent=2, allow_nan=False))
     print(f"load average {load}; wrote {out}")
     return 0
 
