@@ -337,6 +337,10 @@ def compose(
 def _run(settings: Settings, frame: np.ndarray | None, source: str) -> Any:
     from ..core.engine import run
 
+    if frame is not None and frame.shape[:2] != (settings.size, settings.size):  # a sweep of the size
+        from ..io.images import fit_to_size
+
+        frame = fit_to_size(frame, settings.size)[0]
     # the equivariance readout is not drawn in a movie frame and costs a second pass of the network
     return run(settings, frame, source=source, equivariance=False)
 
@@ -458,7 +462,12 @@ def sweep_limits(scene: Scene, sweep: Sweep, frame: np.ndarray | None, source: s
         return {}
     series: dict[str, tuple[list[np.ndarray], list[np.ndarray]]] = {"variance": ([], []), "gradient": ([], [])}
     for settings in sweep.settings(scene.settings):
-        pyr = run(settings, frame, source=source, display_size=0, equivariance=False).pyramid
+        if frame is not None and frame.shape[:2] != (settings.size, settings.size):
+            from ..io.images import fit_to_size
+
+            pyr = run(settings, fit_to_size(frame, settings.size)[0], display_size=0, equivariance=False).pyramid
+        else:
+            pyr = run(settings, frame, source=source, display_size=0, equivariance=False).pyramid
         if pyr is None:
             return {}
         series["variance"][0].append(pyr.grid("var"))

@@ -192,3 +192,11 @@ def test_a_sweeps_curves_keep_one_y_axis_that_holds_every_frame(frame):
         var = run(s, frame).pyramid.grid("var")
         var = var[np.isfinite(var) & (var > 0)]
         assert lims["variance"][0] <= var.min() and var.max() <= lims["variance"][1]
+
+
+def test_a_sweep_of_the_input_size_fits_the_frame_to_each_size(tmp_path):
+    big = np.random.default_rng(4).random((128, 128, 3), dtype=np.float32)
+    sweep = movie.parse_sweep("size=64:128", SMALL)
+    assert sweep.values == (64, 128)
+    frames = list(movie.sweep_frames(_scene(), sweep, big, SIZE))
+    assert len(frames) == 2 and not np.array_equal(*frames)
