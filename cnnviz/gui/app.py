@@ -167,7 +167,9 @@ class _Run:
             os._exit(128 + signum)
         self.signal = signum
         if self.app is not None:
-            self.app.quit()
+            # exit(), not quit(): Qt 6's quit() closes every window first, and a closing window
+            # waits for the running convolution; stop() decides how long to wait.
+            self.app.exit(128 + signum)
 
     def stop(self, signum: int) -> int:
         """Cancel the computation, say one line; 128 + ``signum`` to exit with. When the compute
@@ -259,6 +261,17 @@ def _launch(run: _Run, file, settings, reset, screenshot, window_size, inputs, d
     run.app = app
     if os.environ.get("QT_QPA_PLATFORM") == "offscreen" and "pytest" not in sys.modules:
         _quiet_offscreen_messages()
+    from .. import interrupt
+
+    # From here on Qt calls back into Python (widget overrides while the window is built): an
+    # exception raised by a signal there would be lost inside Qt, so a signal only records itself
+    # and the loop is never entered (or quits); the code after it stops cleanly.
+    with interrupt.deliver_to(run.on_signal):
+        return _gui(run, app, file, settings, reset, screenshot, window_size, inputs, deck, deck_index)
+
+
+def _gui(run: _Run, app, file, settings, reset, screenshot, window_size, inputs, deck, deck_index) -> int:
+    from ..errors import ExportError
 
     if screenshot is not None:
         try:
@@ -271,6 +284,8 @@ def _launch(run: _Run, file, settings, reset, screenshot, window_size, inputs, d
 
     window, _store = open_window(settings=settings, file=file, reset=reset, window_size=window_size)
     run.window = window
+    if run.signal is not None:
+        return run.stop(run.signal)
     window.show()
     if deck is not None:
         window.lecture.open(deck, deck_index, full_screen=True)
@@ -321,6 +336,8 @@ def _exec(run: _Run, app) -> int:
 
     from .. import interrupt
 
+    if run.signal is not None:  # it came while the window was built: never enter the loop
+        return 0
     tick = QTimer()
     tick.timeout.connect(lambda: None)
     tick.start(100)
