@@ -1,0 +1,313 @@
+"""The "Over time" dock: each layer's variance and gradient RMS against the frame index.
+
+Filled in as the clip plays (one point per drawn frame), or for every frame at once by the
+whole-clip pass (:class:`ClipPass`, a thread of its own, with a progress bar and Cancel).
+In the pyramid mode a level's curve is L_{l,0} (the full-resolution scale); in the video-net
+mode it is the layer L_l over the window ending at the frame. A change of the network (any
+setting but the view) starts the curves afresh: they would mix two networks otherwise.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, QThread, QTimer, Signal
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..errors import CnnvizError
+from . import theme
+from .plots import style_plot
+
+if TYPE_CHECKING:
+    from .playback import Playback
+
+_FIELDS = (("var", "Var(L<sub>l</sub>)"), ("grad_rms", "grad RMS"))
+
+
+def level_series(result) -> dict[str, np.ndarray] | None:
+    """{field: float64 [L + 1]} of a Result: the video network's layers, or the pyramid's scale 0."""
+    if result is None:
+        return None
+    if result.video is not None:
+        layers = [layer.stats for layer in result.video.layers]
+    elif result.pyramid is not None:
+        layers = sorted((st for st in result.pyramid.layers if st.scale == 0), key=lambda st: st.level)
+    else:
+        return None
+    return {name: np.array([getattr(st, name) for st in layers], dtype=np.float64) for name, _ in _FIELDS}
+
+
+def _network_key(settings) -> tuple:
+    d = settings.to_dict()
+    d.pop("device", None)
+    return tuple(sorted(d.items(), key=lambda kv: kv[0]))
+
+
+def _style(plot: pg.PlotItem, zoom: float, ylabel: str) -> None:
+    """Compact: no title (the dock is short), the statistic on the y axis, frames on x."""
+    style_plot(plot, zoom, "", "", ylabel, log_y=True)
+    plot.setTitle(None)
+    plot.getAxis("bottom").setHeight(int(18 * zoom) + 6)
+
+
+class ClipPass(QThread):
+    """Statistics of every frame of a clip, off the GUI thread; stops between frames on cancel."""
+
+    progress = Signal(int, int, object)  # frames done, total, (frame index, {field: [L + 1]})
+    done = Signal(str)  # "" when complete, else why it stopped
+
+    def __init__(self, path: str, settings, count: int) -> None:
+        super().__init__()
+        self.path, self.settings, self.count = path, settings, count
+        self.cancel = threading.Event()
+
+    def run(self) -> None:
+        from ..core.video_stats import iter_frame_stats, iter_video_net_stats, window_targets
+        from ..io.video import VideoReader
+
+        s = self.settings
+        try:
+            with VideoReader(self.path, size=s.size, threads=1) as reader:
+                if s.mode == "video-net":
+                    targets = window_targets(self.count, s.video_window, every=1)
+                    it = iter_video_net_stats(
+                        reader, s, targets, s.video_stride, s.video_kernel_t, s.video_window, self.cancel.is_set
+                    )
+                else:
+                    targets = list(range(self.count))
+                    it = iter_frame_stats(reader, s, targets, self.cancel.is_set)
+                for done, fs in enumerate(it, start=1):
+                    if self.cancel.is_set():
+                        self.done.emit("cancelled")
+                        return
+                    layers = sorted((st for st in fs.layers if st.scale == 0), key=lambda st: st.level)
+                    row = {n: np.array([getattr(st, n) for st in layers], dtype=np.float64) for n, _ in _FIELDS}
+                    self.progress.emit(done, len(targets), (fs.index, row))
+                problem = reader.problem or ""
+            self.done.emit(problem)
+        except CnnvizError as err:
+            self.done.emit(str(err))
+        except Exception as err:  # the pass is an extra: never take the window down
+            if self.cancel.is_set():
+                self.done.emit("cancelled")
+            else:
+                self.done.emit(f"whole-clip pass failed: {type(err).__name__}: {err}")
+
+
+class OverTimeView(QWidget):
+    def __init__(self, playback: Playback, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.playback = playback
+        self.rows: dict[int, dict[str, np.ndarray]] = {}
+        self._key: tuple | None = None
+        self._count = 0
+        self._zoom = 1.0
+        self._pass: ClipPass | None = None
+        self.plots = pg.GraphicsLayoutWidget()
+        self.plots.setBackground("w")
+        self.plot: dict[str, pg.PlotItem] = {}
+        self.cursor: dict[str, pg.InfiniteLine] = {}
+        for col, (name, title) in enumerate(_FIELDS):
+            p = self.plots.addPlot(row=0, col=col)
+            _style(p, 1.0, title)
+            p.setMouseEnabled(x=False, y=False)
+            line = pg.InfiniteLine(angle=90, pen=pg.mkPen(theme.SELECT_HEX, width=1.5))
+            p.addItem(line)
+            self.plot[name], self.cursor[name] = p, line
+        self.curves: dict[str, list[pg.PlotDataItem]] = {n: [] for n, _ in _FIELDS}
+        self.legend = QLabel("")
+        self.legend.setTextFormat(Qt.TextFormat.RichText)
+        self.run_button = QPushButton("Whole clip")
+        self.run_button.setToolTip("Statistics of every frame of the clip (runs beside playback; Cancel stops it)")
+        self.run_button.clicked.connect(self.start_pass)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.clicked.connect(self.cancel_pass)
+        self.cancel_button.setEnabled(False)
+        self.progress = QProgressBar()
+        self.progress.setTextVisible(True)
+        self.progress.setFormat("%v / %m frames")
+        self.progress.setMaximumWidth(260)
+        self.progress.hide()
+        bar = QHBoxLayout()
+        bar.setContentsMargins(4, 0, 4, 0)
+        bar.addWidget(self.legend, 1)
+        bar.addWidget(self.progress)
+        bar.addWidget(self.run_button)
+        bar.addWidget(self.cancel_button)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        lay.addLayout(bar)
+        lay.addWidget(self.plots, 1)
+
+    # -- data ------------------------------------------------------------------------------
+    def reset(self, count: int) -> None:
+        self.cancel_pass()
+        self._count = count
+        self.rows.clear()
+        self._key = None
+        self._redraw()
+
+    def add(self, index: int, settings, row: dict[str, np.ndarray]) -> None:
+        key = _network_key(settings)
+        if key != self._key:
+            if self._pass is not None and self._key is not None:
+                self.cancel_pass()
+            self.rows.clear()
+            self._key = key
+        self.rows[int(index)] = row
+        self._redraw()
+
+    def set_current(self, index: int) -> None:
+        for line in self.cursor.values():
+            line.setValue(index)
+
+    def _redraw(self) -> None:
+        frames = sorted(self.rows)
+        n_levels = max((len(r["var"]) for r in self.rows.values()), default=0)
+        colors = theme.scale_colors(max(n_levels, 1))
+        for name, _ in _FIELDS:
+            plot, curves = self.plot[name], self.curves[name]
+            while len(curves) < n_levels:
+                c = pg.PlotDataItem(connect="finite")
+                plot.addItem(c)
+                curves.append(c)
+            x = np.array(frames, dtype=np.float64)
+            lo, hi = math.inf, -math.inf
+            for level, c in enumerate(curves):
+                if level >= n_levels or not frames:
+                    c.setData([], [])
+                    continue
+                y = np.array([self.rows[f][name][level] if level < len(self.rows[f][name]) else np.nan for f in frames])
+                ok = np.isfinite(y) & (y > 0)
+                if not ok.any():
+                    c.setData([], [])
+                    continue
+                y = np.where(ok, y, np.nan)
+                lo, hi = min(lo, float(np.nanmin(y))), max(hi, float(np.nanmax(y)))
+                few = len(frames) < 40
+                c.setData(
+                    x,
+                    y,
+                    pen=theme.pen(colors[level], self._zoom),
+                    symbol="o" if few else None,
+                    symbolSize=5,
+                    symbolBrush=colors[level],
+                    symbolPen=None,
+                )
+            plot.setXRange(0, max(1, self._count - 1), padding=0.02)
+            if math.isfinite(lo) and hi >= lo:
+                plot.setYRange(math.floor(math.log10(lo)), math.ceil(math.log10(hi)) + (hi == lo), padding=0.02)
+        spans = "".join(
+            f"<span style='color:{c.name()}'>&#9644; L{level}</span>&nbsp; " for level, c in enumerate(colors)
+        )
+        hint = "frame index →&nbsp;&nbsp; "
+        self.legend.setText(hint + (spans if n_levels else "<i>play the clip, or run the whole clip</i>"))
+
+    # -- the whole-clip pass ---------------------------------------------------------------------------
+    def start_pass(self) -> None:
+        pb = self.playback
+        if not pb.active or self._pass is not None:
+            return
+        settings = pb.window.settings
+        if settings.mode not in ("pyramid", "video-net"):
+            settings = settings.replace(mode="pyramid")
+        self._pass = ClipPass(pb.source.path, settings, pb.count)
+        self._pass_settings = settings
+        self._pass.progress.connect(self._on_progress)
+        self._pass.done.connect(self._on_done)
+        self.progress.setRange(0, pb.count)
+        self.progress.setValue(0)
+        self.progress.show()
+        self.run_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)
+        self._pass.start()
+
+    def cancel_pass(self) -> None:
+        p = self._pass
+        if p is None:
+            return
+        p.cancel.set()
+        p.wait(10000)
+        self._finish()
+
+    def _on_progress(self, done: int, total: int, item) -> None:
+        if self._pass is None:
+            return
+        index, row = item
+        self.progress.setRange(0, total)
+        self.progress.setValue(done)
+        self.add(index, self._pass_settings, row)
+
+    def _on_done(self, message: str) -> None:
+        if self._pass is None:
+            return
+        self._pass.wait(5000)
+        self._finish()
+        text = "whole-clip statistics: done" if not message else f"whole-clip statistics: {message}"
+        self.playback.window.say(text, 8000)
+
+    def _finish(self) -> None:
+        self._pass = None
+        self.progress.hide()
+        self.run_button.setEnabled(True)
+        self.cancel_button.setEnabled(False)
+
+    def set_zoom(self, zoom: float) -> None:
+        self._zoom = zoom
+        for name, title in _FIELDS:
+            _style(self.plot[name], zoom, title)
+        self._redraw()
+
+
+class OverTimeDock(QDockWidget):
+    """The over-time view in a dock under the plots, shown while a clip is open."""
+
+    def __init__(self, playback: Playback, window) -> None:
+        super().__init__("Over time (per frame)", window)
+        self.setObjectName("over_time_dock")
+        self.view = OverTimeView(playback)
+        self.setWidget(self.view)
+        self.setFeatures(
+            QDockWidget.DockWidgetFeature.DockWidgetMovable
+            | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+            | QDockWidget.DockWidgetFeature.DockWidgetClosable
+        )
+        window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self)
+        self.hide()
+        self._sized = False
+
+    def start_clip(self, count: int) -> None:
+        self.view.reset(count)
+        self.show()
+        if not self._sized:  # short: the maps and curves above keep most of the height
+            self._sized = True
+            QTimer.singleShot(0, lambda: self.parent().resizeDocks([self], [210], Qt.Orientation.Vertical))
+        self.view.set_current(0)
+
+    def end_clip(self) -> None:
+        self.view.cancel_pass()
+        self.hide()
+
+    def set_current(self, index: int) -> None:
+        self.view.set_current(index)
+
+    def add_result(self, index: int, result) -> None:
+        row = level_series(result)
+        if row is not None:
+            self.view.add(index, result.settings, row)
+
+    def set_zoom(self, zoom: float) -> None:
+        self.view.set_zoom(zoom)
