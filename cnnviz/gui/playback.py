@@ -96,14 +96,14 @@ class Decoder(QObject):
     failed = Signal(int, str)  # request id, one line
     notice = Signal(str)  # something about the clip a user should know (frames change size)
 
-    def __init__(self, reader: VideoReader, parent: QObject | None = None) -> None:
+    def __init__(self, reader: VideoReader, first: Frame | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.reader = reader
         self._cond = threading.Condition()
         self._want: _Want | None = None
         self._stop = False
         self._cache: dict[int, Frame] = {}
-        self._first_size: tuple[int, int] | None = None
+        self._first_size = first.fit.original if first is not None and first.fit is not None else None
         self._size_told = False
         self._thread = _DecodeThread(self)
         self._thread.setObjectName("cnnviz-decode")
@@ -364,7 +364,7 @@ class Playback(QObject):
         self.clip_frames = np.stack([f.rgb for f in frames]) if t > 1 else None
         self.dropped = self.frames_drawn = 0
         self._drawn_at.clear()
-        self.decoder = Decoder(reader, self)
+        self.decoder = Decoder(reader, frame, self)
         self.decoder.frame_ready.connect(self._on_frame)
         self.decoder.failed.connect(self._on_decode_failed)
         self.decoder.notice.connect(self._say_problem)
@@ -496,6 +496,9 @@ class Playback(QObject):
         t = self._clip_time()
         if t >= self.duration:
             if not self.loop:
+                if self.index < self.count - 1:  # end on the last frame, whatever the clock skipped
+                    self.dropped += self.count - 2 - self.index
+                    self._fetch(self.count - 1)
                 self.pause()
                 return
             self.dropped += max(0, self.count - 1 - self.index)  # the end the clock passed
