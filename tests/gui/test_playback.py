@@ -348,7 +348,9 @@ def test_audio_only_file_is_one_line_and_the_picture_stays(qtbot, make_window, t
 
 
 def test_one_pixel_clip_plays(qtbot, make_window, tmp_path, no_traceback):
-    path = write_clip(tmp_path / "dot.mkv", n=5, width=1, height=1, codec="ffv1", picture=lambda i, w, h: noise(i, w, h))
+    path = write_clip(
+        tmp_path / "dot.mkv", n=5, width=1, height=1, codec="ffv1", picture=lambda i, w, h: noise(i, w, h)
+    )
     w = make_window()
     assert w.open_file(str(path))
     w.playback.seek(3)
@@ -366,7 +368,6 @@ def test_rotated_phone_clip_is_shown_upright(qtbot, make_window, tmp_path, no_tr
     w = make_window()
     assert w.open_file(str(path))
     assert w.frame[:, :8].mean() > 0.9 and w.frame[:, -16:].mean() < 0.1  # the bar is on the left
-    assert "rotated 90" not in w.frame_description or True
 
 
 def test_variable_frame_rate_clip_steps_and_scrubs_exactly(qtbot, make_window, tmp_path, no_traceback):
