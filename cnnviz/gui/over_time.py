@@ -88,14 +88,16 @@ class ClipPass(QThread):
                 else:
                     targets = list(range(self.count))
                     it = iter_frame_stats(reader, s, targets, self.cancel.is_set)
-                for done, fs in enumerate(it, start=1):
-                    if self.cancel.is_set():
-                        self.done.emit("cancelled")
-                        return
-                    layers = sorted((st for st in fs.layers if st.scale == 0), key=lambda st: st.level)
-                    row = {n: np.array([getattr(st, n) for st in layers], dtype=np.float64) for n, _ in _FIELDS}
-                    self.progress.emit(done, len(targets), (fs.index, row))
-                problem = reader.problem or ""
+                try:
+                    for done, fs in enumerate(it, start=1):
+                        if self.cancel.is_set():
+                            break
+                        layers = sorted((st for st in fs.layers if st.scale == 0), key=lambda st: st.level)
+                        row = {n: np.array([getattr(st, n) for st in layers], dtype=np.float64) for n, _ in _FIELDS}
+                        self.progress.emit(done, len(targets), (fs.index, row))
+                finally:
+                    it.close()  # stops the decoding thread before the reader closes under it
+                problem = "cancelled" if self.cancel.is_set() else (reader.problem or "")
             self.done.emit(problem)
         except CnnvizError as err:
             self.done.emit(str(err))
@@ -115,6 +117,10 @@ class OverTimeView(QWidget):
         self._count = 0
         self._zoom = 1.0
         self._pass: ClipPass | None = None
+        self._redraw_timer = QTimer(self)
+        self._redraw_timer.setSingleShot(True)
+        self._redraw_timer.setInterval(100)
+        self._redraw_timer.timeout.connect(self._redraw)
         self.plots = pg.GraphicsLayoutWidget()
         self.plots.setBackground("w")
         self.plot: dict[str, pg.PlotItem] = {}
@@ -168,7 +174,8 @@ class OverTimeView(QWidget):
             self.rows.clear()
             self._key = key
         self.rows[int(index)] = row
-        self._redraw()
+        if not self._redraw_timer.isActive():  # at most ten redraws a second while a clip plays
+            self._redraw_timer.start()
 
     def set_current(self, index: int) -> None:
         for line in self.cursor.values():

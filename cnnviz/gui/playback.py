@@ -77,7 +77,8 @@ class _Want:
     index: int
     size: int
     window: int  # frames ending at ``index`` (1 outside the video-net mode)
-    ahead: int | None  # the frame to decode next, when known
+    ahead: int | None  # the frame to decode next, when known: sent as ``prefetched``
+    prefetch: bool = False  # ``index`` itself is a guess of the next frame: sent as ``prefetched``
 
 
 class _DecodeThread(QThread):
@@ -93,6 +94,7 @@ class Decoder(QObject):
     """Decodes on its own thread, the newest request only; frames come back by signal."""
 
     frame_ready = Signal(int, object, object)  # request id, Frame, frames [T, N, N, 3] or None
+    prefetched = Signal(int, object, object)  # the same, for the frame expected to be asked for next
     failed = Signal(int, str)  # request id, one line
     notice = Signal(str)  # something about the clip a user should know (frames change size)
 
@@ -119,11 +121,12 @@ class Decoder(QObject):
             self._stop = True
             self._want = None
             self._cond.notify()
-        if not self._thread.wait(5000):
+        if self._thread.wait(5000):
+            self.reader.close()
+        else:  # stuck in a decoder call: the reader stays open with the thread (closing it would crash)
             from .worker import _ORPHANS
 
             _ORPHANS.append(self._thread)
-        self.reader.close()
 
     # -- decoding thread ------------------------------------------------------------------
     def _get(self, index: int, size: int) -> Frame:
@@ -164,23 +167,30 @@ class Decoder(QObject):
                     return
                 want, self._want = self._want, None
             try:
-                frames = [self._get(i, want.size) for i in range(max(0, want.index - want.window + 1), want.index + 1)]
+                frame, clip = self._window(want.index, want.size, want.window)
             except CnnvizError as err:
-                self.failed.emit(want.rid, str(err))
+                if not want.prefetch:  # a guess that fails is told when the frame is asked for
+                    self.failed.emit(want.rid, str(err))
                 continue
             except Exception as err:  # a decoder bug: one line, the window keeps its last frame
-                self.failed.emit(want.rid, f"cannot decode frame {want.index}: {type(err).__name__}: {err}")
+                if not want.prefetch:
+                    self.failed.emit(want.rid, f"cannot decode frame {want.index}: {type(err).__name__}: {err}")
                 continue
-            clip = np.stack([f.rgb for f in frames]) if want.window > 1 else None
-            self.frame_ready.emit(want.rid, frames[-1], clip)
-            self._trim(want.window, want.index)
+            (self.prefetched if want.prefetch else self.frame_ready).emit(want.rid, frame, clip)
             with self._cond:
                 idle = self._want is None and not self._stop
             if idle and want.ahead is not None and want.ahead > want.index:
-                try:
-                    self._get(want.ahead, want.size)  # one frame ahead; an error is told when it is asked for
+                try:  # one frame ahead
+                    frame, clip = self._window(want.ahead, want.size, want.window)
+                    self.prefetched.emit(want.rid, frame, clip)
                 except Exception:
                     pass
+
+    def _window(self, index: int, size: int, window: int) -> tuple[Frame, np.ndarray | None]:
+        """Frame ``index`` and, when ``window`` > 1, the frames ``[T, N, N, 3]`` ending at it."""
+        frames = [self._get(i, size) for i in range(max(0, index - window + 1), index + 1)]
+        self._trim(window, index)
+        return frames[-1], (np.stack([f.rgb for f in frames]) if window > 1 else None)
 
 
 # == controls ==================================================================================
@@ -304,6 +314,7 @@ class Playback(QObject):
         self.clip_frames: np.ndarray | None = None  # [T, N, N, 3] ending at ``index`` (video-net mode)
         self._rid = 0
         self._fetching = False  # a decoder request is out
+        self._ready: tuple[Frame, np.ndarray | None] | None = None  # decoded ahead, not yet shown
         self._awaiting: int | None = None  # generation of a sent frame whose result has not come
         self._gen_index: dict[int, int] = {}
         self._drawn_at: deque[float] = deque(maxlen=240)
@@ -366,6 +377,7 @@ class Playback(QObject):
         self._drawn_at.clear()
         self.decoder = Decoder(reader, frame, self)
         self.decoder.frame_ready.connect(self._on_frame)
+        self.decoder.prefetched.connect(self._on_prefetched)
         self.decoder.failed.connect(self._on_decode_failed)
         self.decoder.notice.connect(self._say_problem)
         self.controls.show_clip(self.count)
@@ -506,14 +518,56 @@ class Playback(QObject):
             self._request(0, ahead=1 if self.count > 1 else None)
             return
         target = self._index_at(t)
+        cycle = max(1, target - self.index)  # frames the clock moved while the last one was computed
+        ready = self._usable_ready()
+        if ready is not None:
+            frame, clip = ready
+            if frame.index > target:  # decoded ahead of the clock: show it at its time
+                self._wait_until(frame.index, t)
+                return
+            if target - frame.index <= cycle:  # current enough: show it now, no decoding in the way
+                self._ready = None
+                self.dropped += frame.index - self.index - 1
+                self._show(frame, clip)
+                self._prefetch(min(self.count - 1, target + cycle))
+                return
         if target <= self.index:  # early: wait for the next frame's time
-            nxt = self.index + 1
-            wait = (self.times[nxt] - t) / self.speed if nxt < self.count else (self.duration - t) / self.speed
-            self._timer.start(max(1, int(wait * 1000)))
+            self._wait_until(self.index + 1, t)
             return
         self.dropped += target - self.index - 1
         # Expect to be as far ahead next time as this time (at least one frame).
-        self._request(target, ahead=min(self.count - 1, target + max(1, target - self.index)))
+        self._request(target, ahead=min(self.count - 1, target + cycle))
+
+    def _wait_until(self, index: int, t: float) -> None:
+        due = self.times[index] if index < self.count else self.duration
+        self._timer.start(max(1, int((due - t) / self.speed * 1000)))
+
+    def _usable_ready(self) -> tuple[Frame, np.ndarray | None] | None:
+        """The frame decoded ahead, if it is after the one shown and fits the current settings."""
+        if self._ready is None:
+            return None
+        frame, clip = self._ready
+        s = self.window.settings
+        t = self._window_length()
+        fits = frame.rgb.shape[0] == s.size and (
+            clip is None if t == 1 else clip is not None and clip.shape[0] == min(t, frame.index + 1)
+        )
+        if frame.index <= self.index or not fits:
+            self._ready = None
+            return None
+        return self._ready
+
+    def _prefetch(self, index: int) -> None:
+        if self.decoder is None or index <= self.index:
+            return
+        self._rid += 1
+        s = self.window.settings
+        self.decoder.request(_Want(self._rid, index, s.size, self._window_length(), None, prefetch=True))
+
+    def _on_prefetched(self, rid: int, frame: Frame, clip: np.ndarray | None) -> None:
+        if rid != self._rid or self.decoder is None:
+            return
+        self._ready = (frame, clip)
 
     def _fetch(self, index: int) -> None:
         self._request(index, ahead=index + 1 if index + 1 < self.count else None)
@@ -523,6 +577,7 @@ class Playback(QObject):
             return
         self._rid += 1
         self._fetching = True
+        self._ready = None
         s = self.window.settings
         self.decoder.request(_Want(self._rid, index, s.size, self._window_length(), ahead))
 
@@ -530,6 +585,10 @@ class Playback(QObject):
         if rid != self._rid or self.decoder is None:
             return  # a newer request is out
         self._fetching = False
+        self._show(frame, clip)
+
+    def _show(self, frame: Frame, clip: np.ndarray | None) -> None:
+        """Make ``frame`` the window's input and send it (and the T frames before it) to the worker."""
         w = self.window
         self.index = frame.index
         self.clip_frames = clip
