@@ -176,7 +176,9 @@ def memory_loop(path: Path, minutes: float, size: int, depth: int, channels: int
     }
 
 
-def window_playback(path: Path, sizes: list[int], depth: int, channels: int, seconds: float, reps: int) -> dict:
+def window_playback(
+    path: Path, sizes: list[int], depth: int, channels: int, seconds: float, reps: int, stub: bool = False
+) -> dict:
     """Full-display playback in the real window (offscreen, 1600x900): decode, compute, draw, paint.
 
     The window's own thread policy (torch_threads: all cores but one, one FFmpeg thread for the
@@ -184,14 +186,29 @@ def window_playback(path: Path, sizes: list[int], depth: int, channels: int, sec
     time and every frame shown is as fast as the pipeline goes (frames drawn per second);
     "clip rate": 1x, what a lecture sees (at most the clip's 25 fps). Sizes are interleaved
     ``reps`` times and medians reported: the host is shared with other work.
+
+    ``stub``: compute replaced by handing back one precomputed Result of the same settings, so
+    the figures are the pipeline alone (decode, hand-over, draw, paint), without torch.
     """
     import statistics
 
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtWidgets import QApplication
 
+    import cnnviz.gui.main_window as mw
     from cnnviz.core.device import torch_threads
     from cnnviz.gui.main_window import MainWindow
+
+    if stub:
+        cached: dict = {}
+        real = mw.compute
+
+        def fake(settings, data, **kw):
+            if settings not in cached:
+                cached[settings] = real(settings, data, **kw)
+            return cached[settings]
+
+        mw.compute = fake
 
     app = QApplication.instance() or QApplication([])
     w = MainWindow(
@@ -217,7 +234,7 @@ def window_playback(path: Path, sizes: list[int], depth: int, channels: int, sec
         for size in sizes:
             w.request(w.settings.with_size(size).replace(depth=depth))
             pump(60, lambda s=size: w.result is not None and w.result.settings.size == s and idle())
-            for label, speed in (("capacity", 16.0), ("clip_rate", 1.0)):
+            for label, speed in (("capacity", 16.0),) if stub else (("capacity", 16.0), ("clip_rate", 1.0)):
                 w.playback.seek(0)
                 pump(30, idle)
                 w.playback.speed = speed
@@ -250,6 +267,7 @@ def window_playback(path: Path, sizes: list[int], depth: int, channels: int, sec
         "depth": depth,
         "channels": channels,
         "clip_fps": 25,
+        "compute": "stub (one cached Result: decode, draw and paint only)" if stub else "engine.run per frame",
         "runs": out,
     }
 
@@ -269,20 +287,25 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="only full-display playback in the window (decode, compute, draw, paint); JSON to video_playback.json",
     )
+    parser.add_argument("--stub-compute", action="store_true", help="--window without torch: the pipeline alone")
     parser.add_argument("--seconds", type=float, default=6.0, help="length of each window playback run")
     parser.add_argument("--reps", type=int, default=3, help="interleaved repetitions of the window runs")
     args = parser.parse_args(argv)
     if args.window:
-        res = window_playback(args.video, args.sizes, args.depth, args.channels, args.seconds, args.reps)
+        res = window_playback(
+            args.video, args.sizes, args.depth, args.channels, args.seconds, args.reps, args.stub_compute
+        )
         res["load_before"] = os.getloadavg() if hasattr(os, "getloadavg") else None
         res["machine"] = {"cpus": os.cpu_count(), "platform": platform.platform()}
         print(f"window playback, depth {args.depth}, torch threads {res['torch_threads']}, decoder threads 1")
+        print(f"  compute: {res['compute']}")
         for key, r in res["runs"].items():
             print(
                 f"  {key:>16}: {r['fps']:6.1f} fps (runs {r['fps_runs']}), compute {r['compute_ms']:.0f} ms, "
                 f"draw {r['draw_ms']:.0f} ms, dropped {r['dropped']:.0f}"
             )
-        path = args.json.with_name("video_playback.json") if args.json.name == "video.json" else args.json
+        name = "video_playback_stub.json" if args.stub_compute else "video_playback.json"
+        path = args.json.with_name(name) if args.json.name == "video.json" else args.json
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(res, indent=2))
         print(f"wrote {path}")
