@@ -22,7 +22,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -91,7 +91,6 @@ class ClipInput:
     frames: np.ndarray
     indices: tuple[int, ...] = ()
     still: bool = False
-    extra: dict = field(default_factory=dict)
 
 
 def video_net_for(settings: Settings) -> VideoNet:

@@ -96,7 +96,7 @@ class ClipPass(QThread):
                         row = {n: np.array([getattr(st, n) for st in layers], dtype=np.float64) for n, _ in _FIELDS}
                         self.progress.emit(done, len(targets), (fs.index, row))
                 finally:
-                    it.close()  # stops the decoding thread before the reader closes under it
+                    getattr(it, "close", lambda: None)()  # stops the decoding thread before the reader closes
                 problem = "cancelled" if self.cancel.is_set() else (reader.problem or "")
             self.done.emit(problem)
         except CnnvizError as err:
@@ -124,14 +124,14 @@ class OverTimeView(QWidget):
         self.plots = pg.GraphicsLayoutWidget()
         self.plots.setBackground("w")
         self.plot: dict[str, pg.PlotItem] = {}
-        self.cursor: dict[str, pg.InfiniteLine] = {}
+        self.cursors: dict[str, pg.InfiniteLine] = {}
         for col, (name, title) in enumerate(_FIELDS):
             p = self.plots.addPlot(row=0, col=col)
             _style(p, 1.0, title)
             p.setMouseEnabled(x=False, y=False)
             line = pg.InfiniteLine(angle=90, pen=pg.mkPen(theme.SELECT_HEX, width=1.5))
             p.addItem(line)
-            self.plot[name], self.cursor[name] = p, line
+            self.plot[name], self.cursors[name] = p, line
         self.curves: dict[str, list[pg.PlotDataItem]] = {n: [] for n, _ in _FIELDS}
         self.legend = QLabel("")
         self.legend.setTextFormat(Qt.TextFormat.RichText)
@@ -178,7 +178,7 @@ class OverTimeView(QWidget):
             self._redraw_timer.start()
 
     def set_current(self, index: int) -> None:
-        for line in self.cursor.values():
+        for line in self.cursors.values():
             line.setValue(index)
 
     def _redraw(self) -> None:
@@ -226,7 +226,7 @@ class OverTimeView(QWidget):
     # -- the whole-clip pass ---------------------------------------------------------------------------
     def start_pass(self) -> None:
         pb = self.playback
-        if not pb.active or self._pass is not None:
+        if not pb.active or self._pass is not None or pb.source is None or pb.source.path is None:
             return
         settings = pb.window.settings
         if settings.mode not in ("pyramid", "video-net"):
@@ -284,6 +284,7 @@ class OverTimeDock(QDockWidget):
 
     def __init__(self, playback: Playback, window) -> None:
         super().__init__("Over time (per frame)", window)
+        self._window = window
         self.setObjectName("over_time_dock")
         self.view = OverTimeView(playback)
         self.setWidget(self.view)
@@ -301,7 +302,7 @@ class OverTimeDock(QDockWidget):
         self.show()
         if not self._sized:  # short: the maps and curves above keep most of the height
             self._sized = True
-            QTimer.singleShot(0, lambda: self.parent().resizeDocks([self], [210], Qt.Orientation.Vertical))
+            QTimer.singleShot(0, lambda: self._window.resizeDocks([self], [210], Qt.Orientation.Vertical))
         self.view.set_current(0)
 
     def end_clip(self) -> None:

@@ -166,6 +166,8 @@ class Decoder(QObject):
                 if self._stop:
                     return
                 want, self._want = self._want, None
+            if want is None:
+                continue
             try:
                 frame, clip = self._window(want.index, want.size, want.window)
             except CnnvizError as err:
@@ -329,7 +331,9 @@ class Playback(QObject):
         self.controls = VideoControls(self)
         self.controls.hide()
         panel = window.source_panel
-        panel.layout().insertWidget(1, self.controls)
+        lay = panel.layout()
+        assert isinstance(lay, QVBoxLayout)
+        lay.insertWidget(1, self.controls)  # under the picture, above its caption
         self.status = QLabel("")
         window.statusBar().addPermanentWidget(self.status)
         self.set_loop(True)
@@ -356,6 +360,8 @@ class Playback(QObject):
     def open(self, source: Source, size: int) -> tuple[Source, np.ndarray, str]:
         """Open ``source`` (a video; raises InputError, changing nothing) at its ``frame_index``;
         returns the source, frame ``index`` ``[size, size, 3]`` and its description."""
+        if source.path is None:
+            raise InputError(f"{source.name} is not a file")
         reader = VideoReader(source.path, size=size, threads=DECODE_THREADS)
         try:
             info = reader.ensure_index()
@@ -499,7 +505,8 @@ class Playback(QObject):
         return t0 + (time.monotonic() - wall) * self.speed
 
     def _index_at(self, t: float) -> int:
-        return int(min(max(np.searchsorted(self.times, t, side="right") - 1, 0), self.count - 1))
+        i = int(np.searchsorted(self.times, t, side="right")) - 1
+        return min(max(i, 0), self.count - 1)
 
     def _tick(self) -> None:
         """While playing: when nothing is in flight, send the frame the clock is at now."""
@@ -590,6 +597,7 @@ class Playback(QObject):
     def _show(self, frame: Frame, clip: np.ndarray | None) -> None:
         """Make ``frame`` the window's input and send it (and the T frames before it) to the worker."""
         w = self.window
+        assert self.source is not None and self.decoder is not None
         self.index = frame.index
         self.clip_frames = clip
         self.source = dataclasses.replace(self.source, frame_index=frame.index)

@@ -162,26 +162,26 @@ class VideoNetView(QWidget):
             s.setFocusPolicy(Qt.FocusPolicy.ClickFocus)  # keys stay with the window until clicked
             return s
 
-        self.depth = spin(1, 11, 1, "Depth L: layers of the video network  [D / Shift+D]")
-        self.stride = spin(1, VIDEO_STRIDE_MAX, 1, "Stride s, on space and time alike")
-        self.kernel = spin(1, KERNEL_MAX, 2, "Filter size D in space (odd)  [K / Shift+K]")
-        self.kernel_t = spin(1, VIDEO_KERNEL_T_MAX, 2, "Filter size Dₜ in time (odd)")
-        self.window = spin(1, VIDEO_WINDOW_MAX, 1, "Window T: the network sees the last T frames")
-        self.init = QLineEdit()
-        self.init.setMaximumWidth(90)
-        self.init.setToolTip("Init variance σ_w² of layers 2..L (layer 1 gets the same gain); Enter to apply")
+        self.depth_box = spin(1, 11, 1, "Depth L: layers of the video network  [D / Shift+D]")
+        self.stride_box = spin(1, VIDEO_STRIDE_MAX, 1, "Stride s, on space and time alike")
+        self.kernel_box = spin(1, KERNEL_MAX, 2, "Filter size D in space (odd)  [K / Shift+K]")
+        self.kernel_t_box = spin(1, VIDEO_KERNEL_T_MAX, 2, "Filter size Dₜ in time (odd)")
+        self.window_box = spin(1, VIDEO_WINDOW_MAX, 1, "Window T: the network sees the last T frames")
+        self.init_box = QLineEdit()
+        self.init_box.setMaximumWidth(90)
+        self.init_box.setToolTip("Init variance σ_w² of layers 2..L (layer 1 gets the same gain); Enter to apply")
         self.init_info = QLabel("")
         self.init_info.setTextFormat(Qt.TextFormat.RichText)
         row = QHBoxLayout()
         row.setContentsMargins(4, 2, 4, 2)
         row.setSpacing(6)
         for label, w in (
-            ("L", self.depth),
-            ("stride s", self.stride),
-            ("D", self.kernel),
-            ("Dₜ", self.kernel_t),
-            ("T", self.window),
-            ("σ<sub>w</sub>²", self.init),
+            ("L", self.depth_box),
+            ("stride s", self.stride_box),
+            ("D", self.kernel_box),
+            ("Dₜ", self.kernel_t_box),
+            ("T", self.window_box),
+            ("σ<sub>w</sub>²", self.init_box),
         ):
             lab = QLabel(label)
             lab.setTextFormat(Qt.TextFormat.RichText)
@@ -199,12 +199,12 @@ class VideoNetView(QWidget):
             row.addWidget(b)
         row.addWidget(self.init_info)
         row.addStretch(1)
-        self.depth.valueChanged.connect(lambda v: self._request(depth=int(v)))
-        self.stride.valueChanged.connect(lambda v: self._request(video_stride=int(v)))
-        self.kernel.valueChanged.connect(lambda v: self._request(kernel=int(v) | 1))
-        self.kernel_t.valueChanged.connect(lambda v: self._request(video_kernel_t=int(v) | 1))
-        self.window.valueChanged.connect(lambda v: self._request(video_window=int(v)))
-        self.init.editingFinished.connect(self._init_typed)
+        self.depth_box.valueChanged.connect(lambda v: self._request(depth=int(v)))
+        self.stride_box.valueChanged.connect(lambda v: self._request(video_stride=int(v)))
+        self.kernel_box.valueChanged.connect(lambda v: self._request(kernel=int(v) | 1))
+        self.kernel_t_box.valueChanged.connect(lambda v: self._request(video_kernel_t=int(v) | 1))
+        self.window_box.valueChanged.connect(lambda v: self._request(video_window=int(v)))
+        self.init_box.editingFinished.connect(self._init_typed)
 
         self.heading = QLabel("")
         self.heading.setTextFormat(Qt.TextFormat.RichText)
@@ -270,9 +270,9 @@ class VideoNetView(QWidget):
 
     def _init_typed(self) -> None:
         try:
-            value = float(self.init.text())
+            value = float(self.init_box.text())
         except ValueError:
-            self.error.emit(f"σ_w² must be a number, not {self.init.text()!r}")
+            self.error.emit(f"σ_w² must be a number, not {self.init_box.text()!r}")
             return
         if value != self._settings.init_var("init"):
             self._request(init=value)
@@ -280,11 +280,11 @@ class VideoNetView(QWidget):
     def set_settings(self, s: Settings) -> None:
         self._settings = s
         for w, v, hi in (
-            (self.depth, s.depth, s.k),
-            (self.stride, s.video_stride, None),
-            (self.kernel, s.kernel, None),
-            (self.kernel_t, s.video_kernel_t, None),
-            (self.window, s.video_window, None),
+            (self.depth_box, s.depth, s.k),
+            (self.stride_box, s.video_stride, None),
+            (self.kernel_box, s.kernel, None),
+            (self.kernel_t_box, s.video_kernel_t, None),
+            (self.window_box, s.video_window, None),
         ):
             with QSignalBlocker(w):
                 if hi is not None:
@@ -292,8 +292,8 @@ class VideoNetView(QWidget):
                 w.setValue(v)
         var = s.replace(mode="video-net").init_var("init")
         fan = s.channels * s.kernel**2 * s.video_kernel_t
-        if not self.init.hasFocus():
-            self.init.setText(theme.fmt(var, 3))
+        if not self.init_box.hasFocus():
+            self.init_box.setText(theme.fmt(var, 3))
         rule = f" ({s.init})" if isinstance(s.init, str) else ""
         self.init_info.setText(f"gain σ<sub>w</sub>²·J·D²·Dₜ = <b>{theme.fmt(var * fan)}</b>{rule}")
 

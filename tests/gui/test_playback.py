@@ -260,9 +260,9 @@ def test_video_net_mode_on_an_image_uses_a_still_clip(qtbot, make_window, settle
 
 def test_video_net_controls_change_the_settings(qtbot, make_window, settle, no_traceback):
     w = make_window(Settings(mode="video-net", size=32, depth=2, channels=4, video_window=3))
-    w.video_view.window.setValue(5)
-    w.video_view.stride.setValue(1)
-    w.video_view.kernel_t.setValue(5)
+    w.video_view.window_box.setValue(5)
+    w.video_view.stride_box.setValue(1)
+    w.video_view.kernel_t_box.setValue(5)
     settle(w)
     assert (w.settings.video_window, w.settings.video_stride, w.settings.video_kernel_t) == (5, 1, 5)
     assert w.result.video.window == 5 and w.result.video.kernel_t == 5
