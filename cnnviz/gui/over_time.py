@@ -216,7 +216,10 @@ class OverTimeView(QWidget):
                 )
             plot.setXRange(0, max(1, self._count - 1), padding=0.02)
             if math.isfinite(lo) and hi >= lo:
-                plot.setYRange(math.floor(math.log10(lo)), math.ceil(math.log10(hi)) + (hi == lo), padding=0.02)
+                e0, e1 = math.floor(math.log10(lo)), math.ceil(math.log10(hi)) + (hi == lo)
+                plot.setYRange(e0, e1, padding=0.02)
+                step = max(1, (e1 - e0 + 2) // 3)  # a short plot: two or three labelled decades
+                plot.getAxis("left").setTicks([[(e, theme.fmt(10.0**e)) for e in range(e0, e1 + 1, step)], []])
         spans = "".join(
             f"<span style='color:{c.name()}'>&#9644; L{level}</span>&nbsp; " for level, c in enumerate(colors)
         )
@@ -294,6 +297,9 @@ class OverTimeDock(QDockWidget):
             | QDockWidget.DockWidgetFeature.DockWidgetClosable
         )
         window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self)
+        toggle = self.toggleViewAction()  # closed with its X, it comes back from the Video menu
+        toggle.setText("Over-time view")
+        window.commands.menus["Video"].addAction(toggle)
         self.hide()
         self._sized = False
 
@@ -302,7 +308,7 @@ class OverTimeDock(QDockWidget):
         self.show()
         if not self._sized:  # short: the maps and curves above keep most of the height
             self._sized = True
-            QTimer.singleShot(0, lambda: self._window.resizeDocks([self], [210], Qt.Orientation.Vertical))
+            QTimer.singleShot(0, lambda: self._window.resizeDocks([self], [170], Qt.Orientation.Vertical))
         self.view.set_current(0)
 
     def end_clip(self) -> None:

@@ -137,7 +137,7 @@ def multiplies_text(shape: tuple[int, ...], in_shape: tuple[int, ...], kernel: i
     """``B·X·Y·T · dX·dY·dT · I·J`` of a layer with output ``shape`` (B, J, T, H, W)."""
     b, j, t, h, w = shape
     i = in_shape[1]
-    return f"{b}·{w}·{h}·{t} · {kernel}·{kernel}·{kernel_t} · {i}·{j}"
+    return f"{b}·{w}·{h}·{t}·{kernel}·{kernel}·{kernel_t}·{i}·{j}"
 
 
 class VideoNetView(QWidget):
@@ -220,7 +220,7 @@ class VideoNetView(QWidget):
         for plot in (self.var_plot, self.grad_plot):
             plot.setMouseEnabled(x=False, y=False)
         self.table = QTableWidget(0, 3)
-        self.table.setHorizontalHeaderLabels(["layer", "B×J×T×H×W", "multiplies B·X·Y·T · dX·dY·dT · I·J"])
+        self.table.setHorizontalHeaderLabels(["layer", "B×J×T×H×W", "multiplies B·X·Y·T·dX·dY·dT·I·J"])
         self.table.verticalHeader().hide()
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
@@ -323,7 +323,8 @@ class VideoNetView(QWidget):
                 strip = _colour(layer.strip[ch], table, signed)
                 title = f"L{_sub(layer.level)}  ch {ch}"
             _b, c, t, h, w = layer.shape
-            text = f"{c}×{t}×{h}×{w}\nVar {theme.fmt(layer.stats.var)}"
+            space = f"{h}²" if h == w else f"{h}×{w}"
+            text = f"{c}×{t}×{space}\nVar {theme.fmt(layer.stats.var)}"
             cols.append((title, now, strip, text))
         self.columns.set_columns(cols)
         frames = f"frames {v.frames[0]}–{v.frames[-1]}" if v.frames else f"{v.window} frames"
@@ -364,7 +365,9 @@ class VideoNetView(QWidget):
                 formula = multiplies_text(layer.shape, v.layers[layer.level - 1].shape, v.kernel, v.kernel_t)
                 mult = f"{formula} = {theme.fmt_int(layer.multiplies)}"
             for col, text in enumerate((f"L{_sub(layer.level)}", f"{b}×{c}×{t}×{h}×{w}", mult)):
-                self.table.setItem(r, col, QTableWidgetItem(text))
+                item = QTableWidgetItem(text)
+                item.setToolTip(text)
+                self.table.setItem(r, col, item)
         last = len(v.layers)
         self.table.setItem(last, 0, QTableWidgetItem("total"))
         self.table.setItem(last, 1, QTableWidgetItem(""))

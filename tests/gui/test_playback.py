@@ -411,3 +411,28 @@ def test_over_time_fills_and_the_whole_clip_pass_runs_and_cancels(qtbot, make_wi
     view.start_pass()
     view.cancel_pass()  # stops between frames; the window stays usable
     assert view._pass is None and view.run_button.isEnabled()
+
+
+def test_a_dropped_clip_and_the_recent_menu_open_it_with_its_controls(qtbot, make_window, clip, no_traceback):
+    from PySide6.QtCore import QMimeData, QPointF, QUrl
+    from PySide6.QtGui import QDragEnterEvent, QDropEvent
+    from PySide6.QtWidgets import QApplication
+
+    from cnnviz.paths import SAMPLE_IMAGE
+
+    w = make_window()
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(clip))])
+    pos = QPointF(w.width() / 2, w.height() / 2)
+    buttons, mods = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    enter = QDragEnterEvent(pos.toPoint(), Qt.DropAction.CopyAction, mime, buttons, mods)
+    QApplication.sendEvent(w, enter)
+    assert enter.isAccepted()
+    QApplication.sendEvent(w, QDropEvent(pos, Qt.DropAction.CopyAction, mime, buttons, mods))
+    assert w.playback.active and w.playback.controls.isVisible()
+    _shown(qtbot, w, 0)
+    assert w.open_file(str(SAMPLE_IMAGE)) and not w.playback.active
+    recent = [a for a in w.commands.recent_menu.actions() if a.text() == str(clip.resolve())]
+    assert recent, "the clip is in the recent-files menu"
+    recent[0].trigger()
+    assert w.playback.active and w.source.name == clip.name
