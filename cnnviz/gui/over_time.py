@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 
 from ..errors import CnnvizError
 from . import theme
-from .plots import style_plot
+from .plots import CurveSet, style_plot
 
 if TYPE_CHECKING:
     from .playback import Playback
@@ -119,7 +119,7 @@ class OverTimeView(QWidget):
         self._pass: ClipPass | None = None
         self._redraw_timer = QTimer(self)
         self._redraw_timer.setSingleShot(True)
-        self._redraw_timer.setInterval(100)
+        self._redraw_timer.setInterval(250)
         self._redraw_timer.timeout.connect(self._redraw)
         self.plots = pg.GraphicsLayoutWidget()
         self.plots.setBackground("w")
@@ -132,7 +132,10 @@ class OverTimeView(QWidget):
             line = pg.InfiniteLine(angle=90, pen=pg.mkPen(theme.SELECT_HEX, width=1.5))
             p.addItem(line)
             self.plot[name], self.cursors[name] = p, line
-        self.curves: dict[str, list[pg.PlotDataItem]] = {n: [] for n, _ in _FIELDS}
+        self.curves: dict[str, CurveSet] = {}
+        for name, _ in _FIELDS:  # every level's curve in one item: a redraw costs about one paint
+            self.curves[name] = CurveSet()
+            self.plot[name].addItem(self.curves[name])
         self.legend = QLabel("")
         self.legend.setTextFormat(Qt.TextFormat.RichText)
         self.run_button = QPushButton("Whole clip")
@@ -174,7 +177,7 @@ class OverTimeView(QWidget):
             self.rows.clear()
             self._key = key
         self.rows[int(index)] = row
-        if not self._redraw_timer.isActive():  # at most ten redraws a second while a clip plays
+        if not self._redraw_timer.isActive():  # at most four redraws a second while a clip plays
             self._redraw_timer.start()
 
     def set_current(self, index: int) -> None:
@@ -185,38 +188,24 @@ class OverTimeView(QWidget):
         frames = sorted(self.rows)
         n_levels = max((len(r["var"]) for r in self.rows.values()), default=0)
         colors = theme.scale_colors(max(n_levels, 1))
+        pens = [theme.pen(c, self._zoom) for c in colors]
+        x = np.array(frames, dtype=np.float64)
         for name, _ in _FIELDS:
-            plot, curves = self.plot[name], self.curves[name]
-            while len(curves) < n_levels:
-                c = pg.PlotDataItem(connect="finite")
-                plot.addItem(c)
-                curves.append(c)
-            x = np.array(frames, dtype=np.float64)
-            lo, hi = math.inf, -math.inf
-            for level, c in enumerate(curves):
-                if level >= n_levels or not frames:
-                    c.setData([], [])
-                    continue
-                y = np.array([self.rows[f][name][level] if level < len(self.rows[f][name]) else np.nan for f in frames])
-                ok = np.isfinite(y) & (y > 0)
-                if not ok.any():
-                    c.setData([], [])
-                    continue
-                y = np.where(ok, y, np.nan)
-                lo, hi = min(lo, float(np.nanmin(y))), max(hi, float(np.nanmax(y)))
-                few = len(frames) < 40
-                c.setData(
-                    x,
-                    y,
-                    pen=theme.pen(colors[level], self._zoom),
-                    symbol="o" if few else None,
-                    symbolSize=5,
-                    symbolBrush=colors[level],
-                    symbolPen=None,
-                )
+            plot = self.plot[name]
+            table = np.full((len(frames), n_levels), np.nan)
+            for r, f in enumerate(frames):
+                v = self.rows[f][name]
+                table[r, : len(v)] = v
+            with np.errstate(divide="ignore", invalid="ignore"):
+                logs = np.where(np.isfinite(table) & (table > 0), np.log10(table), np.nan)  # view coords: log10
+            lines = [(x, logs[:, level], pens[level]) for level in range(n_levels)]
+            few = len(frames) <= 12  # dots while stepping; lines alone once the clip plays
+            dots = [(x, logs[:, level], pg.mkBrush(colors[level])) for level in range(n_levels)] if few else []
+            self.curves[name].set_data(lines, dots, 6 * self._zoom)
             plot.setXRange(0, max(1, self._count - 1), padding=0.02)
-            if math.isfinite(lo) and hi >= lo:
-                e0, e1 = math.floor(math.log10(lo)), math.ceil(math.log10(hi)) + (hi == lo)
+            if np.isfinite(logs).any():
+                lo, hi = float(np.nanmin(logs)), float(np.nanmax(logs))
+                e0, e1 = math.floor(lo), math.ceil(hi) + (math.ceil(hi) == math.floor(lo))
                 plot.setYRange(e0, e1, padding=0.02)
                 step = max(1, (e1 - e0 + 2) // 3)  # a short plot: two or three labelled decades
                 plot.getAxis("left").setTicks([[(e, theme.fmt(10.0**e)) for e in range(e0, e1 + 1, step)], []])
