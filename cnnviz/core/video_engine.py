@@ -127,10 +127,10 @@ def as_clip(frames: np.ndarray | ClipInput, window: int) -> ClipInput:
     if isinstance(frames, ClipInput):
         return frames
     arr = np.asarray(frames, dtype=np.float32)
-    if arr.ndim == 3:
+    if arr.ndim == 3 and arr.shape[-1] == 3:
         return ClipInput(np.broadcast_to(arr, (window, *arr.shape)), (), still=True)
     if arr.ndim != 4 or arr.shape[-1] != 3:
-        raise SettingsError(f"a clip is [T, N, N, 3], not an array of shape {arr.shape}")
+        raise SettingsError(f"a clip is [T, N, N, 3] (or one image [N, N, 3]), not an array of shape {arr.shape}")
     return ClipInput(arr)
 
 
