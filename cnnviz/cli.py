@@ -451,7 +451,19 @@ def _deck_from_args(args: argparse.Namespace):
         raise SettingsError(f"--lecture-step {number}: {err}") from None
 
 
+def limit_native_threads() -> None:
+    """Give OpenMP (torch's kernels) and OpenBLAS (numpy) the thread count torch gets
+    (``core.device.torch_threads``: CNNVIZ_TORCH_THREADS, else all cores but one), unless the user
+    set OMP_NUM_THREADS. The pools read it once, when torch or numpy loads, so this runs first:
+    ``torch.set_num_threads`` on the worker alone left other pools spinning on the spare core, and
+    window playback at 512^2 ran at half the speed (bench_video.py --window, 2-core host)."""
+    env = os.environ.get("CNNVIZ_TORCH_THREADS", "")
+    n = int(env) if env.isdigit() and int(env) > 0 else max(1, (os.cpu_count() or 2) - 1)
+    os.environ.setdefault("OMP_NUM_THREADS", str(n))
+
+
 def main(argv: list[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    limit_native_threads()
     from . import interrupt
 
     argv = list(sys.argv[1:] if argv is None else argv)

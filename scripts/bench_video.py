@@ -31,10 +31,13 @@ import sys
 import time
 from pathlib import Path
 
-import torch
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from cnnviz.cli import limit_native_threads  # noqa: E402
+
+limit_native_threads()  # the app's thread policy (cnnviz.cli.main does this first), before torch loads
+import torch  # noqa: E402
 
 from cnnviz.core import engine  # noqa: E402
 from cnnviz.core.video_net import ClipWindow  # noqa: E402
@@ -230,6 +233,8 @@ def window_playback(
     idle = lambda: w.worker.is_idle() and not w.playback._fetching  # noqa: E731
     pump(60, lambda: w.result is not None and idle())
     runs: dict[str, dict[str, list[float]]] = {}
+    rss = [(0.0, rss_bytes())]
+    start = time.perf_counter()
     for _rep in range(reps):
         for size in sizes:
             w.request(w.settings.with_size(size).replace(depth=depth))
@@ -252,6 +257,7 @@ def window_playback(
                     r["compute_ms"].append(statistics.median(c for c, _ in got))
                     r["draw_ms"].append(statistics.median(d for _, d in got))
                 pump(30, idle)
+                rss.append((time.perf_counter() - start, rss_bytes()))
     w.shutdown()
     w.close()
     out = {}
@@ -261,12 +267,14 @@ def window_playback(
     return {
         "torch_threads": torch_threads(),
         "decoder_threads": 1,
+        "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
         "window": "1600x900 offscreen",
         "seconds_per_run": seconds,
         "reps": reps,
         "depth": depth,
         "channels": channels,
         "clip_fps": 25,
+        "rss_mib": [(round(t, 1), round(r / 2**20, 1)) for t, r in rss],
         "compute": "stub (one cached Result: decode, draw and paint only)" if stub else "engine.run per frame",
         "runs": out,
     }
@@ -297,8 +305,12 @@ def main(argv: list[str] | None = None) -> int:
         )
         res["load_before"] = os.getloadavg() if hasattr(os, "getloadavg") else None
         res["machine"] = {"cpus": os.cpu_count(), "platform": platform.platform()}
-        print(f"window playback, depth {args.depth}, torch threads {res['torch_threads']}, decoder threads 1")
+        print(
+            f"window playback, depth {args.depth}, torch threads {res['torch_threads']}, "
+            f"OMP_NUM_THREADS {res['omp_num_threads']}, decoder threads 1"
+        )
         print(f"  compute: {res['compute']}")
+        print(f"  resident memory (s, MiB) after each run: {res['rss_mib']}")
         for key, r in res["runs"].items():
             print(
                 f"  {key:>16}: {r['fps']:6.1f} fps (runs {r['fps_runs']}), compute {r['compute_ms']:.0f} ms, "
