@@ -319,6 +319,8 @@ class Playback(QObject):
         self._ready: tuple[Frame, np.ndarray | None] | None = None  # decoded ahead, not yet shown
         self._awaiting: int | None = None  # generation of a sent frame whose result has not come
         self._gen_index: dict[int, int] = {}
+        self._sent_at = 0.0  # when the frame awaited was sent
+        self._cycle_s: float | None = None  # seconds from sending a frame to its result (smoothed)
         self._drawn_at: deque[float] = deque(maxlen=240)
         self._anchor = (0.0, 0.0)  # (wall clock, clip time) when playing started
         self._timer = QTimer(self)
@@ -525,25 +527,30 @@ class Playback(QObject):
             self._request(0, ahead=1 if self.count > 1 else None)
             return
         target = self._index_at(t)
-        cycle = max(1, target - self.index)  # frames the clock moved while the last one was computed
+        # One cycle (a frame sent, its result back) of clip time: the next frame should be where the
+        # clock will be when this one's result arrives, and a frame decoded ahead is current enough
+        # while it is less than a cycle behind the clock.
+        lead = (self._cycle_s if self._cycle_s is not None else 1.0 / max(self.fps, 1.0)) * self.speed
+        behind = self._index_at(t - lead)
+        nxt = min(self.count - 1, max(target + 1, self._index_at(t + lead)))
         ready = self._usable_ready()
         if ready is not None:
             frame, clip = ready
             if frame.index > target:  # decoded ahead of the clock: show it at its time
                 self._wait_until(frame.index, t)
                 return
-            if target - frame.index <= cycle:  # current enough: show it now, no decoding in the way
+            if frame.index >= behind:  # current enough: show it now, no decoding in the way
                 self._ready = None
                 self.dropped += frame.index - self.index - 1
                 self._show(frame, clip)
-                self._prefetch(min(self.count - 1, target + cycle))
+                self._prefetch(nxt)
                 return
         if target <= self.index:  # early: wait for the next frame's time
             self._wait_until(self.index + 1, t)
             return
         self.dropped += target - self.index - 1
-        # Expect to be as far ahead next time as this time (at least one frame).
-        self._request(target, ahead=min(self.count - 1, target + cycle))
+        # Nothing decoded ahead fits: the frame the clock is at now, and then the one it will be at.
+        self._request(target, ahead=nxt)
 
     def _wait_until(self, index: int, t: float) -> None:
         due = self.times[index] if index < self.count else self.duration
@@ -613,6 +620,7 @@ class Playback(QObject):
             self._gen_index[gen] = frame.index
             if self.playing:
                 self._awaiting = gen
+                self._sent_at = time.monotonic()
         self.frame_shown.emit(frame.index)
 
     def _on_decode_failed(self, rid: int, message: str) -> None:
@@ -632,6 +640,8 @@ class Playback(QObject):
     def _on_result(self, generation: int, _result) -> None:
         if self._awaiting is not None and generation >= self._awaiting:
             self._awaiting = None
+            dt = time.monotonic() - self._sent_at
+            self._cycle_s = dt if self._cycle_s is None else 0.7 * self._cycle_s + 0.3 * dt
             if self.playing:
                 self._tick()
 
