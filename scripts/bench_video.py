@@ -280,6 +280,46 @@ def window_playback(
     }
 
 
+def window_memory(path: Path, size: int, depth: int, channels: int, minutes: float, every_s: float = 10.0) -> dict:
+    """Resident memory while the window plays the clip on a loop at 1x for ``minutes``."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtWidgets import QApplication
+
+    from cnnviz.gui.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication([])
+    w = MainWindow(Settings(size=size, depth=depth, channels=channels, device="cpu"), None, store=None, file=str(path))
+    w.resize(1600, 900)
+    w.show()
+    end = time.perf_counter() + 30
+    while time.perf_counter() < end and w.result is None:
+        app.processEvents()
+        time.sleep(0.001)
+    w.playback.play()
+    start = time.perf_counter()
+    samples = []
+    next_sample = start
+    while time.perf_counter() - start < minutes * 60:
+        app.processEvents()
+        time.sleep(0.001)
+        now = time.perf_counter()
+        if now >= next_sample:
+            samples.append((round(now - start, 1), round(rss_bytes() / 2**20, 1)))
+            next_sample = now + every_s
+    samples.append((round(time.perf_counter() - start, 1), round(rss_bytes() / 2**20, 1)))
+    drawn = w.playback.frames_drawn
+    w.shutdown()
+    w.close()
+    after_first_minute = [r for t, r in samples if t >= 60] or [samples[-1][1]]
+    return {
+        "size": size,
+        "minutes": minutes,
+        "frames_drawn": drawn,
+        "rss_mib": samples,
+        "growth_after_first_minute_mib": samples[-1][1] - after_first_minute[0],
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(allow_abbrev=False, description=__doc__.splitlines()[0])
     parser.add_argument("--video", type=Path, default=SAMPLE_VIDEO)
@@ -295,10 +335,21 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="only full-display playback in the window (decode, compute, draw, paint); JSON to video_playback.json",
     )
+    parser.add_argument("--window-minutes", type=float, help="with --window: only the memory loop, this long, at 256^2")
     parser.add_argument("--stub-compute", action="store_true", help="--window without torch: the pipeline alone")
     parser.add_argument("--seconds", type=float, default=6.0, help="length of each window playback run")
     parser.add_argument("--reps", type=int, default=3, help="interleaved repetitions of the window runs")
     args = parser.parse_args(argv)
+    if args.window and args.window_minutes:
+        res = window_memory(args.video, 256, args.depth, args.channels, args.window_minutes)
+        print(f"window memory loop at 256^2, {res['minutes']} min, {res['frames_drawn']} frames drawn:")
+        print(f"  RSS (s, MiB): {res['rss_mib']}")
+        print(f"  growth after the first minute: {res['growth_after_first_minute_mib']:.1f} MiB")
+        path = args.json.with_name("video_playback_memory.json") if args.json.name == "video.json" else args.json
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(res, indent=2))
+        print(f"wrote {path}")
+        return 0
     if args.window:
         res = window_playback(
             args.video, args.sizes, args.depth, args.channels, args.seconds, args.reps, args.stub_compute

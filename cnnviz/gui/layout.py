@@ -66,6 +66,7 @@ class LayoutMixin:
         self.video_view = VideoNetView(self.settings)  # Problem 2 (gui/video_view.py)
         self.video_view.settings_requested.connect(self.request)
         self.video_view.error.connect(self.say)
+        self.video_view.view_requested.connect(self.set_view_state)
         self.stack = QStackedWidget()
         for page in (self.split, self.init_lab, self.cost_view, self.video_view):
             self.stack.addWidget(page)

@@ -144,6 +144,7 @@ class VideoNetView(QWidget):
     """The page of the video-net mode; ``settings_requested`` carries a new Settings."""
 
     settings_requested = Signal(object)
+    view_requested = Signal(object)  # a ViewState (the channel shown)
     error = Signal(str)
 
     def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
@@ -167,6 +168,8 @@ class VideoNetView(QWidget):
         self.kernel_box = spin(1, KERNEL_MAX, 2, "Filter size D in space (odd)  [K / Shift+K]")
         self.kernel_t_box = spin(1, VIDEO_KERNEL_T_MAX, 2, "Filter size Dₜ in time (odd)")
         self.window_box = spin(1, VIDEO_WINDOW_MAX, 1, "Window T: the network sees the last T frames")
+        self.channel_box = spin(0, 255, 1, "The channel shown in every layer's map and strip")
+        self.channel_box.valueChanged.connect(self._channel)
         self.init_box = QLineEdit()
         self.init_box.setMaximumWidth(90)
         self.init_box.setToolTip("Init variance σ_w² of layers 2..L (layer 1 gets the same gain); Enter to apply")
@@ -199,6 +202,8 @@ class VideoNetView(QWidget):
             row.addWidget(b)
         row.addWidget(self.init_info)
         row.addStretch(1)
+        row.addWidget(QLabel("channel"))
+        row.addWidget(self.channel_box)
         self.depth_box.valueChanged.connect(lambda v: self._request(depth=int(v)))
         self.stride_box.valueChanged.connect(lambda v: self._request(video_stride=int(v)))
         self.kernel_box.valueChanged.connect(lambda v: self._request(kernel=int(v) | 1))
@@ -262,6 +267,10 @@ class VideoNetView(QWidget):
         if new != self._settings:
             self.settings_requested.emit(new)
 
+    def _channel(self, value: int) -> None:
+        if value != self._view.channel:
+            self.view_requested.emit(self._view.replace(channel=int(value), mosaic=False))
+
     def _scale_init(self, factor: float) -> None:
         try:
             self.settings_requested.emit(self._settings.scaled_init(factor, "init"))
@@ -290,6 +299,8 @@ class VideoNetView(QWidget):
                 if hi is not None:
                     w.setMaximum(hi)
                 w.setValue(v)
+        with QSignalBlocker(self.channel_box):
+            self.channel_box.setMaximum(s.channels - 1)
         var = s.replace(mode="video-net").init_var("init")
         fan = s.channels * s.kernel**2 * s.video_kernel_t
         if not self.init_box.hasFocus():
@@ -299,6 +310,8 @@ class VideoNetView(QWidget):
 
     def set_view_state(self, view: ViewState) -> None:
         self._view = view
+        with QSignalBlocker(self.channel_box):
+            self.channel_box.setValue(view.channel)
         if self._result is not None:
             self.set_result(self._result)
 

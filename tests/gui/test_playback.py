@@ -266,6 +266,8 @@ def test_video_net_controls_change_the_settings(qtbot, make_window, settle, no_t
     settle(w)
     assert (w.settings.video_window, w.settings.video_stride, w.settings.video_kernel_t) == (5, 1, 5)
     assert w.result.video.window == 5 and w.result.video.kernel_t == 5
+    w.video_view.channel_box.setValue(2)  # the channel every map and strip shows
+    assert w.view.channel == 2 and "ch 2" in w.video_view.columns._cols[1][0]
 
 
 def test_a_clip_opens_on_frame_n_from_the_start(qtbot, make_window, clip, no_traceback):
