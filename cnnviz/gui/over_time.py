@@ -177,7 +177,10 @@ class OverTimeView(QWidget):
             self.rows.clear()
             self._key = key
         self.rows[int(index)] = row
-        if not self._redraw_timer.isActive():  # at most four redraws a second while a clip plays
+        if not self.playback.playing:  # a step, a scrub, the first frame: at once
+            self._redraw_timer.stop()
+            self._redraw()
+        elif not self._redraw_timer.isActive():  # at most four redraws a second while a clip plays
             self._redraw_timer.start()
 
     def set_current(self, index: int) -> None:
@@ -212,6 +215,9 @@ class OverTimeView(QWidget):
         spans = "".join(
             f"<span style='color:{c.name()}'>&#9644; L{level}</span>&nbsp; " for level, c in enumerate(colors)
         )
+        if not n_levels:  # no numbers on an empty axis
+            for name, _ in _FIELDS:
+                self.plot[name].getAxis("left").setTicks([[], []])
         hint = "frame index →&nbsp;&nbsp; "
         self.legend.setText(hint + (spans if n_levels else "<i>play the clip, or run the whole clip</i>"))
 

@@ -394,6 +394,7 @@ class Playback(QObject):
         self.controls.show()
         self.window.contexts.add("video")
         self.over_time.start_clip(self.count)
+        self.over_time.set_current(index)
         self.problem = ""
         if reader.problem:
             QTimer.singleShot(0, lambda p=reader.problem: self._say_problem(p))

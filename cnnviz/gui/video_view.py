@@ -171,7 +171,9 @@ class VideoNetView(QWidget):
         self.channel_box = spin(0, 255, 1, "The channel shown in every layer's map and strip")
         self.channel_box.valueChanged.connect(self._channel)
         self.init_box = QLineEdit()
-        self.init_box.setMaximumWidth(90)
+        self.init_box.setMinimumWidth(self.init_box.fontMetrics().horizontalAdvance("0.000000") + 14)
+        self.init_box.setMaximumWidth(120)
+        self.init_box.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         self.init_box.setToolTip("Init variance σ_w² of layers 2..L (layer 1 gets the same gain); Enter to apply")
         self.init_info = QLabel("")
         self.init_info.setTextFormat(Qt.TextFormat.RichText)
@@ -180,7 +182,7 @@ class VideoNetView(QWidget):
         row.setSpacing(6)
         for label, w in (
             ("L", self.depth_box),
-            ("stride s", self.stride_box),
+            ("s", self.stride_box),
             ("D", self.kernel_box),
             ("Dₜ", self.kernel_t_box),
             ("T", self.window_box),
@@ -202,7 +204,7 @@ class VideoNetView(QWidget):
             row.addWidget(b)
         row.addWidget(self.init_info)
         row.addStretch(1)
-        row.addWidget(QLabel("channel"))
+        row.addWidget(QLabel("ch"))
         row.addWidget(self.channel_box)
         self.depth_box.valueChanged.connect(lambda v: self._request(depth=int(v)))
         self.stride_box.valueChanged.connect(lambda v: self._request(video_stride=int(v)))
@@ -306,7 +308,8 @@ class VideoNetView(QWidget):
         if not self.init_box.hasFocus():
             self.init_box.setText(theme.fmt(var, 3))
         rule = f" ({s.init})" if isinstance(s.init, str) else ""
-        self.init_info.setText(f"gain σ<sub>w</sub>²·J·D²·Dₜ = <b>{theme.fmt(var * fan)}</b>{rule}")
+        self.init_info.setText(f"gain <b>{theme.fmt(var * fan)}</b>{rule}")
+        self.init_info.setToolTip(f"gain σ_w²·J·D²·Dₜ = {theme.fmt(var * fan)}: 2 keeps a ReLU layer's mean square")
 
     def set_view_state(self, view: ViewState) -> None:
         self._view = view
