@@ -185,9 +185,10 @@ def window_playback(
     """Full-display playback in the real window (offscreen, 1600x900): decode, compute, draw, paint.
 
     The window's own thread policy (torch_threads: all cores but one, one FFmpeg thread for the
-    decoder). "capacity": the clock runs at 16x the clip's rate, so it never waits for a frame's
-    time and every frame shown is as fast as the pipeline goes (frames drawn per second);
-    "clip rate": 1x, what a lecture sees (at most the clip's 25 fps). Sizes are interleaved
+    decoder). "at_2x": the fastest speed the window offers (50 frames a second of the 25 fps
+    clip), so the pipeline, not the clock, sets the pace (frames drawn per second; a faster
+    clock only adds decoding of the frames jumped over); "clip rate": 1x, what a lecture sees
+    (at most the clip's 25 fps). Sizes are interleaved
     ``reps`` times and medians reported: the host is shared with other work.
 
     ``stub``: compute replaced by handing back one precomputed Result of the same settings, so
@@ -239,7 +240,7 @@ def window_playback(
         for size in sizes:
             w.request(w.settings.with_size(size).replace(depth=depth))
             pump(60, lambda s=size: w.result is not None and w.result.settings.size == s and idle())
-            for label, speed in (("capacity", 16.0),) if stub else (("capacity", 16.0), ("clip_rate", 1.0)):
+            for label, speed in (("at_2x", 2.0),) if stub else (("at_2x", 2.0), ("clip_rate", 1.0)):
                 w.playback.seek(0)
                 pump(30, idle)
                 w.playback.speed = speed
