@@ -80,23 +80,23 @@ class ClipPass(QThread):
         s = self.settings
         try:
             with VideoReader(self.path, size=s.size, threads=1) as reader:
-                if s.mode == "video-net":
+                if s.mode == "video-net":  # reads its frames on this thread
                     targets = window_targets(self.count, s.video_window, every=1)
                     it = iter_video_net_stats(
                         reader, s, targets, s.video_stride, s.video_kernel_t, s.video_window, self.cancel.is_set
                     )
                 else:
+                    # One frame per call, each call run to its end: iter_frame_stats decodes on a
+                    # thread of its own, and a cancel must never leave that thread inside FFmpeg
+                    # while this one closes the reader (a crash, seen when Cancel was pressed).
                     targets = list(range(self.count))
-                    it = iter_frame_stats(reader, s, targets, self.cancel.is_set)
-                try:
-                    for done, fs in enumerate(it, start=1):
-                        if self.cancel.is_set():
-                            break
-                        layers = sorted((st for st in fs.layers if st.scale == 0), key=lambda st: st.level)
-                        row = {n: np.array([getattr(st, n) for st in layers], dtype=np.float64) for n, _ in _FIELDS}
-                        self.progress.emit(done, len(targets), (fs.index, row))
-                finally:
-                    getattr(it, "close", lambda: None)()  # stops the decoding thread before the reader closes
+                    it = (fs for i in targets for fs in list(iter_frame_stats(reader, s, [i], self.cancel.is_set)))
+                for done, fs in enumerate(it, start=1):
+                    if self.cancel.is_set():
+                        break
+                    layers = sorted((st for st in fs.layers if st.scale == 0), key=lambda st: st.level)
+                    row = {n: np.array([getattr(st, n) for st in layers], dtype=np.float64) for n, _ in _FIELDS}
+                    self.progress.emit(done, len(targets), (fs.index, row))
                 problem = "cancelled" if self.cancel.is_set() else (reader.problem or "")
             self.done.emit(problem)
         except CnnvizError as err:

@@ -410,9 +410,13 @@ def test_over_time_fills_and_the_whole_clip_pass_runs_and_cancels(qtbot, make_wi
     assert view.progress.isVisible() or not w.isVisible()
     qtbot.waitUntil(lambda: view._pass is None, timeout=120_000)
     assert sorted(view.rows) == list(range(30))
+    w.change(lambda s: s.replace(seed=5))  # a new network: the curves start afresh
+    qtbot.waitUntil(lambda: w.result.settings.seed == 5 and len(view.rows) == 1, timeout=30_000)
     view.start_pass()
-    view.cancel_pass()  # stops between frames; the window stays usable
+    qtbot.waitUntil(lambda: view.progress.value() >= 2, timeout=60_000)
+    view.cancel_pass()  # mid-pass: stops between frames; the window stays usable
     assert view._pass is None and view.run_button.isEnabled()
+    assert 2 <= len(view.rows) < 30
 
 
 def test_a_dropped_clip_and_the_recent_menu_open_it_with_its_controls(qtbot, make_window, clip, no_traceback):
