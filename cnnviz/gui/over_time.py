@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 
 from ..errors import CnnvizError
 from . import theme
-from .plots import CurveSet, style_plot
+from .plots import CurveSet, plain_plot, style_plot
 
 if TYPE_CHECKING:
     from .playback import Playback
@@ -126,7 +126,7 @@ class OverTimeView(QWidget):
         self.plot: dict[str, pg.PlotItem] = {}
         self.cursors: dict[str, pg.InfiniteLine] = {}
         for col, (name, title) in enumerate(_FIELDS):
-            p = self.plots.addPlot(row=0, col=col)
+            p = plain_plot(self.plots, row=0, col=col)
             _style(p, 1.0, title)
             p.setMouseEnabled(x=False, y=False)
             line = pg.InfiniteLine(angle=90, pen=pg.mkPen(theme.SELECT_HEX, width=1.5))

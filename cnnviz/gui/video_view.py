@@ -37,7 +37,7 @@ from ..errors import SettingsError
 from ..settings import KERNEL_MAX, VIDEO_KERNEL_T_MAX, VIDEO_STRIDE_MAX, VIDEO_WINDOW_MAX, Settings
 from ..view_state import ViewState
 from . import theme
-from .plots import style_plot
+from .plots import plain_plot, style_plot
 
 _SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 
@@ -220,8 +220,8 @@ class VideoNetView(QWidget):
 
         self.plots = pg.GraphicsLayoutWidget()
         self.plots.setBackground("w")
-        self.var_plot = self.plots.addPlot(row=0, col=0)
-        self.grad_plot = self.plots.addPlot(row=0, col=1)
+        self.var_plot = plain_plot(self.plots, row=0, col=0)
+        self.grad_plot = plain_plot(self.plots, row=0, col=1)
         self.var_curve = self.var_plot.plot([], [])
         self.grad_curve = self.grad_plot.plot([], [])
         for plot in (self.var_plot, self.grad_plot):
