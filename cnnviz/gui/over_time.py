@@ -277,6 +277,9 @@ class OverTimeView(QWidget):
         self._redraw()
 
 
+SHOW_FROM_HEIGHT = 800  # window height (px) from which the dock opens with a clip
+
+
 class OverTimeDock(QDockWidget):
     """The over-time view in a dock under the plots, shown while a clip is open."""
 
@@ -300,6 +303,12 @@ class OverTimeDock(QDockWidget):
 
     def start_clip(self, count: int) -> None:
         self.view.reset(count)
+        self.toggleViewAction().setEnabled(True)
+        QTimer.singleShot(0, self._show_if_room)  # once the window has its size (a screenshot sets it after)
+
+    def _show_if_room(self) -> None:
+        if not self.toggleViewAction().isEnabled() or self._window.height() < SHOW_FROM_HEIGHT:
+            return  # a small screen keeps its height for the clip and the grid (Video > Over-time view)
         self.show()
         if not self._sized:  # short: the maps and curves above keep most of the height
             self._sized = True
@@ -309,6 +318,7 @@ class OverTimeDock(QDockWidget):
     def end_clip(self) -> None:
         self.view.cancel_pass()
         self.hide()
+        self.toggleViewAction().setEnabled(False)  # nothing to show without a clip
 
     def set_current(self, index: int) -> None:
         self.view.set_current(index)

@@ -252,8 +252,11 @@ class VideoControls(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 2, 0, 2)
         lay.setSpacing(2)
-        lay.addWidget(self.slider)
-        lay.addWidget(self.position)
+        top = QHBoxLayout()  # the scrubber and where it is, on one line: the picture keeps the height
+        top.setContentsMargins(0, 0, 0, 0)
+        top.addWidget(self.slider, 1)
+        top.addWidget(self.position)
+        lay.addLayout(top)
         lay.addLayout(row)
         lay.addWidget(self.problem)
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
@@ -269,7 +272,8 @@ class VideoControls(QWidget):
     def show_position(self, index: int, t: float, duration: float, count: int) -> None:
         with QSignalBlocker(self.slider):
             self.slider.setValue(index)
-        self.position.setText(f"{_clock(t)} / {_clock(duration)}   frame {index} / {count - 1}")
+        self.position.setText(f"frame {index} / {count - 1} · {_clock(t)}")
+        self.position.setToolTip(f"frame {index} of 0..{count - 1}, {_clock(t)} of {_clock(duration)}")
 
     def show_playing(self, playing: bool) -> None:
         self.play.setText("❚❚" if playing else "▶")

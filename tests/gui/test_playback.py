@@ -394,7 +394,8 @@ def test_an_image_after_a_clip_hides_the_controls(qtbot, make_window, clip, no_t
 
     w = make_window()
     assert w.open_file(str(clip))
-    assert w.playback.controls.isVisible() and w.playback.over_time.isVisible()
+    qtbot.waitUntil(w.playback.over_time.isVisible)  # a window of 850 px has room for it
+    assert w.playback.controls.isVisible()
     assert w.open_file(str(SAMPLE_IMAGE))
     assert not w.playback.active and not w.playback.controls.isVisible() and "video" not in w.contexts
     assert not w.playback.over_time.isVisible()
