@@ -15,7 +15,7 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRect, QSignalBlocker, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QPainter
+from PySide6.QtGui import QColor, QFontMetrics, QImage, QPainter
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -70,8 +70,7 @@ class LayerColumns(QWidget):
     def _grid(self) -> tuple[int, int, int, int]:
         """(columns, rows, cell side, strip height) that fit the widget."""
         n = max(len(self._cols), 1)
-        text_h = int(2.6 * theme.font(self._zoom, 0.85).pointSizeF() * 1.5)
-        title_h = int(theme.font(self._zoom, 1.0).pointSizeF() * 1.9)
+        text_h, title_h = self._text_heights()
         best = (n, 1, 16, 8)
         for rows in (1, 2, 3):
             cols = math.ceil(n / rows)
@@ -81,6 +80,12 @@ class LayerColumns(QWidget):
             if side > best[2]:
                 best = (cols, rows, side, int(side * 0.45))
         return best
+
+    def _text_heights(self) -> tuple[int, int]:
+        """(two lines under a map, the title above it) in pixels (fonts are sized in pixels)."""
+        text = QFontMetrics(theme.font(self._zoom, 0.85)).height()
+        title = QFontMetrics(theme.font(self._zoom, 1.0, bold=True)).height()
+        return 2 * text + 4, title + 4
 
     def paintEvent(self, event) -> None:
         p = QPainter(self)
@@ -93,8 +98,7 @@ class LayerColumns(QWidget):
         cols, _rows, side, strip_h = self._grid()
         p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
         title_font, text_font = theme.font(self._zoom, 1.0, bold=True), theme.font(self._zoom, 0.85)
-        title_h = int(title_font.pointSizeF() * 1.9)
-        text_h = int(2.6 * text_font.pointSizeF() * 1.5)
+        text_h, title_h = self._text_heights()
         block_h = title_h + side + 4 + strip_h + text_h
         for i, (title, now, strip, text) in enumerate(self._cols):
             r, c = divmod(i, cols)
