@@ -153,7 +153,12 @@ def _window_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="show camera N live (0, the default, is the first in File > Camera; or a device such as /dev/video2)",
     )
-    p.add_argument("--mode", choices=MODES, help="pyramid (Problem 3), init lab (Problems 4, 5) or cost (Problem 1)")
+    p.add_argument(
+        "--mode",
+        choices=MODES,
+        help="pyramid (Problem 3), init lab (Problems 4, 5), cost (Problem 1) or video-net (Problem 2)",
+    )
+    p.add_argument("--frame", type=int, metavar="N", help="open a video on frame N (0-based; default 0)")
     p.add_argument("--reset", action="store_true", help="forget the saved window state and start as on a first launch")
     p.add_argument(
         "--screenshot",
@@ -338,6 +343,13 @@ def cmd_window(argv: list[str], err: TextIO) -> int:
         from .io.camera import find_camera
 
         camera = find_camera(args.camera)  # "no camera found (why)" before any window opens
+    if args.frame is not None:
+        from .io.video import is_video
+
+        if not (args.file and is_video(args.file)):
+            raise SettingsError("--frame applies to a video FILE")
+        if args.frame < 0:
+            raise SettingsError(f"--frame must be 0 or more, not {args.frame}")
     from .gui.app import launch
 
     if deck is not None:
@@ -362,6 +374,7 @@ def cmd_window(argv: list[str], err: TextIO) -> int:
         window_size=size,
         inputs=(args.settings,),
         camera=camera,
+        frame=args.frame,
     )
 
 
@@ -438,7 +451,19 @@ def _deck_from_args(args: argparse.Namespace):
         raise SettingsError(f"--lecture-step {number}: {err}") from None
 
 
+def limit_native_threads() -> None:
+    """Give OpenMP (torch's kernels) and OpenBLAS (numpy) the thread count torch gets
+    (``core.device.torch_threads``: CNNVIZ_TORCH_THREADS, else all cores but one), unless the user
+    set OMP_NUM_THREADS. The pools read it once, when torch or numpy loads, so this runs first:
+    ``torch.set_num_threads`` on the worker alone left other pools spinning on the spare core, and
+    window playback at 512^2 ran at half the speed (bench_video.py --window, 2-core host)."""
+    env = os.environ.get("CNNVIZ_TORCH_THREADS", "")
+    n = int(env) if env.isdigit() and int(env) > 0 else max(1, (os.cpu_count() or 2) - 1)
+    os.environ.setdefault("OMP_NUM_THREADS", str(n))
+
+
 def main(argv: list[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    limit_native_threads()
     from . import interrupt
 
     argv = list(sys.argv[1:] if argv is None else argv)

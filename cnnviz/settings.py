@@ -29,7 +29,7 @@ ACTIVATIONS = ("identity", "relu", "sigmoid", "tanh")
 # sigmoid' = u (1 - u) < 0.09 (a third of its peak) below 0.1 and above 0.9. Outputs outside
 # (low, high) count as saturated (LayerStats.sat_frac).
 SATURATION: dict[str, tuple[float, float]] = {"tanh": (-0.9, 0.9), "sigmoid": (0.1, 0.9)}
-MODES = ("pyramid", "init", "cost")
+MODES = ("pyramid", "init", "cost", "video-net")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 RESIDUAL_INPUTS = ("noise", "image")
 
@@ -208,7 +208,10 @@ class Settings:
 
     def fan_in(self, field: str = "init") -> int:
         """Fan-in of a unit under the init ``field``: 2 D^2 J for the scale-shared network's levels
-        after the first (both branches), D^2 J for the residual stack, d for the single unit."""
+        after the first (both branches), J D^2 D_t for the video network's (mode video-net),
+        D^2 J for the residual stack, d for the single unit."""
+        if field == "init" and self.mode == "video-net":
+            return self.channels * self.kernel**2 * self.video_kernel_t  # J D^2 D_t (Problem 2)
         if field == "init":
             return scale_net_fan_in(2, 3, self.channels, self.kernel)
         if field == "residual_init":

@@ -31,10 +31,13 @@ import sys
 import time
 from pathlib import Path
 
-import torch
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from cnnviz.cli import limit_native_threads  # noqa: E402
+
+limit_native_threads()  # the app's thread policy (cnnviz.cli.main does this first), before torch loads
+import torch  # noqa: E402
 
 from cnnviz.core import engine  # noqa: E402
 from cnnviz.core.video_net import ClipWindow  # noqa: E402
@@ -176,6 +179,148 @@ def memory_loop(path: Path, minutes: float, size: int, depth: int, channels: int
     }
 
 
+def window_playback(
+    path: Path, sizes: list[int], depth: int, channels: int, seconds: float, reps: int, stub: bool = False
+) -> dict:
+    """Full-display playback in the real window (offscreen, 1600x900): decode, compute, draw, paint.
+
+    The window's own thread policy (torch_threads: all cores but one, one FFmpeg thread for the
+    decoder). "at_2x": the fastest speed the window offers (50 frames a second of the 25 fps
+    clip), so the pipeline, not the clock, sets the pace (frames drawn per second; a faster
+    clock only adds decoding of the frames jumped over); "clip rate": 1x, what a lecture sees
+    (at most the clip's 25 fps). Sizes are interleaved
+    ``reps`` times and medians reported: the host is shared with other work.
+
+    ``stub``: compute replaced by handing back one precomputed Result of the same settings, so
+    the figures are the pipeline alone (decode, hand-over, draw, paint), without torch.
+    """
+    import statistics
+
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtWidgets import QApplication
+
+    import cnnviz.gui.main_window as mw
+    from cnnviz.core.device import torch_threads
+    from cnnviz.gui.main_window import MainWindow
+
+    if stub:
+        cached: dict = {}
+        real = mw.compute
+
+        def fake(settings, data, **kw):
+            if settings not in cached:
+                cached[settings] = real(settings, data, **kw)
+            return cached[settings]
+
+        mw.compute = fake
+
+    app = QApplication.instance() or QApplication([])
+    w = MainWindow(
+        Settings(size=sizes[0], depth=depth, channels=channels, device="cpu"), None, store=None, file=str(path)
+    )
+    w.resize(1600, 900)
+    w.show()
+    draws: list[tuple[float, float]] = []
+    w.result_drawn.connect(lambda _g, r: draws.append((w.timings["compute_ms"], w.timings["draw_ms"])) if r else None)
+
+    def pump(sec: float, until=None) -> None:
+        end = time.perf_counter() + sec
+        while time.perf_counter() < end:
+            app.processEvents()
+            if until is not None and until():
+                return
+            time.sleep(0.001)
+
+    idle = lambda: w.worker.is_idle() and not w.playback._fetching  # noqa: E731
+    pump(60, lambda: w.result is not None and idle())
+    runs: dict[str, dict[str, list[float]]] = {}
+    rss = [(0.0, rss_bytes())]
+    start = time.perf_counter()
+    for _rep in range(reps):
+        for size in sizes:
+            w.request(w.settings.with_size(size).replace(depth=depth))
+            pump(60, lambda s=size: w.result is not None and w.result.settings.size == s and idle())
+            for label, speed in (("at_2x", 2.0),) if stub else (("at_2x", 2.0), ("clip_rate", 1.0)):
+                w.playback.seek(0)
+                pump(30, idle)
+                w.playback.speed = speed
+                f0, d0, n0 = w.playback.frames_drawn, w.playback.dropped, len(draws)
+                t0 = time.perf_counter()
+                w.playback.play()
+                pump(seconds)
+                w.playback.pause()
+                elapsed = time.perf_counter() - t0
+                got = draws[n0:]
+                r = runs.setdefault(f"{size}/{label}", {"fps": [], "compute_ms": [], "draw_ms": [], "dropped": []})
+                r["fps"].append((w.playback.frames_drawn - f0) / elapsed)
+                r["dropped"].append(w.playback.dropped - d0)
+                if got:
+                    r["compute_ms"].append(statistics.median(c for c, _ in got))
+                    r["draw_ms"].append(statistics.median(d for _, d in got))
+                pump(30, idle)
+                rss.append((time.perf_counter() - start, rss_bytes()))
+    w.shutdown()
+    w.close()
+    out = {}
+    for key, r in runs.items():
+        out[key] = {name: (statistics.median(v) if v else float("nan")) for name, v in r.items()}
+        out[key]["fps_runs"] = [round(v, 2) for v in r["fps"]]
+    return {
+        "torch_threads": torch_threads(),
+        "decoder_threads": 1,
+        "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
+        "window": "1600x900 offscreen",
+        "seconds_per_run": seconds,
+        "reps": reps,
+        "depth": depth,
+        "channels": channels,
+        "clip_fps": 25,
+        "rss_mib": [(round(t, 1), round(r / 2**20, 1)) for t, r in rss],
+        "compute": "stub (one cached Result: decode, draw and paint only)" if stub else "engine.run per frame",
+        "runs": out,
+    }
+
+
+def window_memory(path: Path, size: int, depth: int, channels: int, minutes: float, every_s: float = 10.0) -> dict:
+    """Resident memory while the window plays the clip on a loop at 1x for ``minutes``."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtWidgets import QApplication
+
+    from cnnviz.gui.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication([])
+    w = MainWindow(Settings(size=size, depth=depth, channels=channels, device="cpu"), None, store=None, file=str(path))
+    w.resize(1600, 900)
+    w.show()
+    end = time.perf_counter() + 30
+    while time.perf_counter() < end and w.result is None:
+        app.processEvents()
+        time.sleep(0.001)
+    w.playback.play()
+    start = time.perf_counter()
+    samples = []
+    next_sample = start
+    while time.perf_counter() - start < minutes * 60:
+        app.processEvents()
+        time.sleep(0.001)
+        now = time.perf_counter()
+        if now >= next_sample:
+            samples.append((round(now - start, 1), round(rss_bytes() / 2**20, 1)))
+            next_sample = now + every_s
+    samples.append((round(time.perf_counter() - start, 1), round(rss_bytes() / 2**20, 1)))
+    drawn = w.playback.frames_drawn
+    w.shutdown()
+    w.close()
+    after_first_minute = [r for t, r in samples if t >= 60] or [samples[-1][1]]
+    return {
+        "size": size,
+        "minutes": minutes,
+        "frames_drawn": drawn,
+        "rss_mib": samples,
+        "growth_after_first_minute_mib": samples[-1][1] - after_first_minute[0],
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(allow_abbrev=False, description=__doc__.splitlines()[0])
     parser.add_argument("--video", type=Path, default=SAMPLE_VIDEO)
@@ -186,7 +331,49 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--minutes", type=float, default=0.5, help="length of the memory loop (issue: 5)")
     parser.add_argument("--threads", type=int, help="torch threads (default: the app's policy, cnnviz.core.device)")
     parser.add_argument("--json", type=Path, default=ROOT / "bench-results" / "video.json")
+    parser.add_argument(
+        "--window",
+        action="store_true",
+        help="only full-display playback in the window (decode, compute, draw, paint); JSON to video_playback.json",
+    )
+    parser.add_argument("--window-minutes", type=float, help="with --window: only the memory loop, this long, at 256^2")
+    parser.add_argument("--stub-compute", action="store_true", help="--window without torch: the pipeline alone")
+    parser.add_argument("--seconds", type=float, default=6.0, help="length of each window playback run")
+    parser.add_argument("--reps", type=int, default=3, help="interleaved repetitions of the window runs")
     args = parser.parse_args(argv)
+    if args.window and args.window_minutes:
+        res = window_memory(args.video, 256, args.depth, args.channels, args.window_minutes)
+        print(f"window memory loop at 256^2, {res['minutes']} min, {res['frames_drawn']} frames drawn:")
+        print(f"  RSS (s, MiB): {res['rss_mib']}")
+        print(f"  growth after the first minute: {res['growth_after_first_minute_mib']:.1f} MiB")
+        path = args.json.with_name("video_playback_memory.json") if args.json.name == "video.json" else args.json
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(res, indent=2))
+        print(f"wrote {path}")
+        return 0
+    if args.window:
+        res = window_playback(
+            args.video, args.sizes, args.depth, args.channels, args.seconds, args.reps, args.stub_compute
+        )
+        res["load_before"] = os.getloadavg() if hasattr(os, "getloadavg") else None
+        res["machine"] = {"cpus": os.cpu_count(), "platform": platform.platform()}
+        print(
+            f"window playback, depth {args.depth}, torch threads {res['torch_threads']}, "
+            f"OMP_NUM_THREADS {res['omp_num_threads']}, decoder threads 1"
+        )
+        print(f"  compute: {res['compute']}")
+        print(f"  resident memory (s, MiB) after each run: {res['rss_mib']}")
+        for key, r in res["runs"].items():
+            print(
+                f"  {key:>16}: {r['fps']:6.1f} fps (runs {r['fps_runs']}), compute {r['compute_ms']:.0f} ms, "
+                f"draw {r['draw_ms']:.0f} ms, dropped {r['dropped']:.0f}"
+            )
+        name = "video_playback_stub.json" if args.stub_compute else "video_playback.json"
+        path = args.json.with_name(name) if args.json.name == "video.json" else args.json
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(res, indent=2))
+        print(f"wrote {path}")
+        return 0
     from cnnviz.core.device import configure_threads
 
     policy = configure_threads(args.threads)

@@ -30,7 +30,11 @@ QT = ("PySide6", "pyqtgraph", "superqt", "shiboken6")
 GUI_MAY_IMPORT_FROM_CORE: dict[str, tuple[str, ...] | None] = {
     "cnnviz.core.result": None,  # anywhere in the gui
     "cnnviz.core.device": None,
-    "cnnviz.core.engine": ("cnnviz.gui.worker",),  # inside the worker's functions only
+    "cnnviz.core.engine": ("cnnviz.gui.worker", "cnnviz.gui.playback"),  # inside the worker's functions only
+    # The video entry points, lazily too: Problem 2's network (playback.compute runs on the worker
+    # thread) and the whole-clip statistics (on the over-time dock's own thread).
+    "cnnviz.core.video_engine": ("cnnviz.gui.playback",),
+    "cnnviz.core.video_stats": ("cnnviz.gui.over_time",),
 }
 
 # (rule, importer, imported) -> the move that removes it.

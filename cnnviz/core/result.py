@@ -7,10 +7,14 @@ numpy copy, so a Result can cross threads and outlive the computation.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..settings import Settings
+
+if TYPE_CHECKING:
+    from .video_engine import VideoNetResult
 
 HIST_BINS = 64
 DISPLAY_SIZE = 128  # largest side of a display map; statistics always use the full tensor
@@ -236,6 +240,7 @@ class Result:
     warnings: tuple[str, ...] = ()
     source: str = ""  # what was fed in, e.g. "chelsea.png, centre-cropped 451x300 -> 300x300, resized to 256"
     profile: Profile = field(default_factory=Profile)  # what this run computed (see Profile)
+    video: VideoNetResult | None = None  # Problem 2's network (mode "video-net"), from core.video_engine
 
     @property
     def total_multiplies(self) -> int:

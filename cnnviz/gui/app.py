@@ -200,6 +200,7 @@ def launch(
     deck_index: int = 0,
     inputs: Sequence[str | os.PathLike[str] | None] = (),
     camera: object | None = None,
+    frame: int | None = None,
 ) -> int:
     """Open the window and run until it is closed; returns the exit code.
 
@@ -224,12 +225,12 @@ def launch(
     run = _Run()
     with interrupt.handled():
         try:
-            return _launch(run, file, settings, reset, screenshot, window_size, inputs, deck, deck_index)
+            return _launch(run, file, settings, reset, screenshot, window_size, inputs, deck, deck_index, frame)
         except interrupt.Interrupted as err:
             return run.stop(err.signum)
 
 
-def _launch(run: _Run, file, settings, reset, screenshot, window_size, inputs, deck, deck_index) -> int:
+def _launch(run: _Run, file, settings, reset, screenshot, window_size, inputs, deck, deck_index, frame=None) -> int:
     from ..errors import ExportError
 
     if screenshot is not None:
@@ -267,10 +268,10 @@ def _launch(run: _Run, file, settings, reset, screenshot, window_size, inputs, d
     # exception raised by a signal there would be lost inside Qt, so a signal only records itself
     # and the loop is never entered (or quits); the code after it stops cleanly.
     with interrupt.deliver_to(run.on_signal):
-        return _gui(run, app, file, settings, reset, screenshot, window_size, inputs, deck, deck_index)
+        return _gui(run, app, file, settings, reset, screenshot, window_size, inputs, deck, deck_index, frame)
 
 
-def _gui(run: _Run, app, file, settings, reset, screenshot, window_size, inputs, deck, deck_index) -> int:
+def _gui(run: _Run, app, file, settings, reset, screenshot, window_size, inputs, deck, deck_index, frame=None) -> int:
     from ..errors import ExportError
 
     if screenshot is not None:
@@ -280,9 +281,9 @@ def _gui(run: _Run, app, file, settings, reset, screenshot, window_size, inputs,
             _error(str(err))
             return 1
         settings = settings or Settings()
-        return _screenshot(run, app, file, settings, screenshot, fmt, window_size, inputs, deck, deck_index)
+        return _screenshot(run, app, file, settings, screenshot, fmt, window_size, inputs, deck, deck_index, frame)
 
-    window, _store = open_window(settings=settings, file=file, reset=reset, window_size=window_size)
+    window, _store = open_window(settings=settings, file=file, reset=reset, window_size=window_size, frame=frame)
     run.window = window
     if run.signal is not None:
         return run.stop(run.signal)
@@ -306,6 +307,7 @@ def open_window(
     file: str | None = None,
     reset: bool = False,
     window_size: tuple[int, int] | None = None,
+    frame: int | None = None,
 ):
     """The main window as a plain launch makes it (not yet shown), and its store.
 
@@ -320,7 +322,7 @@ def open_window(
         store.clear()
     chosen = settings or store.settings() or Settings()
     view = store.view_state()
-    window = MainWindow(chosen, view, store=store, file=file, restore_layout=not reset)
+    window = MainWindow(chosen, view, store=store, file=file, frame=frame, restore_layout=not reset)
     if window_size is not None:
         window.resize(*window_size)
     line = store.status_line()
@@ -348,7 +350,7 @@ def _exec(run: _Run, app) -> int:
         tick.stop()
 
 
-def _screenshot(run: _Run, app, file, settings, path, fmt, size, inputs, deck=None, deck_index=0) -> int:
+def _screenshot(run: _Run, app, file, settings, path, fmt, size, inputs, deck=None, deck_index=0, frame=None) -> int:
     from PySide6.QtCore import QTimer
 
     from ..errors import CnnvizError, ExportError, InputError
@@ -360,11 +362,11 @@ def _screenshot(run: _Run, app, file, settings, path, fmt, size, inputs, deck=No
 
     if file is not None:  # a bad FILE is an error here, not a dialog nobody sees
         try:
-            Source(Path(file).name, path=file).fit(settings.size)
+            Source(Path(file).name, path=file, frame_index=frame).fit(settings.size)
         except InputError as err:
             _error(str(err))
             return 1
-    window = MainWindow(settings, ViewState(), store=None, file=file or str(SAMPLE_IMAGE))
+    window = MainWindow(settings, ViewState(), store=None, file=file or str(SAMPLE_IMAGE), frame=frame)
     run.window = window
     window.resize(*(size or SCREENSHOT_SIZE))
     window.show()

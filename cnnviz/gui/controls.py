@@ -414,6 +414,9 @@ class ControlsPanel(QWidget):
                 _set_combo(combo, value)
             self.noise_size.setEnabled(s.residual_input == "noise")
             init_mode = s.mode == "init"
+            video = s.mode == "video-net"  # Problem 2's network shares J, D, L, f and sigma_w^2; no scales
+            self.net_section.setText("Video network (Problem 2)" if video else "Network (Problem 3)")
+            self.shared.setVisible(not video)
             self.net_section.setVisible(not init_mode)
             self.res_section.setVisible(init_mode)
             self.unit_section.setVisible(init_mode)

@@ -142,6 +142,7 @@ MODE_LABELS = (
     ("pyramid", "Pyramid · Problem 3", "Ctrl+1"),
     ("init", "Init lab · Problems 4, 5", "Ctrl+2"),
     ("cost", "Cost · Problem 1", "Ctrl+3"),
+    ("video-net", "Video CNN · Problem 2", "Ctrl+4"),
 )
 
 _RULE_TEXT = {"lecun": "1/fan-in", "he": "2/fan-in", "residual": "ln2/(L·D²·J)"}
@@ -286,6 +287,23 @@ BINDINGS: tuple[Binding, ...] = (
         2,
         "lecture",
     ),
+    # -- Video: live while a clip is open (handlers in gui/playback.py)
+    Binding("play_pause", "Play / pause", ("Space",), lambda w: w.playback.toggle(), "Video", 0, "video"),
+    Binding("frame_next", "Next frame", ("Right", "."), lambda w: w.playback.step(+1), "Video", 0, "video"),
+    Binding("frame_prev", "Previous frame", ("Left", ","), lambda w: w.playback.step(-1), "Video", 0, "video"),
+    Binding("frame_first", "First frame", ("Home",), lambda w: w.playback.seek(0), "Video", 0, "video"),
+    Binding("frame_last", "Last frame", ("End",), lambda w: w.playback.seek(w.playback.count - 1), "Video", 0, "video"),
+    Binding("speed_up", "Faster (up to 2×)", ("]",), lambda w: w.playback.faster(+1), "Video", 1, "video"),
+    Binding("speed_down", "Slower (down to 0.25×)", ("[",), lambda w: w.playback.faster(-1), "Video", 1, "video"),
+    Binding("loop", "Loop on/off", (), lambda w: w.playback.set_loop(not w.playback.loop), "Video", 1, checkable=True),
+    Binding(
+        "whole_clip",
+        "Statistics of every frame (whole clip)",
+        (),
+        lambda w: w.playback.over_time.view.start_pass(),
+        "Video",
+        2,
+    ),
     # -- Help
     Binding("shortcuts", "Keyboard shortcuts", ("F1",), lambda w: w.show_shortcuts(), "Help", 0),
     Binding(
@@ -300,7 +318,7 @@ BINDINGS: tuple[Binding, ...] = (
     Binding("about", "About cnnviz", (), lambda w: w.show_about(), "Help", 0),
 )
 
-MENUS = ("File", "Edit", "View", "Network", "Lecture", "Help")
+MENUS = ("File", "Edit", "View", "Network", "Video", "Lecture", "Help")
 
 
 def binding(name: str) -> Binding:

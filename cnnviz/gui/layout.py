@@ -18,8 +18,9 @@ from .grid_view import FeatureGridView
 from .init_lab import InitLabView
 from .inspector import LayerInspector
 from .source_panel import SourcePanel
+from .video_view import VideoNetView
 
-PAGE = {"pyramid": 0, "init": 1, "cost": 2}  # the mode's page in the central stack
+PAGE = {"pyramid": 0, "init": 1, "cost": 2, "video-net": 3}  # the mode's page in the central stack
 
 
 class LayoutMixin:
@@ -62,8 +63,12 @@ class LayoutMixin:
 
         self.init_lab = InitLabView()
         self.cost_view = CostView()
+        self.video_view = VideoNetView(self.settings)  # Problem 2 (gui/video_view.py)
+        self.video_view.settings_requested.connect(self.request)
+        self.video_view.error.connect(self.say)
+        self.video_view.view_requested.connect(self.set_view_state)
         self.stack = QStackedWidget()
-        for page in (self.split, self.init_lab, self.cost_view):
+        for page in (self.split, self.init_lab, self.cost_view, self.video_view):
             self.stack.addWidget(page)
         central = QWidget()
         cv = QVBoxLayout(central)

@@ -35,6 +35,7 @@ from .compare import Compare
 from .inspector import LayerInspector
 from .layout import PAGE, LayoutMixin
 from .lecture import Lecture
+from .playback import Playback, compute
 from .source import Source, SourceMixin
 from .store import StateStore
 from .undo import watch_sliders
@@ -59,6 +60,7 @@ class MainWindow(LayoutMixin, SourceMixin, QMainWindow):
         *,
         store: StateStore | None = None,
         file: str | None = None,
+        frame: int | None = None,
         restore_layout: bool = True,
     ) -> None:
         super().__init__()
@@ -83,7 +85,7 @@ class MainWindow(LayoutMixin, SourceMixin, QMainWindow):
         self._error_box: QMessageBox | None = None
         self._shortcuts = None
 
-        self.worker = ComputeWorker(parent=self)
+        self.worker = ComputeWorker(run=compute, parent=self)  # engine.run, or the video network
         self.worker.result_ready.connect(self._on_result)
         self.worker.failed.connect(self._on_failed)
         self.worker.busy_changed.connect(self._on_busy)
@@ -101,13 +103,14 @@ class MainWindow(LayoutMixin, SourceMixin, QMainWindow):
         self.lecture, self.compare = Lecture(self), Compare(self)  # decks (gui/lecture.py), A/B (gui/compare.py)
         watch_sliders(self)
         export_actions.install(self)  # right-click a plot or the grid: export or copy it
+        self.playback = Playback(self)  # a clip's controls, decoding and over-time dock (gui/playback.py)
         self.commands.rebuild_recent(self.recent)
         self._default_layout = {"window_state": self.saveState(), "split_pyramid": self.split.saveState()}
         self.resize(1600, 900)
         if store is not None and restore_layout:
             self._restore_layout()
         self._apply_view_state(self.view, redraw=False)
-        self._load_initial(file)
+        self._load_initial(file, frame)
         self._update_mode_page()
         self._submit()
 
@@ -166,6 +169,7 @@ class MainWindow(LayoutMixin, SourceMixin, QMainWindow):
         self.history.record(old, settings, now=time.monotonic())
         self.settings = settings
         self.controls.set_settings(settings)
+        self.video_view.set_settings(settings)
         if settings.mode != old.mode:
             self._update_mode_page()
         elif settings.residual_input != old.residual_input:
@@ -202,16 +206,29 @@ class MainWindow(LayoutMixin, SourceMixin, QMainWindow):
                 v.set_zoom(z)
             if self.inspector is not None:
                 self.inspector.set_zoom(z)
+            self.video_view.set_zoom(z)
+            self.playback.set_zoom(z)
         if redraw:
             self.grid.set_view_state(view)
+            self.video_view.set_view_state(view)
         self.compare.view_changed(view, zoom_changed)
 
-    def _submit(self) -> None:
+    def _submit(self, cancel_running: bool = True) -> int | None:
+        data = self.playback.compute_input()  # the frame, or the video network's last T frames
+        if data is None and self.playback.active and self.settings.mode == "video-net":
+            return None  # the decoder is fetching the frames; it submits them when they arrive
         # Only the selected cell's histogram is computed (the engine's interactive profile);
         # picking another cell asks again (see _on_cell_selected).
         selected = self.grid.selected if self.settings.mode == "pyramid" else None
-        gen = self.worker.submit(self.settings, self.frame, self.frame_description_for_engine(), selected=selected)
+        gen = self.worker.submit(
+            self.settings,
+            data,
+            self.frame_description_for_engine(),
+            selected=selected,
+            cancel_running=cancel_running,
+        )
         self._submitted_at[gen] = time.perf_counter()
+        return gen
 
     def _on_cell_selected(self, level: int, scale: int) -> None:
         """A newly selected cell needs its histogram: the same request again, with that cell."""
@@ -301,6 +318,8 @@ class MainWindow(LayoutMixin, SourceMixin, QMainWindow):
             self.init_lab.set_result(result)
         if result.costs and result.settings.mode == "cost":
             self.cost_view.set_result(result)
+        if result.video is not None:
+            self.video_view.set_result(result)
         if result.settings.mode == self.settings.mode:
             self._show_warnings(result)
 
@@ -421,6 +440,7 @@ class MainWindow(LayoutMixin, SourceMixin, QMainWindow):
         if self._closed:
             return
         self._closed = True
+        self.playback.close()
         self.worker.shutdown()
 
     def closeEvent(self, event: QCloseEvent) -> None:

@@ -43,7 +43,7 @@ class Source:
     def fit(self, size: int) -> tuple[np.ndarray, str]:
         """The image fitted to ``size``: float32 ``[size, size, 3]``, and what was done, in words."""
         if self.path is not None and self.is_video:
-            return first_frame(self.path, size)
+            return first_frame(self.path, size, self.frame_index or 0)
         if self.path is not None:
             frame, info = load_image(self.path, size)
         else:
@@ -96,7 +96,7 @@ class SourceMixin:
     frame: np.ndarray | None
     frame_description: str
 
-    def _load_initial(self, file: str | None) -> None:
+    def _load_initial(self, file: str | None, frame: int | None = None) -> None:
         candidates = []
         if file:
             candidates.append((file, True))
@@ -105,7 +105,7 @@ class SourceMixin:
         candidates.append((str(SAMPLE_IMAGE), True))
         for path, loud in candidates:
             try:
-                self._set_source(Source(Path(path).name, path=str(path)))
+                self._set_source(Source(Path(path).name, path=str(path), frame_index=frame if path == file else None))
                 return
             except InputError as err:
                 if loud:
@@ -114,7 +114,11 @@ class SourceMixin:
 
     def _set_source(self, source: Source) -> None:
         """Fit ``source`` to the current size (raises InputError, changing nothing) and use it."""
-        frame, description = source.fit(self.settings.size)
+        if source.is_video:  # playback opens the clip (gui/playback.py) on its frame_index
+            source, frame, description = self.playback.open(source, self.settings.size)
+        else:
+            frame, description = source.fit(self.settings.size)
+            self.playback.close()
         self.source, self.frame, self.frame_description = source, frame, description
         self.source_panel.set_frame(frame, source.name, description)
 

@@ -109,6 +109,7 @@ class ComputeWorker(QObject):
         *,
         selected: tuple[int, int] | None = None,
         profile: str | Profile = "interactive",
+        cancel_running: bool = True,
     ) -> int:
         """Queue a job (replacing any queued one) and return its generation number.
 
@@ -116,16 +117,22 @@ class ComputeWorker(QObject):
         layer's); a click on another cell submits the same settings with the new cell, which
         does not cancel a running job. ``profile`` is the engine's run profile, a name or a
         :class:`~cnnviz.core.result.Profile` (e.g. ``profile("interactive", equivariance=False)``
-        while the equivariance panel is hidden).
+        while the equivariance panel is hidden). ``cancel_running=False`` (a video frame during
+        playback) lets the running job finish and be drawn: under load a stream of frames would
+        otherwise cancel every job and draw nothing.
         """
         with self._cond:
             self._generation += 1
             job = Job(self._generation, settings, frame, source, selected, profile)
             self._pending = job
             running = self._running
-            if running is not None and not (
-                running.frame is frame and running.profile == profile and _only_soft_changes(running.settings, settings)
-            ):
+            soft = (
+                running is not None
+                and running.frame is frame
+                and running.profile == profile
+                and _only_soft_changes(running.settings, settings)
+            )
+            if cancel_running and running is not None and not soft:
                 running.cancel.set()
                 self._min_valid = job.generation
             self._cond.notify()

@@ -138,8 +138,11 @@ class VideoReader:
     Raises :class:`InputError` when the file cannot be read as a video.
     """
 
-    def __init__(self, path: str | Path, size: int | None = 256, *, timeout: float = DEFAULT_TIMEOUT_S) -> None:
+    def __init__(
+        self, path: str | Path, size: int | None = 256, *, timeout: float = DEFAULT_TIMEOUT_S, threads: int = 0
+    ) -> None:
         self.path = Path(path)
+        self.threads = int(threads)  # decoder threads; 0: FFmpeg's choice (one per core)
         self.size = size
         self.timeout = float(timeout)
         self.problem: str | None = None  # one line when the file is truncated or corrupt
@@ -190,6 +193,8 @@ class VideoReader:
                     f"over the limit of {MAX_PIXELS // 1_000_000}"
                 )
             stream.thread_type = "AUTO"  # frame + slice threads: FFmpeg picks per codec
+            if self.threads:
+                stream.codec_context.thread_count = self.threads  # playback: leave the cores to compute
             self._stream = stream
             self._time_base = stream.time_base or Fraction(1, 1)
             self._reset_decoder(counter=0)
@@ -420,6 +425,8 @@ class VideoReader:
             self._container = self._open_container()
             self._stream = self._container.streams.video[0]
             self._stream.thread_type = "AUTO"
+            if self.threads:
+                self._stream.codec_context.thread_count = self.threads
         self._reset_decoder(counter=0)
 
     # -- public reading ------------------------------------------------------------------
@@ -515,6 +522,13 @@ class VideoReader:
         raw = self._goto(int(index))
         self._last = self._to_frame(raw, int(index))
         return self._last
+
+    def frame_times(self) -> np.ndarray:
+        """Seconds from the first frame of every frame, float64 ``[frame_count]`` (exact, from the index)."""
+        self.ensure_index()
+        idx = self._index
+        assert idx is not None
+        return (idx.pts - idx.pts[0]).astype(np.float64) * float(self._time_base)
 
     def frame_index_at(self, t: float) -> int:
         """Index of the frame on screen at ``t`` seconds from the first frame (clamped to the clip)."""
@@ -634,11 +648,16 @@ def is_video(path: str | Path) -> bool:
     return suffix in VIDEO_EXTENSIONS
 
 
-def first_frame(path: str | Path, size: int) -> tuple[np.ndarray, str]:
-    """Frame 0 of a video fitted to ``size`` (float32 ``[size, size, 3]``), and what was done, in words."""
+def first_frame(path: str | Path, size: int, index: int = 0) -> tuple[np.ndarray, str]:
+    """Frame ``index`` (default 0) of a video fitted to ``size`` (float32 ``[size, size, 3]``), and
+    what was done, in words."""
     with VideoReader(path, size=size) as reader:
-        frame = reader.seek_frame(0)
-        info = reader.info
-        count = info.frame_count if info.frame_count_exact else f"~{info.frame_count}"
-        fit = frame.fit.describe() if frame.fit is not None else "as decoded"  # a size always fits
-        return frame.rgb, f"frame 0 of {count} ({info.duration:.1f} s), {fit}"
+        frame = reader.seek_frame(index)
+        return frame.rgb, describe_frame(reader.info, frame)
+
+
+def describe_frame(info: VideoInfo, frame: Frame) -> str:
+    """``frame 12 of 100 (0.48 s of 4.0 s), 512x512, resized to 256x256``."""
+    count = info.frame_count if info.frame_count_exact else f"~{info.frame_count}"
+    fit = f", {frame.fit.describe()}" if frame.fit is not None else ", as decoded"  # a size always fits
+    return f"frame {frame.index} of {count} ({frame.time:.2f} s of {info.duration:.1f} s){fit}"
