@@ -39,6 +39,7 @@ class Actions:
             self.menus[title] = mb.addMenu(title)
         self.recent_menu = QMenu("Open recent", window)
         self.presets_menu = QMenu("Lecture presets", window)
+        self.camera_menu = QMenu("Camera", window)  # filled by gui/camera.py each time it opens
         self.mode_group = QActionGroup(window)
         last_group: dict[str, int] = {}
         for b in BINDINGS:
@@ -54,6 +55,7 @@ class Actions:
             if b.name == "open":
                 menu.addMenu(self.recent_menu)
             if b.name == "paste":
+                menu.addMenu(self.camera_menu)
                 menu.addSeparator()
                 menu.addMenu(self.presets_menu)
             if b.name.startswith("mode_"):

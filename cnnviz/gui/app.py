@@ -14,9 +14,12 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..settings import Settings
+
+if TYPE_CHECKING:
+    from ..io.camera import CameraInfo
 
 SCREENSHOT_SIZE = (1600, 900)
 SCREENSHOT_TIMEOUT_MS = 120_000
@@ -199,8 +202,8 @@ def launch(
     deck=None,
     deck_index: int = 0,
     inputs: Sequence[str | os.PathLike[str] | None] = (),
-    camera: object | None = None,
     frame: int | None = None,
+    camera: CameraInfo | None = None,
 ) -> int:
     """Open the window and run until it is closed; returns the exit code.
 
@@ -214,23 +217,19 @@ def launch(
     opens in lecture mode at step ``deck_index``, full screen (or, with ``screenshot``, renders
     that step). ``camera``: a :class:`~cnnviz.io.camera.CameraInfo` to show live (``cnnviz --camera``).
     """
-    if camera is not None:
-        from .main_window import MainWindow
-
-        if not hasattr(MainWindow, "show_camera"):  # the live view needs playback in the window (issue 15)
-            _say(f"found {camera.what()}, but this window cannot show a live camera yet")  # type: ignore[attr-defined]
-            return 1
     from .. import interrupt
 
     run = _Run()
     with interrupt.handled():
         try:
-            return _launch(run, file, settings, reset, screenshot, window_size, inputs, deck, deck_index, frame)
+            return _launch(run, file, settings, reset, screenshot, window_size, inputs, deck, deck_index, frame, camera)
         except interrupt.Interrupted as err:
             return run.stop(err.signum)
 
 
-def _launch(run: _Run, file, settings, reset, screenshot, window_size, inputs, deck, deck_index, frame=None) -> int:
+def _launch(
+    run: _Run, file, settings, reset, screenshot, window_size, inputs, deck, deck_index, frame=None, camera=None
+) -> int:
     from ..errors import ExportError
 
     if screenshot is not None:
@@ -268,10 +267,12 @@ def _launch(run: _Run, file, settings, reset, screenshot, window_size, inputs, d
     # exception raised by a signal there would be lost inside Qt, so a signal only records itself
     # and the loop is never entered (or quits); the code after it stops cleanly.
     with interrupt.deliver_to(run.on_signal):
-        return _gui(run, app, file, settings, reset, screenshot, window_size, inputs, deck, deck_index, frame)
+        return _gui(run, app, file, settings, reset, screenshot, window_size, inputs, deck, deck_index, frame, camera)
 
 
-def _gui(run: _Run, app, file, settings, reset, screenshot, window_size, inputs, deck, deck_index, frame=None) -> int:
+def _gui(
+    run: _Run, app, file, settings, reset, screenshot, window_size, inputs, deck, deck_index, frame=None, camera=None
+) -> int:
     from ..errors import ExportError
 
     if screenshot is not None:
@@ -290,6 +291,8 @@ def _gui(run: _Run, app, file, settings, reset, screenshot, window_size, inputs,
     window.show()
     if deck is not None:
         window.lecture.open(deck, deck_index, full_screen=True)
+    if camera is not None:
+        window.camera.open(camera)  # a camera that fails says so in the window, which stays
     code = _exec(run, app)
     if run.signal is not None:
         if not window._closed:

@@ -304,6 +304,17 @@ BINDINGS: tuple[Binding, ...] = (
         "Video",
         2,
     ),
+    Binding(
+        "freeze",
+        "Freeze camera picture",
+        ("F",),
+        lambda w: w.camera.toggle_freeze(),
+        "Video",
+        3,
+        "video",
+        checkable=True,
+        tip="Hold the camera's current frame; the controls stay live  [F]",
+    ),
     # -- Help
     Binding("shortcuts", "Keyboard shortcuts", ("F1",), lambda w: w.show_shortcuts(), "Help", 0),
     Binding(

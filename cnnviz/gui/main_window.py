@@ -31,6 +31,7 @@ from ..settings import Settings
 from ..view_state import ViewState
 from . import export_actions, theme
 from .actions import Actions, ContextKeys, shortcuts_dialog
+from .camera import LiveCamera
 from .compare import Compare
 from .inspector import LayerInspector
 from .layout import PAGE, LayoutMixin
@@ -104,6 +105,7 @@ class MainWindow(LayoutMixin, SourceMixin, QMainWindow):
         watch_sliders(self)
         export_actions.install(self)  # right-click a plot or the grid: export or copy it
         self.playback = Playback(self)  # a clip's controls, decoding and over-time dock (gui/playback.py)
+        self.camera = LiveCamera(self, self.commands.camera_menu)  # File > Camera, the live view (gui/camera.py)
         self.commands.rebuild_recent(self.recent)
         self._default_layout = {"window_state": self.saveState(), "split_pyramid": self.split.saveState()}
         self.resize(1600, 900)
@@ -214,7 +216,8 @@ class MainWindow(LayoutMixin, SourceMixin, QMainWindow):
         self.compare.view_changed(view, zoom_changed)
 
     def _submit(self, cancel_running: bool = True) -> int | None:
-        data = self.playback.compute_input()  # the frame, or the video network's last T frames
+        # the frame, or the video network's last T frames (of the clip, or of the live camera)
+        data = self.camera.compute_input() if self.camera.active else self.playback.compute_input()
         if data is None and self.playback.active and self.settings.mode == "video-net":
             return None  # the decoder is fetching the frames; it submits them when they arrive
         # Only the selected cell's histogram is computed (the engine's interactive profile);
@@ -441,6 +444,7 @@ class MainWindow(LayoutMixin, SourceMixin, QMainWindow):
             return
         self._closed = True
         self.playback.close()
+        self.camera.close()
         self.worker.shutdown()
 
     def closeEvent(self, event: QCloseEvent) -> None:

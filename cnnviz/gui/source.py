@@ -114,6 +114,7 @@ class SourceMixin:
 
     def _set_source(self, source: Source) -> None:
         """Fit ``source`` to the current size (raises InputError, changing nothing) and use it."""
+        self.camera.close()  # a file, a paste or a drop replaces a live camera
         if source.is_video:  # playback opens the clip (gui/playback.py) on its frame_index
             source, frame, description = self.playback.open(source, self.settings.size)
         else:
