@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import os
 import platform
 import sys
@@ -214,6 +215,82 @@ def soak(kind: str, rate: int, settings: Settings, seconds: float, folder: Path,
     }
 
 
+def window_run(rate: int, size: int, seconds: float, folder: Path, threads: int) -> dict:
+    """The window offscreen at 1600x900, live on the paced clip: capture -> result drawn -> painted."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    os.environ.setdefault("CNNVIZ_CONFIG_DIR", str(folder / "config"))
+    os.environ["CNNVIZ_TORCH_THREADS"] = str(threads)
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from cnnviz.gui.main_window import MainWindow
+    from cnnviz.io.camera import CameraInfo
+
+    app = QApplication.instance() or QApplication([])
+    clip = folder / f"camera_{rate}fps.avi"
+    if not clip.exists():
+        write_camera_clip(clip, rate)
+    w = MainWindow(Settings(size=size, device="cpu"), store=None)
+    w.resize(1600, 900)
+    w.show()
+    latencies: list[float] = []
+    draws: list[float] = []
+    stalls: list[float] = []
+    state = {"last": time.perf_counter(), "counting": False}
+
+    def drawn(_gen: int, result: object) -> None:
+        if result is None or not state["counting"] or not math.isfinite(w.camera.last_captured):
+            return
+        app.processEvents()  # the paint
+        latencies.append((time.perf_counter() - w.camera.last_captured) * 1e3)
+        draws.append(w.timings.get("draw_ms", math.nan))
+
+    def beat() -> None:  # the longest the GUI thread went without handling events
+        now = time.perf_counter()
+        if state["counting"]:
+            stalls.append((now - state["last"]) * 1e3)
+        state["last"] = now
+
+    w.result_drawn.connect(drawn)
+    heart = QTimer()
+    heart.timeout.connect(beat)
+    heart.start(5)
+    w.camera.opener = lambda camera, fit, on_frame: paced_clip(clip, fit=fit, on_frame=on_frame)
+    assert w.camera.open(CameraInfo(0, "paced clip", str(clip), "file"))
+    end = time.perf_counter() + 3.0  # warm-up
+    while time.perf_counter() < end:
+        app.processEvents()
+        time.sleep(0.001)
+    state["counting"] = True
+    drawn0, captured0 = w.camera.frames_drawn, w.camera.source.frames_captured
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        app.processEvents()
+        time.sleep(0.001)
+    elapsed = time.perf_counter() - t0
+    state["counting"] = False
+    frames = w.camera.frames_drawn - drawn0
+    captured = w.camera.source.frames_captured - captured0
+    status = w.camera.status.text()
+    heart.stop()
+    w.close()
+    w.deleteLater()
+    app.processEvents()
+    return {
+        "camera_fps_nominal": rate,
+        "drawn_per_s": frames / elapsed,
+        "held": frames / elapsed >= 0.95 * rate,
+        "frames_captured": captured,
+        "frames_dropped": max(0, captured - frames),
+        "capture_to_pixels_ms_median": pct(latencies, 50),
+        "capture_to_pixels_ms_p95": pct(latencies, 95),
+        "draw_ms_median": pct(draws, 50),
+        "longest_gui_stall_ms": max(stalls) if stalls else math.nan,
+        "status_bar": status,
+        "seconds": elapsed,
+    }
+
+
 def main() -> int:
     global PROFILE
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -224,6 +301,7 @@ def main() -> int:
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: the window's policy)")
     p.add_argument("--source", choices=("clip", "lavfi"), default="clip")
     p.add_argument("--profile", default=PROFILE, help="engine profile per frame (playback: no equivariance pass)")
+    p.add_argument("--window", type=float, default=10.0, help="seconds of the window live per rate (0: skip)")
     p.add_argument("--json", type=Path, default=ROOT / "bench-results" / "camera.json")
     args = p.parse_args()
 
@@ -269,6 +347,22 @@ def main() -> int:
                 f"{r['consumer_cpu_ms_median']:>7.1f} {r['process_cores_busy']:>5.2f}",
                 flush=True,
             )
+        if args.window > 0 and args.source == "clip":
+            out["window"] = []
+            print(
+                f"{'window':>7} {'drawn/s':>8} {'held':>4} {'dropped':>7} {'cap->pixels med':>15} {'p95':>6} "
+                f"{'draw':>5} {'GUI stall':>9}  (ms; offscreen 1600x900)"
+            )
+            for rate in args.rates:
+                r = window_run(rate, args.size, args.window, folder, threads)
+                out["window"].append(r)
+                print(
+                    f"{rate:>5}fps {r['drawn_per_s']:>8.1f} {'yes' if r['held'] else 'no':>4} "
+                    f"{r['frames_dropped']:>7} {r['capture_to_pixels_ms_median']:>15.1f} "
+                    f"{r['capture_to_pixels_ms_p95']:>6.1f} {r['draw_ms_median']:>5.1f} "
+                    f"{r['longest_gui_stall_ms']:>9.0f}   [{r['status_bar']}]",
+                    flush=True,
+                )
         if args.soak > 0:
             rate = max(args.rates)
             s = soak(args.source, rate, settings, args.soak, folder)

@@ -63,6 +63,7 @@ class LiveCamera(QObject):
         self.opener = cam_io.open_camera  # tests hand it any PyAV input (a paced clip)
         self.last_index = -1
         self.frames_drawn = 0
+        self.last_captured = math.nan  # capture instant (perf_counter) of the frame drawn last
         self._awaiting: int | None = None  # generation of the frame in flight
         self._captured: dict[int, float] = {}  # generation -> capture instant
         self._latency: deque[float] = deque(maxlen=LATENCY_FRAMES)
@@ -251,6 +252,7 @@ class LiveCamera(QObject):
         if captured is None or result is None or not self.active:
             return
         now = time.perf_counter()
+        self.last_captured = captured  # for scripts/bench_camera.py, which adds the paint after this
         self._latency.append((now - captured) * 1e3)
         self._drawn_at.append(time.monotonic())
         self.frames_drawn += 1
