@@ -81,9 +81,9 @@ class LiveCamera(QObject):
         window.worker.failed.connect(self._on_result)
         window.result_drawn.connect(self._on_drawn)
         self.menu = menu
-        if menu is not None:
+        if menu is not None:  # listed when it opens, not at start-up (macOS's listing takes a moment)
             menu.aboutToShow.connect(self.rebuild_menu)
-            self.rebuild_menu()
+            menu.addAction("looking for cameras…").setEnabled(False)
 
     @property
     def active(self) -> bool:
