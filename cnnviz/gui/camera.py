@@ -66,6 +66,7 @@ class LiveCamera(QObject):
         self.last_captured = math.nan  # capture instant (perf_counter) of the frame drawn last
         self._awaiting: int | None = None  # generation of the frame in flight
         self._captured: dict[int, float] = {}  # generation -> capture instant
+        self._panel: dict[int, tuple[np.ndarray, str]] = {}  # generation -> frame, description
         self._latency: deque[float] = deque(maxlen=LATENCY_FRAMES)
         self._drawn_at: deque[float] = deque(maxlen=240)
         self._clip: deque[tuple[int, np.ndarray]] = deque(maxlen=64)  # the video network's window
@@ -156,6 +157,7 @@ class LiveCamera(QObject):
         self._watch.stop()
         self._awaiting = None
         self._captured.clear()
+        self._panel.clear()
         self.frozen = False
         if not self.window.playback.active:
             self.window.contexts.discard("video")
@@ -206,6 +208,7 @@ class LiveCamera(QObject):
         if gen is not None:
             self._awaiting = gen
             self._captured[gen] = frame.captured
+            self._panel[gen] = (frame.rgb, w.frame_description)
 
     def _show(self, frame: CameraFrame) -> None:
         w, camera = self.window, self.camera
@@ -214,7 +217,8 @@ class LiveCamera(QObject):
         w.frame = frame.rgb
         fit = f", {frame.fit.describe()}" if frame.fit is not None else ""
         w.frame_description = f"live, frame {frame.index}{fit}"
-        w.source_panel.set_frame(frame.rgb, camera.label(), w.frame_description)
+        # The source panel shows the frame when its result is drawn (_on_drawn): the picture
+        # beside the maps is the one they were computed from, and it is painted with them.
         self._clip.append((frame.index, frame.rgb))
 
     def compute_input(self) -> Any:
@@ -247,8 +251,12 @@ class LiveCamera(QObject):
 
     def _on_drawn(self, generation: int, result: object) -> None:
         captured = self._captured.pop(generation, None)
+        panel = self._panel.pop(generation, None)
         for g in [g for g in self._captured if g < generation]:
             del self._captured[g]
+            self._panel.pop(g, None)
+        if panel is not None and self.camera is not None:
+            self.window.source_panel.set_frame(panel[0], self.camera.label(), panel[1])
         if captured is None or result is None or not self.active:
             return
         now = time.perf_counter()
