@@ -206,3 +206,13 @@ def test_any_pyav_input_through_open_camera(make_window, cameras, qtbot):
     qtbot.waitUntil(lambda: w.camera.frames_drawn >= 2, timeout=30_000)
     assert w.source.name == "Test pattern" and w.frame.shape == (64, 64, 3)
     assert w.camera.source.info.describe() == 'camera "Test pattern": 160x120 at 30 fps (asked for 640x480)'
+
+
+def test_the_video_network_sees_the_last_live_frames(make_window, cameras, qtbot, small, tmp_path):
+    cameras(WEBCAM)
+    w = make_window(small.replace(mode="video-net", video_window=4))
+    go_live(w, qtbot, write_clip(tmp_path / "cam.avi"), frames=5)
+    qtbot.waitUntil(lambda: w.result is not None and w.result.video is not None and len(w.result.video.frames) == 4)
+    video = w.result.video
+    assert not video.still
+    assert list(video.frames) == sorted(video.frames) and video.frames[-1] <= w.camera.last_index
