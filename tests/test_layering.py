@@ -32,8 +32,9 @@ GUI_MAY_IMPORT_FROM_CORE: dict[str, tuple[str, ...] | None] = {
     "cnnviz.core.device": None,
     "cnnviz.core.engine": ("cnnviz.gui.worker", "cnnviz.gui.playback"),  # inside the worker's functions only
     # The video entry points, lazily too: Problem 2's network (playback.compute runs on the worker
-    # thread) and the whole-clip statistics (on the over-time dock's own thread).
-    "cnnviz.core.video_engine": ("cnnviz.gui.playback",),
+    # thread; the live camera hands it its last T frames as a ClipInput) and the whole-clip
+    # statistics (on the over-time dock's own thread).
+    "cnnviz.core.video_engine": ("cnnviz.gui.playback", "cnnviz.gui.camera"),
     "cnnviz.core.video_stats": ("cnnviz.gui.over_time",),
 }
 
