@@ -220,11 +220,11 @@ def launch(
     from .. import interrupt
 
     run = _Run()
-    with interrupt.handled():
-        try:
-            return _launch(run, file, settings, reset, screenshot, window_size, inputs, deck, deck_index, frame, camera)
-        except interrupt.Interrupted as err:
-            return run.stop(err.signum)
+    # A signal only records itself (and ends Qt's loop if it runs): raised as an exception it
+    # could land inside an import of Qt or a Qt callback, where it would be printed and lost.
+    with interrupt.handled(), interrupt.deliver_to(run.on_signal):
+        code = _launch(run, file, settings, reset, screenshot, window_size, inputs, deck, deck_index, frame, camera)
+        return run.stop(run.signal) if run.signal is not None else code
 
 
 def _launch(
@@ -259,15 +259,11 @@ def _launch(
 
     app = _application()
     run.app = app
+    if run.signal is not None:
+        return 0  # launch() stops cleanly
     if os.environ.get("QT_QPA_PLATFORM") == "offscreen" and "pytest" not in sys.modules:
         _quiet_offscreen_messages()
-    from .. import interrupt
-
-    # From here on Qt calls back into Python (widget overrides while the window is built): an
-    # exception raised by a signal there would be lost inside Qt, so a signal only records itself
-    # and the loop is never entered (or quits); the code after it stops cleanly.
-    with interrupt.deliver_to(run.on_signal):
-        return _gui(run, app, file, settings, reset, screenshot, window_size, inputs, deck, deck_index, frame, camera)
+    return _gui(run, app, file, settings, reset, screenshot, window_size, inputs, deck, deck_index, frame, camera)
 
 
 def _gui(
@@ -287,7 +283,7 @@ def _gui(
     window, _store = open_window(settings=settings, file=file, reset=reset, window_size=window_size, frame=frame)
     run.window = window
     if run.signal is not None:
-        return run.stop(run.signal)
+        return 0  # launch() stops cleanly
     window.show()
     if deck is not None:
         window.lecture.open(deck, deck_index, full_screen=True)
@@ -297,7 +293,7 @@ def _gui(
     if run.signal is not None:
         if not window._closed:
             window.save_state()  # Ctrl+C in the terminal keeps the state, like the close button
-        return run.stop(run.signal)
+        return 0  # launch() stops cleanly
     if not window._closed:  # the loop ended without a close (e.g. the session ended): keep the state
         window.save_state()
     window.shutdown()
@@ -419,7 +415,7 @@ def _screenshot(run: _Run, app, file, settings, path, fmt, size, inputs, deck=No
     QTimer.singleShot(SCREENSHOT_TIMEOUT_MS, give_up)
     _exec(run, app)
     if run.signal is not None:
-        return run.stop(run.signal)
+        return 0  # launch() stops cleanly
     window.shutdown()
     window.close()
     return int(outcome.get("code", 1))
