@@ -183,6 +183,9 @@ class _Run:
         err = Interrupted(signum)
         finished = True
         if self.window is not None:
+            for part in ("playback", "camera"):  # their decode and capture threads stop first
+                with contextlib.suppress(Exception):
+                    getattr(self.window, part).close()
             with contextlib.suppress(Exception):
                 finished = self.window.worker.shutdown(timeout_ms=250)
         _say(err.line)

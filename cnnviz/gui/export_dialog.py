@@ -266,6 +266,14 @@ def open_export(
     if result is None:
         QMessageBox.information(parent, "Export", "Nothing to export yet: the first result is still being computed.")
         return None
+    if scene.settings.mode not in FIGURES:  # the video network has no figure set of its own yet
+        QMessageBox.information(
+            parent,
+            "Export",
+            f"The {scene.settings.mode} mode has no figures to export yet: switch to the pyramid, "
+            "init lab or cost mode, or take the whole window with cnnviz --screenshot.",
+        )
+        return None
     dialog = ExportDialog(scene, result, figures, parent, window=parent)
     dialog.exec()
     return dialog

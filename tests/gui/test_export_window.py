@@ -132,3 +132,13 @@ def test_shift_drop_of_an_exported_png_restores_its_scene_and_load_settings_take
     w.request(w.settings.replace(seed=3))
     assert w.load_settings(png)
     assert w.settings.seed == 7
+
+
+def test_ctrl_e_in_the_video_network_mode_says_what_it_can_export(make_window, small, settle, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    said = []
+    monkeypatch.setattr(QMessageBox, "information", lambda parent, title, text: said.append(text))
+    w = make_window(small.replace(mode="video-net"))
+    w.commands.by_name["export"].trigger()  # no traceback (pytest-qt fails on one in a slot)
+    assert said and "no figures to export yet" in said[0]
