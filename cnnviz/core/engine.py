@@ -100,6 +100,16 @@ def _scale_net(
     return net.to(device)
 
 
+def _cancel_hook(cancel: Callable[[], bool]) -> Callable[[torch.Tensor], None]:
+    """A gradient hook that raises :class:`Cancelled` (autograd passes it through) when asked to stop."""
+
+    def hook(_grad: torch.Tensor) -> None:
+        if cancel():
+            raise Cancelled
+
+    return hook
+
+
 def _pyramid_result(
     settings: Settings,
     frame: np.ndarray,
@@ -136,6 +146,10 @@ def _pyramid_result(
             raise Cancelled
         g_top = _top_gradient([m.shape for m in layers[depth]], settings.seed, device)
         inputs = [m for level in layers[1:] for m in level]
+        if cancel is not None:  # the backward pass stops at the next layer once a newer request came
+            for level in layers[1:depth]:
+                for m in level:
+                    m.register_hook(_cancel_hook(cancel))
         grads = torch.autograd.grad(layers[depth], inputs, grad_outputs=g_top)
     lap("backward")
     grad_of = {}
@@ -316,6 +330,10 @@ def _residual_result(
         lap("forward")
         gen = torch.Generator().manual_seed(int(settings.seed) + 1)
         g_top = torch.randn(outs[-1].shape, generator=gen).to(device)
+        if cancel is not None:
+            for m in outs[:-1]:
+                if m.requires_grad:
+                    m.register_hook(_cancel_hook(cancel))
         grads = torch.autograd.grad(outs[-1], outs, grad_outputs=g_top)
     lap("backward")
     stats = [

@@ -185,3 +185,25 @@ def test_statistics_of_a_layout_numpy_cannot_view_take_torchs_path():
         (ref.mean, ref.var, ref.zero_frac, ref.grad_rms), rel=1e-12
     )
     assert np.array_equal(fast.hist_counts, ref.hist_counts)
+
+
+def test_a_cancel_during_the_backward_pass_stops_it_at_the_next_layer(image, monkeypatch):
+    """A newer request must not wait for a whole backward pass: cancel is heard inside it."""
+    import torch
+
+    calls = {"n": 0, "in_backward": False}
+    real_grad = torch.autograd.grad
+
+    def grad(*args, **kwargs):
+        calls["in_backward"] = True
+        return real_grad(*args, **kwargs)
+
+    monkeypatch.setattr(torch.autograd, "grad", grad)
+
+    def cancel() -> bool:
+        calls["n"] += 1
+        return calls["in_backward"]  # the forward pass runs through, the backward pass is cancelled
+
+    with pytest.raises(Cancelled):
+        engine.run(Settings(size=64, depth=4), image, cancel=cancel)
+    assert calls["in_backward"]
