@@ -93,8 +93,11 @@ class Actions:
         tb.addAction(self.by_name["open"])
         tb.addAction(self.by_name["paste"])
         tb.addSeparator()
-        for mode, _, _ in MODE_LABELS:
-            tb.addAction(self.by_name[f"mode_{mode}"])
+        for mode, label, _ in MODE_LABELS:
+            act = self.by_name[f"mode_{mode}"]
+            # The toolbar says "P3" where the menu says "Problem 3": at 1280 px every button fits.
+            act.setIconText(label.replace("Problems ", "P").replace("Problem ", "P"))
+            tb.addAction(act)
         tb.addSeparator()
         tb.addAction(self.by_name["reroll"])
         tb.addSeparator()
