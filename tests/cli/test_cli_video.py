@@ -9,7 +9,7 @@ import json
 import signal
 from pathlib import Path
 
-import av
+import clips
 import numpy as np
 import pytest
 
@@ -22,17 +22,7 @@ SETTINGS = Settings(size=32, depth=3, channels=4, kernel=3)
 
 
 def write_clip(path: Path, n: int = 12, width: int = 48, height: int = 40) -> Path:
-    rng = np.random.default_rng(0)
-    with av.open(str(path), "w") as c:
-        stream = c.add_stream("libx264", rate=25)
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        for _ in range(n):
-            img = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
-            for packet in stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
-                c.mux(packet)
-        for packet in stream.encode():
-            c.mux(packet)
-    return path
+    return clips.write_clip(path, n, width, height, picture=clips.noise_stream(0))
 
 
 @pytest.fixture(scope="module")

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import errno
 import re
-from fractions import Fraction
 from pathlib import Path
 
-import av
+import clips
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
@@ -21,43 +20,21 @@ from cnnviz.errors import InputError
 from cnnviz.io import camera as cam_io
 from cnnviz.io.camera import CameraInfo, CameraProbe, failure_message, paced_clip
 
-BITS = 6
+BITS = 6  # the index is written modulo 64
 WEBCAM = CameraInfo(0, "Test camera", "/dev/video0", "v4l2")
 
 
-def code_picture(index: int, width: int = 80, height: int = 64) -> np.ndarray:
-    img = np.zeros((height, width, 3), np.uint8)
-    left = (width - height) // 2
-    stripe = height // BITS
-    for b in range(BITS):
-        if index >> b & 1:
-            img[:, left + b * stripe : left + (b + 1) * stripe] = 255
-    return img
-
-
 def read_code(rgb: np.ndarray) -> int:
-    n = rgb.shape[1]
-    stripe = n / BITS
-    value = 0
-    for b in range(BITS):
-        lo, hi = int(b * stripe + stripe / 4), int((b + 1) * stripe - stripe / 4)
-        if rgb[n // 4 : 3 * n // 4, lo:hi].mean() > 0.5:
-            value |= 1 << b
-    return value
+    return clips.read_code(rgb, BITS)
 
 
 def write_clip(path: Path, n: int = 60, rate: int = 30) -> Path:
-    """An MJPEG clip (what webcams send), 80x64, frame i showing i in stripes."""
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream("mjpeg", rate=rate)
-        stream.width, stream.height, stream.pix_fmt = 80, 64, "yuvj420p"
-        stream.time_base = Fraction(1, rate)
-        for i in range(n):
-            frame = av.VideoFrame.from_ndarray(code_picture(i % 2**BITS), format="rgb24")
-            frame.pts = i
-            out.mux(stream.encode(frame))
-        out.mux(stream.encode(None))
-    return path
+    """An MJPEG clip (what webcams send), 80x64, frame i showing i (modulo 64) in stripes."""
+
+    def picture(i: int, width: int, height: int) -> np.ndarray:
+        return clips.code_picture(i % 2**BITS, width, height, BITS)
+
+    return clips.write_clip(path, n, 80, 64, "mjpeg", rate, first_pts=0, picture=picture)
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import av
+import clips
 import numpy as np
 import pytest
 
@@ -12,18 +12,7 @@ pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSi
 
 
 def write_mp4(path, n: int = 6, size: int = 48):
-    rng = np.random.default_rng(1)
-    with av.open(str(path), "w", format="mp4") as c:
-        stream = c.add_stream("libx264", rate=25)
-        stream.width = stream.height = size
-        stream.pix_fmt = "yuv420p"
-        for _ in range(n):
-            img = rng.integers(0, 256, (size, size, 3), dtype=np.uint8)
-            for packet in stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
-                c.mux(packet)
-        for packet in stream.encode():
-            c.mux(packet)
-    return path
+    return clips.write_clip(path, n, size, size, fmt="mp4", picture=clips.noise_stream(1))
 
 
 def test_an_upper_case_mp4_opens_as_a_video(qtbot, settle, main_window, tmp_path):

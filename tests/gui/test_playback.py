@@ -10,74 +10,16 @@ import math
 import subprocess
 import sys
 import time
-from fractions import Fraction
 from pathlib import Path
 
-import av
 import numpy as np
 import pytest
+from clips import noise, read_code, write_audio_only, write_clip
 from PySide6.QtCore import Qt
 
 from cnnviz.settings import Settings
 
-BITS = 8
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def code_picture(index: int, width: int = 64, height: int = 64) -> np.ndarray:
-    img = np.zeros((height, width, 3), np.uint8)
-    side = min(width, height)
-    left = (width - side) // 2
-    stripe = side // BITS
-    for b in range(BITS):
-        if index >> b & 1:
-            img[:, left + b * stripe : left + (b + 1) * stripe] = 255
-    return img
-
-
-def read_code(rgb: np.ndarray) -> int:
-    n = rgb.shape[1]
-    stripe = n / BITS
-    value = 0
-    for b in range(BITS):
-        lo, hi = int(b * stripe + stripe / 4), int((b + 1) * stripe - stripe / 4)
-        if rgb[n // 4 : 3 * n // 4, lo:hi].mean() > 0.5:
-            value |= 1 << b
-    return value
-
-
-def write_clip(
-    path: Path,
-    n: int = 30,
-    width: int = 64,
-    height: int = 64,
-    codec: str = "libx264",
-    rate: int = 25,
-    pts_ms=None,
-    rotation=None,
-    picture=code_picture,
-    fmt: str | None = None,
-    first_pts: int = 0,
-) -> Path:
-    with av.open(str(path), "w", format=fmt) as c:
-        stream = c.add_stream(codec, rate=rate)
-        stream.width, stream.height = width, height
-        stream.pix_fmt = "bgr0" if codec == "ffv1" else "yuv420p"
-        if pts_ms is not None:
-            stream.time_base = stream.codec_context.time_base = Fraction(1, 1000)
-        if rotation is not None:
-            stream.set_display_rotation(rotation)
-        for i in range(n):
-            frame = av.VideoFrame.from_ndarray(picture(i, width, height), format="rgb24")
-            if pts_ms is not None:
-                frame.pts, frame.time_base = pts_ms[i], Fraction(1, 1000)
-            elif first_pts:
-                frame.pts, frame.time_base = first_pts + i, Fraction(1, rate)
-            for packet in stream.encode(frame):
-                c.mux(packet)
-        for packet in stream.encode():
-            c.mux(packet)
-    return path
 
 
 @pytest.fixture
@@ -294,10 +236,6 @@ def test_screenshot_of_frame_n_in_the_video_net_mode(tmp_path, clip):
 
 
 # -- bad input --------------------------------------------------------------------------------
-def noise(i, w, h):
-    return np.random.default_rng(i).integers(0, 256, (h, w, 3), dtype=np.uint8)
-
-
 def test_truncated_clip_keeps_the_last_good_frame(qtbot, make_window, tmp_path, no_traceback):
     full = write_clip(tmp_path / "full.mkv", n=30, width=128, height=96, picture=noise)
     cut = tmp_path / "cut.mkv"
@@ -329,16 +267,7 @@ def test_frames_that_change_size_are_told_once_and_fitted(qtbot, make_window, tm
 
 
 def test_audio_only_file_is_one_line_and_the_picture_stays(qtbot, make_window, tmp_path, no_traceback):
-    path = tmp_path / "voice.m4a"
-    with av.open(str(path), "w") as c:
-        stream = c.add_stream("aac", rate=44100)
-        for i in range(5):
-            frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
-            frame.sample_rate, frame.pts = 44100, i * 1024
-            for packet in stream.encode(frame):
-                c.mux(packet)
-        for packet in stream.encode():
-            c.mux(packet)
+    path = write_audio_only(tmp_path / "voice.m4a")
     w = make_window()
     before = w.frame.copy()
     path = path.rename(tmp_path / "voice.mp4")  # a video's extension, audio inside
@@ -350,9 +279,7 @@ def test_audio_only_file_is_one_line_and_the_picture_stays(qtbot, make_window, t
 
 
 def test_one_pixel_clip_plays(qtbot, make_window, tmp_path, no_traceback):
-    path = write_clip(
-        tmp_path / "dot.mkv", n=5, width=1, height=1, codec="ffv1", picture=lambda i, w, h: noise(i, w, h)
-    )
+    path = write_clip(tmp_path / "dot.mkv", n=5, width=1, height=1, codec="ffv1", picture=noise)
     w = make_window()
     assert w.open_file(str(path))
     w.playback.seek(3)

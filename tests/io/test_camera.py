@@ -7,12 +7,12 @@ import errno
 import itertools
 import threading
 import time
-from fractions import Fraction
 from pathlib import Path
 
 import av
 import av.error
 import av.logging
+import clips
 import numpy as np
 import pytest
 
@@ -326,17 +326,7 @@ def test_a_camera_that_opens_but_gives_no_picture(monkeypatch):
 # -- capture through the same path: generated clips paced in real time ----------------------
 def write_clip(path: Path, n: int = 15, rate: int = 30, width: int = 80, height: int = 60) -> Path:
     """A small MJPEG clip (what most webcams send): frame i is uniformly grey i * 16."""
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream("mjpeg", rate=rate)
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuvj420p"
-        stream.time_base = Fraction(1, rate)
-        for i in range(n):
-            img = np.full((height, width, 3), min(255, i * 16), np.uint8)
-            frame = av.VideoFrame.from_ndarray(img, format="rgb24")
-            frame.pts = i
-            out.mux(stream.encode(frame))
-        out.mux(stream.encode(None))
-    return path
+    return clips.write_clip(path, n, width, height, "mjpeg", rate, first_pts=0, picture=clips.grey)
 
 
 def collect(source, count: int, timeout: float = 10.0) -> list:

@@ -6,26 +6,14 @@ import io
 import json
 from pathlib import Path
 
-import av
-import numpy as np
+import clips
 import pytest
 
 from cnnviz.io.video import VIDEO_EXTENSIONS, VideoReader, is_video
 
 
 def write_mp4(path: Path, n: int = 6, size: int = 48) -> Path:
-    rng = np.random.default_rng(0)
-    with av.open(str(path), "w", format="mp4") as c:
-        stream = c.add_stream("libx264", rate=25)
-        stream.width = stream.height = size
-        stream.pix_fmt = "yuv420p"
-        for _ in range(n):
-            img = rng.integers(0, 256, (size, size, 3), dtype=np.uint8)
-            for packet in stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
-                c.mux(packet)
-        for packet in stream.encode():
-            c.mux(packet)
-    return path
+    return clips.write_clip(path, n, size, size, fmt="mp4", picture=clips.noise_stream(0))
 
 
 @pytest.fixture(scope="module")

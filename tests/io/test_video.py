@@ -6,80 +6,18 @@ from __future__ import annotations
 import struct
 import subprocess
 import sys
-from fractions import Fraction
 from pathlib import Path
 
 import av
 import numpy as np
 import pytest
+from clips import noise, read_code, write_audio_only, write_clip
 
 from cnnviz.errors import InputError
 from cnnviz.io.video import MAX_PIXELS, VideoReader, probe
 from cnnviz.paths import SAMPLE_VIDEO
 
 ROOT = Path(__file__).resolve().parents[2]
-BITS = 8  # a frame's index is written as 8 black/white stripes (robust to lossy coding)
-
-
-def code_picture(index: int, width: int = 64, height: int = 64) -> np.ndarray:
-    """uint8 ``[H, W, 3]``: the central square carries ``index`` in binary, one stripe per bit."""
-    img = np.zeros((height, width, 3), np.uint8)
-    side = min(width, height)
-    left = (width - side) // 2
-    stripe = side // BITS
-    for b in range(BITS):
-        if index >> b & 1:
-            img[:, left + b * stripe : left + (b + 1) * stripe] = 255
-    return img
-
-
-def read_code(rgb: np.ndarray) -> int:
-    """The index written by :func:`code_picture`, from a fitted frame ``[N, N, 3]`` in [0, 1]."""
-    n = rgb.shape[1]
-    stripe = n / BITS
-    value = 0
-    for b in range(BITS):
-        lo, hi = int(b * stripe + stripe / 4), int((b + 1) * stripe - stripe / 4)
-        if rgb[n // 4 : 3 * n // 4, lo:hi].mean() > 0.5:
-            value |= 1 << b
-    return value
-
-
-def write_clip(
-    path: Path,
-    n: int = 12,
-    width: int = 64,
-    height: int = 64,
-    codec: str = "libx264",
-    rate: int = 25,
-    pts_ms: list[int] | None = None,
-    rotation: int | None = None,
-    gop: int | None = None,
-    picture=code_picture,
-    options: dict | None = None,
-    container_options: dict | None = None,
-) -> Path:
-    """Encode ``n`` frames carrying their index; ``pts_ms`` gives variable timestamps."""
-    with av.open(str(path), "w", options=container_options or {}) as c:
-        opts = dict(options or {})
-        if gop:
-            opts.update(g=str(gop), keyint_min=str(gop)) if codec == "libx264" else opts.update(g=str(gop))
-        stream = c.add_stream(codec, rate=rate, options=opts)
-        stream.width, stream.height = width, height
-        stream.pix_fmt = "rgb8" if codec == "gif" else "yuv420p"
-        if pts_ms is not None:
-            stream.time_base = stream.codec_context.time_base = Fraction(1, 1000)
-        if rotation is not None:
-            stream.set_display_rotation(rotation)
-        for i in range(n):
-            frame = av.VideoFrame.from_ndarray(picture(i, width, height), format="rgb24")
-            if pts_ms is not None:
-                frame.pts, frame.time_base = pts_ms[i], Fraction(1, 1000)
-            for packet in stream.encode(frame):
-                c.mux(packet)
-        for packet in stream.encode():
-            c.mux(packet)
-    return path
 
 
 FORMATS = [
@@ -215,23 +153,10 @@ def test_constant_rate_clip_is_not_called_variable(tmp_path):
 
 
 def test_audio_only_file_is_refused(tmp_path):
-    path = tmp_path / "voice.m4a"
-    with av.open(str(path), "w") as c:
-        stream = c.add_stream("aac", rate=44100)
-        for i in range(5):
-            frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
-            frame.sample_rate, frame.pts = 44100, i * 1024
-            for packet in stream.encode(frame):
-                c.mux(packet)
-        for packet in stream.encode():
-            c.mux(packet)
+    path = write_audio_only(tmp_path / "voice.m4a")
     with pytest.raises(InputError, match="no video stream") as err:
         VideoReader(path)
     assert "\n" not in str(err.value) and "audio" in str(err.value)
-
-
-def noise(i, w, h):
-    return np.random.default_rng(i).integers(0, 256, (h, w, 3), dtype=np.uint8)
 
 
 @pytest.mark.parametrize("suffix,opts", [("mkv", {}), ("mp4", {"movflags": "+faststart"})])
