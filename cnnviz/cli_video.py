@@ -20,6 +20,7 @@ from typing import Any, TextIO
 from .core.video_net import DEFAULT_WINDOW
 from .errors import CnnvizError, SettingsError
 from .interrupt import exit_code
+from .numtext import cell as _g
 from .settings import Settings
 
 DEFAULT_STRIDE = Settings().video_stride
@@ -126,14 +127,6 @@ class _Progress:
             f"(decode {decode_s:.1f} s, compute {compute_s:.1f} s)\n"
         )
         self.err.flush()
-
-
-def _g(x: float | None, width: int = 10) -> str:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "-".rjust(width)
-    if isinstance(x, float) and math.isinf(x):
-        return ("inf" if x > 0 else "-inf").rjust(width)
-    return f"{x:.4g}".rjust(width)
 
 
 def _pm(mean: float, std: float) -> str:

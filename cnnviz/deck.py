@@ -32,6 +32,7 @@ import numpy as np
 from . import __version__
 from .core.result import Result
 from .errors import CnnvizError, SettingsError
+from .numtext import human
 from .scene import Scene, SourceRef, parse_json
 
 FORMAT = "cnnviz-deck"
@@ -77,17 +78,8 @@ def sub(n: int | str) -> str:
 
 
 def num(x: float, digits: int = 3) -> str:
-    """A number for a person: 1.93, 2.1e-05, ∞, NaN."""
-    x = float(x)
-    if math.isnan(x):
-        return "NaN"
-    if math.isinf(x):
-        return "∞" if x > 0 else "−∞"
-    if x == 0:
-        return "0"
-    if 1e-3 <= abs(x) < 1e5:
-        return f"{x:.{digits}g}"
-    return f"{x:.{digits - 1}e}".replace("e-0", "e-").replace("e+0", "e").replace("e+", "e")
+    """A number for a person: 1.93, 2.1e-05, 12345, ∞, NaN."""
+    return human(x, digits, plain_below=1e5)
 
 
 def _close(measured: float, predicted: float, rel: float) -> bool | None:

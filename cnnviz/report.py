@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from .core.result import LayerStats, Result
+from .numtext import cell as _g
 
 
 def _clean(obj: Any, counter: list[int]) -> Any:
@@ -107,14 +108,6 @@ def result_to_dict(result: Result, with_hist: bool = False) -> dict[str, Any]:
         ]
         out["total_multiplies"] = result.total_multiplies
     return out
-
-
-def _g(x: float, width: int = 10) -> str:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "-".rjust(width)
-    if isinstance(x, float) and math.isinf(x):
-        return ("inf" if x > 0 else "-inf").rjust(width)
-    return f"{x:.4g}".rjust(width)
 
 
 def _shape(st: LayerStats) -> str:

@@ -49,6 +49,8 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchutil import rss_bytes  # noqa: E402
+
 from cnnviz.core import engine  # noqa: E402
 from cnnviz.core.device import torch_threads  # noqa: E402
 from cnnviz.io.camera import CameraSource, open_input, paced_clip  # noqa: E402
@@ -56,18 +58,6 @@ from cnnviz.paths import SAMPLE_IMAGE  # noqa: E402
 from cnnviz.settings import Settings  # noqa: E402
 
 PROFILE = "interactive"  # what a live frame is computed with, as a playing clip's (equivariance included)
-
-
-def rss_bytes() -> int:
-    """Current resident set size (Linux /proc; elsewhere the peak from getrusage)."""
-    try:
-        with open("/proc/self/statm") as f:
-            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except OSError:
-        import resource
-
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        return peak if sys.platform == "darwin" else peak * 1024
 
 
 def write_camera_clip(path: Path, rate: int, seconds: float = 4.0, size: tuple[int, int] = (640, 480)) -> Path:

@@ -38,6 +38,7 @@ from cnnviz.cli import limit_native_threads  # noqa: E402
 
 limit_native_threads()  # the app's thread policy (cnnviz.cli.main does this first), before torch loads
 import torch  # noqa: E402
+from benchutil import rss_bytes  # noqa: E402
 
 from cnnviz.core import engine  # noqa: E402
 from cnnviz.core.video_net import ClipWindow  # noqa: E402
@@ -45,18 +46,6 @@ from cnnviz.core.video_stats import make_video_net, video_net_layer_stats  # noq
 from cnnviz.io.video import VideoReader  # noqa: E402
 from cnnviz.paths import SAMPLE_VIDEO  # noqa: E402
 from cnnviz.settings import Settings  # noqa: E402
-
-
-def rss_bytes() -> int:
-    """Current resident set size (Linux /proc; elsewhere the peak from getrusage)."""
-    try:
-        with open("/proc/self/statm") as f:
-            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except OSError:
-        import resource
-
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        return peak if sys.platform == "darwin" else peak * 1024
 
 
 def throughput(path: Path, size: int, depth: int, channels: int, passes: int) -> dict:

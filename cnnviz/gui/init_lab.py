@@ -24,6 +24,18 @@ THEORY = "#d95f02"  # orange against blue: distinct for every common colour-visi
 UNIT_BINS = 80
 
 
+def _set_histogram(item: pg.PlotDataItem, edges: np.ndarray, counts: np.ndarray, zoom: float) -> None:
+    """A measured density as steps: ``counts`` [B] over the bin ``edges`` [B + 1]."""
+    item.setData(
+        edges,
+        counts,
+        stepMode="center",
+        fillLevel=0,
+        pen=theme.pen(MEASURED, zoom, width=0.6),
+        brush=(49, 104, 142, 90),  # MEASURED, translucent
+    )
+
+
 class InitLabView(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -202,14 +214,7 @@ class InitLabView(QWidget):
             sd = math.sqrt(unit.var_y_theory) if unit.var_y_theory > 0 else float(np.std(y)) or 1.0
             lim = 4.5 * sd if math.isfinite(sd) and sd > 0 else float(np.abs(y).max()) or 1.0
             counts, edges = np.histogram(y, bins=UNIT_BINS, range=(-lim, lim), density=True)
-            self.y_hist.setData(
-                edges,
-                counts,
-                stepMode="center",
-                fillLevel=0,
-                pen=theme.pen(MEASURED, z, width=0.6),
-                brush=(49, 104, 142, 90),
-            )
+            _set_histogram(self.y_hist, edges, counts, z)
             if unit.var_y_theory > 0 and math.isfinite(unit.var_y_theory):
                 xs = np.linspace(-lim, lim, 200)
                 self.y_theory.setData(xs, np.exp(-(xs**2) / (2 * sd**2)) / (sd * math.sqrt(2 * math.pi)))
@@ -225,14 +230,7 @@ class InitLabView(QWidget):
             if hi <= lo:
                 hi = lo + 1.0
             counts, edges = np.histogram(u, bins=UNIT_BINS, range=(lo, hi), density=True)
-            self.u_hist.setData(
-                edges,
-                counts,
-                stepMode="center",
-                fillLevel=0,
-                pen=theme.pen(MEASURED, z, width=0.6),
-                brush=(49, 104, 142, 90),
-            )
+            _set_histogram(self.u_hist, edges, counts, z)
             self.u_plot.setXRange(lo, hi, padding=0.02)
             self.u_plot.enableAutoRange(axis="y")
             self.u_mean.setValue(float(np.mean(u)))

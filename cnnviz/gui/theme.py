@@ -9,7 +9,6 @@ finite (NaN, +-inf) are drawn in one marked colour that none of these maps conta
 from __future__ import annotations
 
 import functools
-import math
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont, QPen
@@ -27,6 +26,7 @@ from ..colours import (  # noqa: F401 - the window reaches these through theme
     rgb_image,
 )
 from ..colours import scale_colors as _hex_scale_colors
+from ..numtext import human
 from ..view_state import ZOOM_STEPS
 from .qt import pg
 
@@ -97,19 +97,7 @@ def _scale_colors(n: int) -> tuple[QColor, ...]:
 
 def fmt(x: float, digits: int = 3) -> str:
     """A number for a person: plain near 1, scientific far from it, 'inf'/'NaN' as they are."""
-    if x is None:
-        return "–"
-    x = float(x)
-    if math.isnan(x):
-        return "NaN"
-    if math.isinf(x):
-        return "∞" if x > 0 else "−∞"
-    if x == 0:
-        return "0"
-    a = abs(x)
-    if 1e-3 <= a < 1e4:
-        return f"{x:.{digits}g}"
-    return f"{x:.{max(digits - 1, 1)}e}".replace("e-0", "e-").replace("e+0", "e").replace("e+", "e")
+    return "–" if x is None else human(x, digits)
 
 
 def power_of_ten(d: int) -> str:
