@@ -8,7 +8,7 @@ is active and the main window is the active window.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeyEvent, QKeySequence
@@ -183,7 +183,7 @@ def shortcuts_dialog(window: MainWindow, existing: QDialog | None, html: str, zo
         text = QTextBrowser(dialog)
         QVBoxLayout(dialog).addWidget(text)
         dialog.resize(600, 680)
-    browser = dialog.findChild(QTextBrowser)
+    browser = cast(QTextBrowser, dialog.findChild(QTextBrowser))  # made with the dialog
     browser.setHtml(html)
     dialog.setFont(theme.font(zoom))
     dialog.show()

@@ -200,20 +200,20 @@ class ControlsPanel(QWidget):
             ("lecun", "he", "residual"),
             "V / Shift+V, presets Alt+1..3, Alt+- ×0.1, Alt+= ×10",
         )
-        self.depth = QLabeledSlider(Qt.Orientation.Horizontal)
-        self.depth.setToolTip(shortcut_tip("Depth L: levels of the network (1 .. k = log2 size)", "D / Shift+D"))
+        self.depth_slider = QLabeledSlider(Qt.Orientation.Horizontal)
+        self.depth_slider.setToolTip(shortcut_tip("Depth L: levels of the network (1 .. k = log2 size)", "D / Shift+D"))
         self.activation = _combo([(a, a) for a in ACTIVATIONS], shortcut_tip("Activation f", "A / Shift+A"))
         self.shared = QCheckBox("Weights shared across scales")
         self.shared.setToolTip(shortcut_tip("Same W←, W↑ at every scale s (off: one filter pair per scale)", "S"))
-        self.size = _combo(
+        self.size_box = _combo(
             [(f"{n} × {n}  (k = {int(math.log2(n))})", n) for n in SIZES],
             shortcut_tip("Input size 2^k: the image is fitted to this square", "N / Shift+N"),
         )
         net = QFormLayout()
         net.addRow(self.init)
-        net.addRow("Depth L", self.depth)
+        net.addRow("Depth L", self.depth_slider)
         net.addRow("Activation f", self.activation)
-        net.addRow("Input size", self.size)
+        net.addRow("Input size", self.size_box)
         net.addRow(self.shared)
         self.net_section = self._section("Network (Problem 3)", net)
 
@@ -314,7 +314,7 @@ class ControlsPanel(QWidget):
         the sliders' value labels) follow the zoom too."""
         for sec in (self.net_section, self.res_section, self.unit_section, self.common_section):
             sec.toggleButton().setFont(theme.font(zoom, bold=True))
-        for slider in (self.depth, self.res_depth, self.channels):
+        for slider in (self.depth_slider, self.res_depth, self.channels):
             for child in slider.findChildren(QWidget):
                 child.setFont(theme.font(zoom))
 
@@ -328,7 +328,7 @@ class ControlsPanel(QWidget):
         self.init.value_requested.connect(req("init"))
         self.res_init.value_requested.connect(req("residual_init"))
         self.unit_init.value_requested.connect(req("unit_init"))
-        self.depth.valueChanged.connect(req("depth", int))
+        self.depth_slider.valueChanged.connect(req("depth", int))
         self.res_depth.valueChanged.connect(req("residual_depth", int))
         self.channels.valueChanged.connect(req("channels", int))
         self.unit_dim.valueChanged.connect(req("unit_dim", int))
@@ -344,7 +344,7 @@ class ControlsPanel(QWidget):
             (self.device, "device"),
         ):
             combo.currentIndexChanged.connect(lambda _i, c=combo, f=field: self._request(**{f: c.currentData()}))
-        self.size.currentIndexChanged.connect(lambda _i: self._request_size(self.size.currentData()))
+        self.size_box.currentIndexChanged.connect(lambda _i: self._request_size(self.size_box.currentData()))
 
     def _request(self, **changes: Any) -> None:
         if self._updating:
@@ -388,9 +388,9 @@ class ControlsPanel(QWidget):
                     s.fan_in(target),
                     "d" if target == "unit_init" else "fan-in",
                 )
-            with QSignalBlocker(self.depth):
-                self.depth.setRange(1, s.k)
-                self.depth.setValue(s.depth)
+            with QSignalBlocker(self.depth_slider):
+                self.depth_slider.setRange(1, s.k)
+                self.depth_slider.setValue(s.depth)
             for w, v in (
                 (self.res_depth, s.residual_depth),
                 (self.channels, s.channels),
@@ -408,7 +408,7 @@ class ControlsPanel(QWidget):
                 (self.kernel, s.kernel),
                 (self.res_input, s.residual_input),
                 (self.noise_size, s.noise_size),
-                (self.size, s.size),
+                (self.size_box, s.size),
                 (self.device, s.device),
             ):
                 _set_combo(combo, value)

@@ -38,7 +38,7 @@ class Binding:
     name: str  # a stable id: "open", "depth_up"
     text: str  # the menu text
     keys: tuple[str, ...]  # QKeySequence strings ("Ctrl+O", "Shift+D"); may be empty
-    handler: Callable[[MainWindow], None]
+    handler: Callable[[MainWindow], object]  # what it returns is not used
     menu: str | None = None  # "File", "View", "Network", "Help", or None (keys only)
     group: int = 0  # a separator is drawn between groups of one menu
     context: str = "always"
@@ -49,7 +49,11 @@ class Binding:
 # -- handlers: plain functions of the window ----------------------------------------------
 def _change(fn: Callable[[Settings], Settings]) -> Callable[[MainWindow], None]:
     """A handler that applies a Settings rule; the window shows why when it is refused."""
-    return lambda w: w.change(fn)
+
+    def handler(w: MainWindow) -> None:
+        w.change(fn)
+
+    return handler
 
 
 def _view(fn: Callable[[ViewState], ViewState]) -> Callable[[MainWindow], None]:

@@ -19,11 +19,12 @@ from .init_lab import InitLabView
 from .inspector import LayerInspector
 from .source_panel import SourcePanel
 from .video_view import VideoNetView
+from .window_api import MixinBase
 
 PAGE = {"pyramid": 0, "init": 1, "cost": 2, "video-net": 3}  # the mode's page in the central stack
 
 
-class LayoutMixin:
+class LayoutMixin(MixinBase):
     """Builds the views (``grid``, ``curves``, ``init_lab``, ``cost_view``), docks and status bar."""
 
     def _build_views(self) -> None:

@@ -13,13 +13,16 @@ import math
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QGuiApplication
 from PySide6.QtWidgets import (
+    QDialog,
     QMainWindow,
     QMessageBox,
+    QScrollArea,
 )
 
 from ..core.result import Result
@@ -84,7 +87,7 @@ class MainWindow(LayoutMixin, SourceMixin, QMainWindow):
         self._submitted_at: dict[int, float] = {}
         self._closed = False
         self._error_box: QMessageBox | None = None
-        self._shortcuts = None
+        self._shortcuts: QDialog | None = None
 
         self.worker = ComputeWorker(run=compute, parent=self)  # engine.run, or the video network
         self.worker.result_ready.connect(self._on_result)
@@ -101,7 +104,8 @@ class MainWindow(LayoutMixin, SourceMixin, QMainWindow):
         self.context_keys = ContextKeys(self)
         self._build_status()
         self.history = History()  # undo/redo over settings (gui/undo.py)
-        self.lecture, self.compare = Lecture(self), Compare(self)  # decks (gui/lecture.py), A/B (gui/compare.py)
+        self.lecture: Lecture = Lecture(self)  # decks (gui/lecture.py)
+        self.compare: Compare = Compare(self)  # A/B (gui/compare.py)
         watch_sliders(self)
         export_actions.install(self)  # right-click a plot or the grid: export or copy it
         self.playback = Playback(self)  # a clip's controls, decoding and over-time dock (gui/playback.py)
@@ -200,7 +204,7 @@ class MainWindow(LayoutMixin, SourceMixin, QMainWindow):
             self.controls.set_zoom(z)
             # The controls dock is as wide as its contents need at this zoom: never clipped.
             self.controls.adjustSize()
-            scroll = self.controls_dock.widget()
+            scroll = cast(QScrollArea, self.controls_dock.widget())  # layout.py puts the controls in one
             need = self.controls.minimumSizeHint().width() + scroll.verticalScrollBar().sizeHint().width() + 6
             self.controls_dock.setMinimumWidth(need)
             self.source_dock.setMinimumWidth(need)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 from PySide6.QtCore import QMimeData, Qt, QTimer
@@ -25,6 +25,10 @@ from ..io.video import VIDEO_EXTENSIONS, first_frame, is_video
 from ..paths import PRESETS, SAMPLE_IMAGE
 from ..scene import SourceRef, pixel_hash, save_scene
 from .store import MAX_RECENT
+from .window_api import MixinBase
+
+if TYPE_CHECKING:
+    from .main_window import MainWindow
 
 
 @dataclass(frozen=True)
@@ -86,22 +90,15 @@ def open_filter() -> str:
     return f"Images and videos ({exts});;All files (*)"
 
 
-class SourceMixin:
+class SourceMixin(MixinBase):
     """The window's source and scene-file commands (mixed into MainWindow)."""
-
-    # Provided by the window: settings, view, source, frame, store, recent, commands, ...
-    settings: Any
-    view: Any
-    source: Source | None
-    frame: np.ndarray | None
-    frame_description: str
 
     def _load_initial(self, file: str | None, frame: int | None = None) -> None:
         candidates = []
         if file:
             candidates.append((file, True))
-        elif self.store is not None and self.store.last_file():
-            candidates.append((self.store.last_file(), False))
+        elif self.store is not None and (last := self.store.last_file()):
+            candidates.append((last, False))
         candidates.append((str(SAMPLE_IMAGE), True))
         for path, loud in candidates:
             try:
@@ -212,7 +209,7 @@ class SourceMixin:
         mime = event.mimeData()
         from .export_actions import restore_dropped
 
-        if restore_dropped(self, mime, bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)):
+        if restore_dropped(cast("MainWindow", self), mime, bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)):
             event.acceptProposedAction()  # Shift: an exported figure's stamp restores its scene
             return
         if mime.hasUrls() or mime.hasImage():

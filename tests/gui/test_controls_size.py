@@ -32,7 +32,7 @@ def _pick(combo, value) -> None:
 @pytest.mark.parametrize(("depth", "size", "want"), [(8, 64, 6), (8, 32, 5), (4, 64, 4)])
 def test_a_smaller_size_clamps_the_depth(panel, depth, size, want):
     p, requested, errors = panel(Settings(size=256, depth=depth))
-    _pick(p.size, size)
+    _pick(p.size_box, size)
     assert errors == []
     assert requested and (requested[-1].size, requested[-1].depth) == (size, want)
     assert requested[-1] == Settings(size=256, depth=depth).with_size(size)
@@ -40,7 +40,7 @@ def test_a_smaller_size_clamps_the_depth(panel, depth, size, want):
 
 def test_a_larger_size_keeps_the_depth(panel):
     p, requested, errors = panel(Settings(size=64, depth=6))
-    _pick(p.size, 1024)
+    _pick(p.size_box, 1024)
     assert errors == [] and (requested[-1].size, requested[-1].depth) == (1024, 6)
 
 

@@ -64,7 +64,7 @@ def test_the_deck_walks_forward_back_jumps_and_b_returns_to_the_step(qtbot, sett
     settle(w)
     assert "measured" in w.lecture.panel.readout.text() and "predicted" in w.lecture.panel.readout.text()
     # deviate with the live controls, then B
-    w.controls.depth.setValue(2)
+    w.controls.depth_slider.setValue(2)
     settle(w)
     assert w.settings.depth == 2 and w.lecture.deviated()
     assert "B returns" in w.lecture.panel.status.text()
@@ -171,7 +171,7 @@ def test_ab_pins_a_draws_its_ghost_and_names_what_changed(qtbot, settle, main_wi
     binding("reroll").handler(w)
     settle(w)
     assert "different weights" in w.compare.header_text()
-    w.controls.depth.setValue(2)  # B with fewer levels than A: each grid keeps its own cells
+    w.controls.depth_slider.setValue(2)  # B with fewer levels than A: each grid keeps its own cells
     settle(w)
     assert w.compare.grid_a.levels_shown == [0, 1, 2, 3] and w.grid.levels_shown == [0, 1, 2]
     assert "depth 3 → 2" in w.compare.header_text()
@@ -191,13 +191,13 @@ def test_a_slider_drag_is_one_undo_step(qtbot, settle, main_window):
     settle(w)
     dragged = w.settings
     assert dragged.init != start.init
-    w.controls.depth.setValue(2)  # another change after the drag
+    w.controls.depth_slider.setValue(2)  # another change after the drag
     settle(w)
     qtbot.keyClick(w, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert w.settings == dragged
     qtbot.keyClick(w, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert w.settings == start  # the whole drag in one step
-    assert w.controls.depth.value() == start.depth
+    assert w.controls.depth_slider.value() == start.depth
     qtbot.keyClick(w, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
     assert w.settings == dragged
     settle(w)
@@ -214,7 +214,7 @@ def test_a_deck_built_in_the_app_is_saved_and_reopens_equal(qtbot, settle, main_
     editor.lines.setPlainText("first line\nsecond line")
     editor.equation.setText("σ_{w}² = 2 / fan-in")
     editor.equation.editingFinished.emit()
-    w.controls.depth.setValue(2)
+    w.controls.depth_slider.setValue(2)
     settle(w)
     editor.buttons["add"].click()
     assert len(w.lecture.deck) == 2 and w.lecture.index == 1

@@ -41,7 +41,7 @@ def resolved_he(settings: Settings) -> float:
 def test_changing_depth_changes_the_levels_in_the_grid(qtbot, settle, main_window):
     w = main_window
     assert w.grid.levels_shown == [0, 1, 2, 3]
-    slider = w.controls.depth._slider
+    slider = w.controls.depth_slider._slider
     slider.setFocus()
     qtbot.keyClick(slider, Qt.Key.Key_Left)
     settle(w)
@@ -120,7 +120,7 @@ def test_keyboard_shortcuts_change_settings(qtbot, settle, main_window):
     qtbot.keyClick(w, Qt.Key.Key_S)  # unshare
     settle(w)
     assert (w.result.settings.depth, w.result.settings.activation, w.result.settings.shared) == (2, "sigmoid", False)
-    assert w.controls.depth.value() == 2 and w.controls.activation.currentData() == "sigmoid"
+    assert w.controls.depth_slider.value() == 2 and w.controls.activation.currentData() == "sigmoid"
 
 
 def test_hover_reads_values_and_click_opens_the_inspector(qtbot, settle, main_window):
@@ -165,7 +165,7 @@ def test_mosaic_shows_every_channel(qtbot, main_window, small):
 
 def test_state_is_restored_at_the_next_launch(qtbot, settle, make_window):
     first = make_window()
-    first.controls.depth.setValue(2)
+    first.controls.depth_slider.setValue(2)
     first.set_view_state(first.view.replace(mosaic=True, zoom=1.3))
     settle(first)
     first.close()
