@@ -4,11 +4,14 @@
   FFmpeg thread, so decoding leaves the cores to torch); it decodes the frame asked for (and,
   in the video-net mode, the T frames before it), then the frame it expects to be asked for
   next: one frame ahead.
-- :class:`Playback`: the Qt-side controller. While playing, the next frame is chosen by the
-  clock when the previous result has arrived and is sent without cancelling anything; frames
-  the clock passed meanwhile are dropped (never queued) and counted. A settings change still
-  cancels the running job (latest wins). The status bar shows the achieved fps beside the
-  clip's own and the dropped count.
+- :class:`Playback`: the Qt-side controller. While playing, frames are sent without cancelling
+  anything, two at a time (:data:`PIPELINE`): the worker computes frame n+1 while the GUI
+  thread draws frame n, and never waits for the GUI thread to hand it the next one. Each frame
+  is chosen by the clock at the time its result will be drawn; frames the clock passed
+  meanwhile are dropped (never queued: at most one frame waits behind the running one) and
+  counted. The picture in the source panel changes with the result drawn, not when its frame
+  is sent. A settings change still cancels the running job (latest wins). The status bar
+  shows the achieved fps beside the clip's own and the dropped count.
 - :class:`VideoControls` (in the source panel while a clip is open) and the "Over time" dock
   (:mod:`.over_time`).
 
@@ -52,6 +55,10 @@ if TYPE_CHECKING:
 SPEEDS = (0.25, 0.5, 1.0, 1.5, 2.0)
 DECODE_THREADS = 1  # FFmpeg threads for playback: the cores belong to the computation
 FPS_WINDOW_S = 2.0  # achieved fps over the last two seconds
+# Frames in flight while playing: one computing and one queued behind it, so the worker starts
+# the next frame the moment it finishes one (rather than when the GUI thread, busy drawing and
+# painting, gets round to sending it). More would only add latency: the worker's queue holds one.
+PIPELINE = 2
 
 
 def compute(settings, data, **kwargs):
@@ -321,10 +328,11 @@ class Playback(QObject):
         self._rid = 0
         self._fetching = False  # a decoder request is out
         self._ready: tuple[Frame, np.ndarray | None] | None = None  # decoded ahead, not yet shown
-        self._awaiting: int | None = None  # generation of a sent frame whose result has not come
+        self._inflight: deque[int] = deque()  # generations sent while playing whose results have not come
         self._gen_index: dict[int, int] = {}
-        self._sent_at = 0.0  # when the frame awaited was sent
-        self._cycle_s: float | None = None  # seconds from sending a frame to its result (smoothed)
+        self._panel: dict[int, tuple[np.ndarray, str]] = {}  # generation -> frame and its description
+        self._last_result = 0.0  # when the previous result came, while playing
+        self._interval_s: float | None = None  # seconds between results while playing (smoothed)
         self._drawn_at: deque[float] = deque(maxlen=240)
         self._anchor = (0.0, 0.0)  # (wall clock, clip time) when playing started
         self._timer = QTimer(self)
@@ -416,7 +424,8 @@ class Playback(QObject):
             self.decoder = None
         self.source = None
         self.clip_frames = None
-        self._awaiting = None
+        self._inflight.clear()
+        self._panel.clear()
         self._fetching = False
         self.controls.hide()
         self.window.contexts.discard("video")
@@ -453,6 +462,7 @@ class Playback(QObject):
         if not self.active:
             return
         self.playing = True
+        self._interval_s, self._last_result = None, 0.0
         self.controls.show_playing(True)
         if self.index >= self.count - 1 and self.count > 1:  # at the end: play from the start
             self._anchor = (time.monotonic(), 0.0)
@@ -516,11 +526,17 @@ class Playback(QObject):
         return min(max(i, 0), self.count - 1)
 
     def _tick(self) -> None:
-        """While playing: when nothing is in flight, send the frame the clock is at now."""
-        if not self.playing or not self.active or self._fetching or self._awaiting is not None:
+        """While playing: when fewer than :data:`PIPELINE` frames are in flight, send the frame the
+        clock will be at when its result is drawn (after the results of those in flight)."""
+        if not self.playing or not self.active or self._fetching or len(self._inflight) >= PIPELINE:
             return
-        t = self._clip_time()
+        now = self._clip_time()
+        # Results come one interval apart: the frame sent now is drawn after those in flight.
+        ahead = len(self._inflight) * (self._interval_s if self._interval_s is not None else 0.0) * self.speed
+        t = now + ahead
         if t >= self.duration:
+            if self._inflight and now < self.duration:
+                return  # the frames in flight reach the clip's end: their results come first
             if not self.loop:
                 if self.index < self.count - 1:  # end on the last frame, whatever the clock skipped
                     self.dropped += self.count - 2 - self.index
@@ -535,7 +551,7 @@ class Playback(QObject):
         # One cycle (a frame sent, its result back) of clip time: the next frame should be where the
         # clock will be when this one's result arrives, and a frame decoded ahead is current enough
         # while it is less than a cycle behind the clock.
-        lead = (self._cycle_s if self._cycle_s is not None else 1.0 / max(self.fps, 1.0)) * self.speed
+        lead = (self._interval_s if self._interval_s is not None else 1.0 / max(self.fps, 1.0)) * self.speed
         behind = self._index_at(t - lead)
         nxt = min(self.count - 1, max(target + 1, self._index_at(t + lead)))
         ready = self._usable_ready()
@@ -558,6 +574,7 @@ class Playback(QObject):
         self._request(target, ahead=nxt)
 
     def _wait_until(self, index: int, t: float) -> None:
+        """Tick again when the clock reaches frame ``index``'s time (``t``: the clock as _tick saw it)."""
         due = self.times[index] if index < self.count else self.duration
         self._timer.start(max(1, int((due - t) / self.speed * 1000)))
 
@@ -587,6 +604,8 @@ class Playback(QObject):
         if rid != self._rid or self.decoder is None:
             return
         self._ready = (frame, clip)
+        if self.playing and self._inflight and len(self._inflight) < PIPELINE:
+            self._tick()  # the frame to queue behind the one computing has been decoded
 
     def _fetch(self, index: int) -> None:
         self._request(index, ahead=index + 1 if index + 1 < self.count else None)
@@ -616,16 +635,19 @@ class Playback(QObject):
         w.source = self.source
         w.frame = frame.rgb
         w.frame_description = describe_frame(self.decoder.reader.info, frame)
-        w.source_panel.set_frame(frame.rgb, self.source.name, w.frame_description)
         self.controls.show_position(frame.index, frame.time, self.duration, self.count)
         self.over_time.set_current(frame.index)
-        # A frame never cancels the running job: its result is drawn, then the next frame goes.
+        # A frame never cancels the running job: its result is drawn, and while playing the next
+        # frame waits behind it. The source panel shows the frame when its result is drawn
+        # (_on_drawn): the picture beside the maps is the one they were computed from.
         gen = w._submit(cancel_running=False)
         if gen is not None:
             self._gen_index[gen] = frame.index
+            self._panel[gen] = (frame.rgb, w.frame_description)
             if self.playing:
-                self._awaiting = gen
-                self._sent_at = time.monotonic()
+                self._inflight.append(gen)
+        else:  # nothing sent (the video network's frames are on their way): show the frame now
+            w.source_panel.set_frame(frame.rgb, self.source.name, w.frame_description)
         self.frame_shown.emit(frame.index)
 
     def _on_decode_failed(self, rid: int, message: str) -> None:
@@ -643,16 +665,21 @@ class Playback(QObject):
         self.window.say(text, 15000)
 
     def _on_result(self, generation: int, _result) -> None:
-        if self._awaiting is not None and generation >= self._awaiting:
-            self._awaiting = None
-            dt = time.monotonic() - self._sent_at
-            self._cycle_s = dt if self._cycle_s is None else 0.7 * self._cycle_s + 0.3 * dt
-            if self.playing:
-                self._tick()
+        if not self._inflight or generation < self._inflight[0]:
+            return
+        while self._inflight and self._inflight[0] <= generation:
+            self._inflight.popleft()
+        now = time.monotonic()
+        if self._last_result:
+            dt = now - self._last_result
+            self._interval_s = dt if self._interval_s is None else 0.7 * self._interval_s + 0.3 * dt
+        self._last_result = now
+        if self.playing:
+            self._tick()  # before this result is drawn: the worker has the next frame at once
 
     def _watchdog(self) -> None:
-        if self._awaiting is not None and self.window.worker.is_idle():
-            self._awaiting = None
+        if self._inflight and self.window.worker.is_idle():
+            self._inflight.clear()
             self._tick()
         elif self.playing and not self._timer.isActive():
             self._tick()
@@ -662,8 +689,13 @@ class Playback(QObject):
         if not self.active:
             return
         index = self._gen_index.pop(generation, self.index)
+        panel = self._panel.pop(generation, None)
         for g in [g for g in self._gen_index if g < generation]:
             del self._gen_index[g]
+        for g in [g for g in self._panel if g < generation]:
+            del self._panel[g]
+        if panel is not None and self.source is not None:
+            self.window.source_panel.set_frame(panel[0], self.source.name, panel[1])
         if result is None:
             return
         now = time.monotonic()
