@@ -30,12 +30,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QLabel, QMenu
+from PySide6.QtWidgets import QMenu
 
 from ..errors import InputError
 from ..io import camera as cam_io
 from ..io.camera import CameraFrame, CameraInfo, CameraSource
 from .source import Source
+from .steady import SteadyLabel
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
@@ -75,7 +76,7 @@ class LiveCamera(QObject):
         self._watch = QTimer(self)  # a result that never comes (cancelled, failed) must not stall the view
         self._watch.setInterval(250)
         self._watch.timeout.connect(self._watchdog)
-        self.status = QLabel("")
+        self.status = SteadyLabel("")  # a new text every frame: fixed size, no relayout
         self.status.setObjectName("camera_status")
         window.statusBar().addPermanentWidget(self.status)
         window.worker.result_ready.connect(self._on_result)
@@ -147,6 +148,7 @@ class LiveCamera(QObject):
         if self.active:
             self.close()
             self.window.say("camera stopped; its last frame stays", 5000)
+            self.window.streaming_stopped()
 
     def close(self) -> None:
         """Release the camera (another source was opened, or the window closes)."""
@@ -163,6 +165,7 @@ class LiveCamera(QObject):
             self.window.contexts.discard("video")
         self._sync_freeze_action()
         self.status.setText("")
+        self.status.release()
 
     # -- freeze ---------------------------------------------------------------------------
     def toggle_freeze(self) -> None:
@@ -172,6 +175,8 @@ class LiveCamera(QObject):
         self._sync_freeze_action()
         if not self.frozen:
             self._take()
+        else:
+            self.window.streaming_stopped()  # the frozen frame gets its curves and equivariance
         self._status()
 
     def _sync_freeze_action(self) -> None:

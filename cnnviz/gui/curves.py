@@ -33,6 +33,7 @@ from .plots import (
     style_plot,
 )
 from .qt import pg
+from .steady import SteadyText
 
 EQUIVARIANT_BELOW = 1e-4  # relative error of float32 rounding through a few levels, with margin
 EQ_FLOOR = 1e-9  # an exact 0 is drawn here: a log axis has no 0
@@ -52,11 +53,10 @@ class CurvesView(QWidget):
         self._result: Result | None = None
         self._selected: tuple[int, int] | None = None
         self.equivariance_error = math.nan
+        self._eq_key: tuple | None = None  # (k, depth, shared) of the equivariance readout drawn
 
-        self.readout = QLabel(" ")
+        self.readout = SteadyText(" ")  # changes with every result: no relayout of the window (gui/steady.py)
         self.readout.setObjectName("equivariance")
-        self.readout.setTextFormat(Qt.TextFormat.RichText)
-        self.readout.setWordWrap(True)
         self.glw = pg.GraphicsLayoutWidget()
         self.glw.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         lay = QVBoxLayout(self)
@@ -199,7 +199,11 @@ class CurvesView(QWidget):
             self.zero_plot.getAxis("left").setLabel(
                 zero_label, **{"font-size": theme.pt(self._zoom, 0.95), "color": theme.TEXT}
             )
-        self._draw_equivariance(pyr, result.settings.shared)
+        if result.profile.equivariance or self._eq_key != (pyr.k, pyr.depth, result.settings.shared):
+            # A frame computed without the equivariance pass (while a clip plays, see gui/pacing.py)
+            # keeps the readout of the last frame that had it, of the same network shape.
+            self._eq_key = (pyr.k, pyr.depth, result.settings.shared)
+            self._draw_equivariance(pyr, result.settings.shared)
         self._draw_histogram(pyr)
         if self._ghost is not None:
             self._draw_ghost()

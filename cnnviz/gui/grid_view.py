@@ -34,6 +34,7 @@ from . import theme
 from .maps import MapImage, grid_keys, levels_for, log_image, map_image, pyramid_rgb, same_arrays
 from .plots import ColorBar
 from .qt import pg
+from .steady import SteadyText
 
 PITCH = 1.35  # the least cell pitch: cell size 1 plus the gap that holds titles and arrows
 LABEL_PX = 15.0  # grid labels at zoom 1, in screen pixels (>= 14: readable from the back row)
@@ -154,9 +155,7 @@ class FeatureGridView(QWidget):
         self.legend.setTextFormat(Qt.TextFormat.RichText)
         self.legend.setWordWrap(True)
 
-        self.readout = QLabel(" ")
-        self.readout.setTextFormat(Qt.TextFormat.RichText)
-        self.readout.setWordWrap(True)
+        self.readout = SteadyText(" ")  # changes with every result: no relayout of the window (gui/steady.py)
         self.readout.setObjectName("readout")
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)

@@ -18,6 +18,7 @@ from .grid_view import FeatureGridView
 from .init_lab import InitLabView
 from .inspector import LayerInspector
 from .source_panel import SourcePanel
+from .steady import SteadyLabel
 from .video_view import VideoNetView
 from .window_api import MixinBase
 
@@ -108,9 +109,12 @@ class LayoutMixin(MixinBase):
 
     def _build_status(self) -> None:
         sb = self.statusBar()
-        self.status_device = QLabel("device: –")
-        self.status_compute = QLabel("compute: – ms")
-        self.status_draw = QLabel("draw: – ms")
-        self.status_busy = QLabel("")
+        # Texts that change with every result: fixed-size labels, so a new text repaints the label
+        # and does not lay out the window again (gui/steady.py).
+        self.status_device = SteadyLabel("device: –")
+        self.status_compute = SteadyLabel("compute: – ms")
+        self.status_draw = SteadyLabel("draw: – ms")
+        self.status_busy = SteadyLabel("computing…")
+        self.status_busy.setText("")  # room kept for "computing…", which comes and goes with every result
         for w in (self.status_busy, self.status_device, self.status_compute, self.status_draw):
             sb.addPermanentWidget(w)

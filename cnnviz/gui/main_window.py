@@ -39,6 +39,7 @@ from .compare import Compare
 from .inspector import LayerInspector
 from .layout import PAGE, LayoutMixin
 from .lecture import Lecture
+from .pacing import Pacer, watch_shown
 from .playback import Playback, compute
 from .source import Source, SourceMixin
 from .store import StateStore
@@ -88,6 +89,7 @@ class MainWindow(LayoutMixin, SourceMixin, QMainWindow):
         self._closed = False
         self._error_box: QMessageBox | None = None
         self._shortcuts: QDialog | None = None
+        self.pacer = Pacer()  # what is computed and drawn per result while frames stream (gui/pacing.py)
 
         self.worker = ComputeWorker(run=compute, parent=self)  # engine.run, or the video network
         self.worker.result_ready.connect(self._on_result)
@@ -107,6 +109,7 @@ class MainWindow(LayoutMixin, SourceMixin, QMainWindow):
         self.lecture: Lecture = Lecture(self)  # decks (gui/lecture.py)
         self.compare: Compare = Compare(self)  # A/B (gui/compare.py)
         watch_sliders(self)
+        watch_shown(self.curves, self._on_curves_shown)
         export_actions.install(self)  # right-click a plot or the grid: export or copy it
         self.playback = Playback(self)  # a clip's controls, decoding and over-time dock (gui/playback.py)
         self.camera = LiveCamera(self, self.commands.camera_menu)  # File > Camera, the live view (gui/camera.py)
@@ -219,6 +222,25 @@ class MainWindow(LayoutMixin, SourceMixin, QMainWindow):
             self.video_view.set_view_state(view)
         self.compare.view_changed(view, zoom_changed)
 
+    @property
+    def streaming(self) -> bool:
+        """A clip plays or the camera is live: results come many times a second (see gui/pacing.py)."""
+        return self.playback.playing or (self.camera.active and not self.camera.frozen)
+
+    def equivariance_shown(self) -> bool:
+        """The equivariance panel (in the curves) is on the window's page: the engine computes it."""
+        return self.settings.mode == "pyramid" and self.curves.isVisibleTo(self)
+
+    def streaming_stopped(self) -> None:
+        """Playback paused or the camera frozen or stopped: the result on screen is made whole
+        (the curves drawn, the equivariance computed) by asking for it again if it is not."""
+        if not self.streaming and (self.pacer.stale or self.pacer.incomplete(self.result, self.equivariance_shown())):
+            self._submit()
+
+    def _on_curves_shown(self) -> None:
+        if self.pacer.incomplete(self.result, self.equivariance_shown()):
+            QTimer.singleShot(0, self._submit)
+
     def _submit(self, cancel_running: bool = True) -> int | None:
         # the frame, or the video network's last T frames (of the clip, or of the live camera)
         data = self.camera.compute_input() if self.camera.active else self.playback.compute_input()
@@ -232,6 +254,7 @@ class MainWindow(LayoutMixin, SourceMixin, QMainWindow):
             data,
             self.frame_description_for_engine(),
             selected=selected,
+            profile=self.pacer.profile(self.streaming, self.equivariance_shown()),
             cancel_running=cancel_running,
         )
         self._submitted_at[gen] = time.perf_counter()
@@ -313,14 +336,18 @@ class MainWindow(LayoutMixin, SourceMixin, QMainWindow):
     def _draw(self, result: Result) -> None:
         if result.pyramid is not None:
             self.grid.set_result(result, self.view)
-            self.curves.set_result(result)
-            self.source_panel.set_pyramid(result.pyramid.pyramid)
-            if self.inspector is not None and self.inspector.isVisible():
-                self.inspector.set_result(result)
+            eq_shown = self.equivariance_shown()
+            if self.pacer.draw_secondary(result, self.streaming, eq_shown):  # while streaming: 10 a second
+                self.curves.set_result(result)
+                self.source_panel.set_pyramid(result.pyramid.pyramid)
+                if self.inspector is not None and self.inspector.isVisible():
+                    self.inspector.set_result(result)
             self.display_bar.show_view(self.view, result.settings.channels, theme.is_signed(result.settings.activation))
             sel = self.grid.selected  # the grid picks another cell when the old one is gone (depth, size)
             if sel is not None and result.pyramid.layer(*sel).hist_counts.size == 0:
                 QTimer.singleShot(0, self._submit)
+            elif not self.streaming and self.pacer.incomplete(result, eq_shown):
+                QTimer.singleShot(0, self._submit)  # a frame computed while playing: now its equivariance
         if result.residual is not None or result.unit is not None:
             self.init_lab.set_result(result)
         if result.costs and result.settings.mode == "cost":

@@ -47,6 +47,7 @@ from PySide6.QtWidgets import (
 from ..errors import CnnvizError, InputError
 from ..io.video import Frame, VideoReader, describe_frame
 from . import theme
+from .steady import SteadyLabel
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
@@ -229,7 +230,7 @@ class VideoControls(QWidget):
         self.slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.slider.setToolTip("Scrub: the frame shown and computed")
         self.slider.valueChanged.connect(self._slid)
-        self.position = QLabel("–")
+        self.position = SteadyLabel("–")  # a new text every frame: fixed size, no relayout
         self.position.setToolTip("time / duration and frame number")
         self.loop = QCheckBox("Loop")
         self.loop.setChecked(True)
@@ -348,7 +349,7 @@ class Playback(QObject):
         lay = panel.layout()
         assert isinstance(lay, QVBoxLayout)
         lay.insertWidget(1, self.controls)  # under the picture, above its caption
-        self.status = QLabel("")
+        self.status = SteadyLabel("")  # a new text every frame: fixed size, no relayout
         window.statusBar().addPermanentWidget(self.status)
         self.set_loop(True)
         from .over_time import OverTimeDock
@@ -431,6 +432,7 @@ class Playback(QObject):
         self.window.contexts.discard("video")
         self.over_time.end_clip()
         self.status.setText("")
+        self.status.release()
 
     # -- what the worker computes -----------------------------------------------------------
     def compute_input(self):
@@ -473,10 +475,13 @@ class Playback(QObject):
         self._status()
 
     def pause(self) -> None:
+        was = self.playing
         self.playing = False
         self._timer.stop()
         self.controls.show_playing(False)
         self._status()
+        if was:
+            self.window.streaming_stopped()  # the frame on screen gets its curves and equivariance
 
     def step(self, delta: int) -> None:
         if not self.active:

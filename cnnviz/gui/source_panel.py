@@ -9,17 +9,21 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QRect, QSize, Qt
 from PySide6.QtGui import QColor, QImage, QPainter
-from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QSizePolicy, QVBoxLayout, QWidget
 
 from . import theme
 from .maps import same_arrays
+from .steady import SteadyText
 
 
 def to_qimage(rgb: np.ndarray) -> QImage:
-    """float ``[H, W, 3]`` in [0, 1] -> an independent RGB888 QImage."""
+    """float ``[H, W, 3]`` in [0, 1] -> an independent 32-bit RGB QImage.
+
+    32-bit pixels are what the raster painter blends natively: a video frame scaled smoothly
+    into the panel paints several times faster than from 24-bit RGB888 (converted on every paint)."""
     a = np.ascontiguousarray(theme.rgb_image(rgb))
     h, w, _ = a.shape
-    return QImage(a.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+    return QImage(a.data, w, h, 3 * w, QImage.Format.Format_RGB888).convertToFormat(QImage.Format.Format_RGB32)
 
 
 class _Strip(QWidget):
@@ -38,8 +42,10 @@ class _Strip(QWidget):
         if same_arrays(pyramid, self._shown):
             return
         self._shown = tuple(pyramid)
+        count = len(self._images)
         self._images = [to_qimage(p) for p in pyramid]
-        self.updateGeometry()
+        if len(self._images) != count:  # the cell size follows the count: lay out again
+            self.updateGeometry()
         self.update()
 
     def set_zoom(self, zoom: float) -> None:
@@ -85,9 +91,11 @@ class _FittedImage(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.image: QImage | None = None
+        self._scaled: QImage | None = None
 
     def set_image(self, image: QImage | None) -> None:
         self.image = image
+        self._scaled: QImage | None = None  # the image at its drawn size, made by the first paint
         self.update()
 
     def drawn_rect(self) -> QRect:
@@ -101,9 +109,14 @@ class _FittedImage(QWidget):
         r = self.drawn_rect()
         if r.isEmpty() or self.image is None:
             return
+        # Scaled smoothly once per image and size: the panel repaints (a video frame, the dock
+        # around it) then copy pixels rather than filter them again.
+        if self._scaled is None or self._scaled.size() != r.size():
+            self._scaled = self.image.scaled(
+                r.size(), Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.SmoothTransformation
+            )
         p = QPainter(self)
-        p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
-        p.drawImage(r, self.image)
+        p.drawImage(r.topLeft(), self._scaled)
         p.end()
 
 
@@ -120,9 +133,9 @@ class SourcePanel(QWidget):
         self.image.setToolTip(
             "The input, fitted to 2^k × 2^k. Drop a picture here, paste one (Ctrl+V) or open a file (Ctrl+O)."
         )
-        self.caption = QLabel(" ")
-        self.caption.setWordWrap(True)
-        self.caption.setTextFormat(Qt.TextFormat.RichText)
+        # A video's caption changes every frame: its height follows its wrapped lines, and a new
+        # text with as many lines does not lay out the window again (gui/steady.py).
+        self.caption = SteadyText(" ")
         self.strip = _Strip()
         self.strip.setToolTip("The pyramid I_s: 2×2 averaging from one scale to the next")
         lay = QVBoxLayout(self)
@@ -153,16 +166,6 @@ class SourcePanel(QWidget):
         self.caption.setText(
             f"<b>{self.name}</b><br><span style='color:{theme.MUTED}'>{self._description}</span>{note}"
         )
-        self._fit_caption()
-
-    def _fit_caption(self) -> None:
-        """The caption keeps every wrapped line (a layout ignores a label's height-for-width)."""
-        w = self.caption.width() if self.caption.width() > 50 else max(self.width() - 8, 100)
-        self.caption.setMinimumHeight(self.caption.heightForWidth(w))
-
-    def resizeEvent(self, event) -> None:
-        super().resizeEvent(event)
-        self._fit_caption()
 
     def set_pyramid(self, pyramid: tuple[np.ndarray, ...]) -> None:
         self.strip.set_pyramid(pyramid)
@@ -170,4 +173,3 @@ class SourcePanel(QWidget):
     def set_zoom(self, zoom: float) -> None:
         self.caption.setFont(theme.font(zoom, 0.9))
         self.strip.set_zoom(zoom)
-        self._fit_caption()

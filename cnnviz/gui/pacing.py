@@ -1,0 +1,92 @@
+"""What the window draws, and asks the engine for, while frames stream in.
+
+While a clip plays or the camera is live ("streaming"), results come 25-60 times a second. The
+feature maps (the grid) and the source picture are drawn for every one of them. The secondary
+views - the curves (variance, gradient, zeros, equivariance, histogram), the pyramid strip and
+the layer inspector - change little from one frame to the next and cost about as much to draw
+and paint as the maps, so while streaming they are drawn at most every
+:data:`SECONDARY_INTERVAL_S` (ten times a second), always from a whole Result.
+
+The equivariance readout is a second forward pass of the network (about a quarter of a frame's
+compute at 256^2). The window asks the engine for it only while its panel is shown, and while
+streaming only for the frames whose curves will be drawn (at most every
+:data:`SECONDARY_INTERVAL_S`). A result drawn without it while nothing streams (playback was
+paused with such frames in flight, the panel was shown again) is asked for again, whole.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+
+from PySide6.QtCore import QEvent, QObject
+from PySide6.QtWidgets import QWidget
+
+from ..core.result import Profile, Result
+from ..core.result import profile as make_profile
+
+SECONDARY_INTERVAL_S = 0.1  # the curves, the pyramid strip and the inspector: ten times a second at most
+
+
+class Pacer:
+    """Decides, per request and per result, what is computed and drawn (see the module docstring)."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._asked = -math.inf  # when the equivariance pass was last asked for while streaming
+        self._drawn = -math.inf  # when the secondary views were last drawn while streaming
+        self.stale = False  # the secondary views show an older result than the maps
+        self.skipped = 0  # results whose secondary views were not drawn (for tests and benchmarks)
+
+    def profile(self, streaming: bool, equivariance_shown: bool) -> Profile:
+        """The engine profile of the next request: ``interactive``; while streaming ``playback``,
+        with the equivariance pass for one frame per :data:`SECONDARY_INTERVAL_S`."""
+        if not streaming:
+            return make_profile("interactive", equivariance=equivariance_shown)
+        now = self._clock()
+        want = equivariance_shown and now - self._asked >= SECONDARY_INTERVAL_S
+        if want:
+            self._asked = now
+        return make_profile("playback", equivariance=want)
+
+    def draw_secondary(self, result: Result, streaming: bool, equivariance_shown: bool) -> bool:
+        """True when the secondary views should be drawn for ``result`` (False: only the maps)."""
+        now = self._clock()
+        if streaming:
+            complete = result.profile.equivariance or not equivariance_shown
+            due = now - self._drawn >= (SECONDARY_INTERVAL_S / 2 if complete else 2 * SECONDARY_INTERVAL_S)
+            if not due:
+                self.stale = True
+                self.skipped += 1
+                return False
+            self._drawn = now
+        else:
+            self._drawn = -math.inf
+            self._asked = -math.inf
+        self.stale = False
+        return True
+
+    @staticmethod
+    def incomplete(result: Result | None, equivariance_shown: bool) -> bool:
+        """True for a pyramid result that lacks the equivariance readout its shown panel needs."""
+        return (
+            result is not None and result.pyramid is not None and equivariance_shown and not result.profile.equivariance
+        )
+
+
+class _ShowWatcher(QObject):
+    def __init__(self, widget: QWidget, callback: Callable[[], None]) -> None:
+        super().__init__(widget)
+        self._callback = callback
+        widget.installEventFilter(self)
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Show:
+            self._callback()
+        return False
+
+
+def watch_shown(widget: QWidget, callback: Callable[[], None]) -> None:
+    """Call ``callback`` whenever ``widget`` is shown (e.g. the curves' page comes back)."""
+    _ShowWatcher(widget, callback)
