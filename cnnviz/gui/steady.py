@@ -41,6 +41,9 @@ class SteadyLabel(QLabel):
         """Let the label shrink to its current text (a relayout; e.g. when its clip closes)."""
         self.setMinimumSize(0, 0)
         self.setMaximumSize(16777215, 16777215)
+        text = self.text()  # QLabel's cached size hint includes the old minimum size: make it anew
+        QLabel.setText(self, "")
+        QLabel.setText(self, text)
         self._fit(shrink=True)
 
     def _set(self, text: str) -> None:

@@ -1,0 +1,146 @@
+"""What the window computes and draws per result while frames stream (gui/pacing.py), and the
+labels whose text changes every frame without re-laying out the window (gui/steady.py)."""
+
+from __future__ import annotations
+
+import math
+from types import SimpleNamespace
+
+import pytest
+from PySide6.QtCore import QEvent, QObject
+from PySide6.QtWidgets import QApplication, QVBoxLayout, QWidget
+
+from cnnviz.core.result import profile
+from cnnviz.gui.pacing import SECONDARY_INTERVAL_S, Pacer
+from cnnviz.gui.steady import SteadyLabel, SteadyText
+
+from test_playback import _shown, clip, no_traceback, read_code  # noqa: F401 (fixtures)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = 100.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def _result(equivariance: bool):
+    return SimpleNamespace(pyramid=object(), profile=profile("playback", equivariance=equivariance))
+
+
+def test_while_streaming_the_equivariance_pass_is_asked_for_once_an_interval():
+    clock = Clock()
+    pacer = Pacer(clock)
+    assert pacer.profile(False, True).equivariance and pacer.profile(False, True).name == "interactive"
+    assert not pacer.profile(False, False).equivariance  # its panel hidden: never computed
+    asked = []
+    for _ in range(40):  # 40 frames 10 ms apart: 0.4 s
+        p = pacer.profile(True, True)
+        assert p.name == "playback"
+        asked.append(p.equivariance)
+        clock.t += 0.01
+    assert asked[0] and 3 <= sum(asked) <= 5  # about one frame in SECONDARY_INTERVAL_S
+    assert not any(pacer.profile(True, False).equivariance for _ in range(5))
+
+
+def test_while_streaming_the_secondary_views_are_drawn_ten_times_a_second_from_whole_results():
+    clock = Clock()
+    pacer = Pacer(clock)
+    drawn = []
+    for i in range(40):
+        drawn.append(pacer.draw_secondary(_result(i % 10 == 0), True, True))  # as asked: one a 100 ms
+        clock.t += 0.01
+    assert drawn[0] and 3 <= sum(drawn) <= 5 and pacer.stale == (not drawn[-1]) and pacer.skipped == 40 - sum(drawn)
+    # Results without the readout are drawn too when none with it came for two intervals.
+    late = [pacer.draw_secondary(_result(False), True, True) for _ in range(1)]
+    clock.t += 2.01 * SECONDARY_INTERVAL_S
+    assert late == [False] and pacer.draw_secondary(_result(False), True, True)
+    # Nothing streams: every result is drawn whole.
+    assert all(pacer.draw_secondary(_result(True), False, True) for _ in range(5)) and not pacer.stale
+    assert Pacer.incomplete(_result(False), True) and not Pacer.incomplete(_result(False), False)
+    assert not Pacer.incomplete(_result(True), True) and not Pacer.incomplete(None, True)
+
+
+class _LayoutRequests(QObject):
+    def __init__(self, widget: QWidget) -> None:
+        super().__init__()
+        self.count = 0
+        widget.installEventFilter(self)
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802
+        if event.type() == QEvent.Type.LayoutRequest:
+            self.count += 1
+        return False
+
+
+@pytest.mark.parametrize("kind", [SteadyLabel, SteadyText])
+def test_a_new_text_of_the_same_size_does_not_lay_out_the_window_again(qtbot, kind):
+    top = QWidget()
+    lay = QVBoxLayout(top)
+    label = kind("frame 10 / 99 · 0:00.40")
+    lay.addWidget(label)
+    top.resize(400, 100)
+    top.show()
+    qtbot.waitExposed(top)
+    QApplication.processEvents()
+    spy = _LayoutRequests(top)
+    size = label.size()
+    for i in range(11, 30):
+        label.setText(f"frame {i} / 99 · 0:00.{i + 40}")
+        QApplication.processEvents()
+    assert spy.count == 0 and label.size() == size and label.text() == "frame 29 / 99 · 0:00.69"
+    label.setText("a much longer text, far wider than the frame number was, " * (3 if kind is SteadyText else 1))
+    QApplication.processEvents()
+    assert spy.count >= 1  # more room: laid out once
+    if kind is SteadyLabel:
+        assert label.width() > size.width()
+        label.setText("x")  # shorter: the room stays (no relayout per frame) ...
+        QApplication.processEvents()
+        assert label.width() > size.width()
+        label.release()  # ... until released
+        QApplication.processEvents()
+        assert label.width() < size.width()
+    else:
+        assert label.height() > size.height()  # more wrapped lines, all shown
+        assert label.label.geometry() == label.rect()
+
+
+def test_the_equivariance_pass_is_skipped_while_its_panel_is_hidden_and_comes_back(qtbot, make_window, settle):
+    w = make_window()
+    assert w.result.profile.equivariance and math.isfinite(w.curves.equivariance_error)
+    readout = w.curves.readout.text()
+    w.curves.hide()
+    w.change(lambda s: s.replace(init=s.init * 1.5 if isinstance(s.init, float) else 2.5))
+    settle(w)
+    assert not w.result.profile.equivariance and all(math.isnan(e) for e in w.result.pyramid.equivariance)
+    w.curves.show()  # shown again: the result on screen is asked for again, whole
+    qtbot.waitUntil(lambda: w.result.profile.equivariance, timeout=30_000)
+    settle(w)
+    assert math.isfinite(w.curves.equivariance_error) and w.curves.readout.text()
+    assert "scale-equivariant" in readout
+
+
+def test_a_playing_clip_draws_maps_every_frame_and_curves_less_often_then_whole_on_pause(
+    qtbot, make_window, clip, no_traceback
+):
+    w = make_window()
+    assert w.open_file(str(clip))
+    _shown(qtbot, w, 0)
+    profiles: list = []
+    w.result_drawn.connect(lambda _g, r: profiles.append(r.profile) if r is not None else None)
+    curves_drawn = []
+    real = w.curves.set_result
+    w.curves.set_result = lambda r: (curves_drawn.append(r), real(r))[-1]
+    w.playback.speed = 2.0
+    w.playback.play()
+    qtbot.waitUntil(lambda: len(profiles) >= 8, timeout=60_000)
+    w.playback.pause()
+    qtbot.waitUntil(lambda: not w.playback._fetching and w.worker.is_idle(), timeout=30_000)
+    _shown(qtbot, w, w.playback.index)
+    qtbot.waitUntil(lambda: w.result.profile.equivariance and w.worker.is_idle(), timeout=30_000)
+    assert any(p.name == "playback" for p in profiles)  # frames computed with the playback profile
+    assert w.result.profile.name == "interactive" and w.result.profile.equivariance  # paused: whole
+    assert curves_drawn[-1] is w.result  # the curves show the result on screen
+    assert read_code(w.result.pyramid.image) == w.playback.index
+    assert math.isfinite(w.curves.equivariance_error)
