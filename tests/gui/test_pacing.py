@@ -9,12 +9,11 @@ from types import SimpleNamespace
 import pytest
 from PySide6.QtCore import QEvent, QObject
 from PySide6.QtWidgets import QApplication, QVBoxLayout, QWidget
+from test_playback import _shown, read_code, write_clip
 
 from cnnviz.core.result import profile
 from cnnviz.gui.pacing import SECONDARY_INTERVAL_S, Pacer
 from cnnviz.gui.steady import SteadyLabel, SteadyText
-
-from test_playback import _shown, clip, no_traceback, read_code  # noqa: F401 (fixtures)
 
 
 class Clock:
@@ -23,6 +22,11 @@ class Clock:
 
     def __call__(self) -> float:
         return self.t
+
+
+@pytest.fixture
+def clip(tmp_path):
+    return write_clip(tmp_path / "count.mp4", n=30)
 
 
 def _result(equivariance: bool):
@@ -68,7 +72,7 @@ class _LayoutRequests(QObject):
         self.count = 0
         widget.installEventFilter(self)
 
-    def eventFilter(self, obj, event) -> bool:  # noqa: N802
+    def eventFilter(self, obj, event) -> bool:
         if event.type() == QEvent.Type.LayoutRequest:
             self.count += 1
         return False
@@ -122,7 +126,7 @@ def test_the_equivariance_pass_is_skipped_while_its_panel_is_hidden_and_comes_ba
 
 
 def test_a_playing_clip_draws_maps_every_frame_and_curves_less_often_then_whole_on_pause(
-    qtbot, make_window, clip, no_traceback
+    qtbot, make_window, clip, capfd
 ):
     w = make_window()
     assert w.open_file(str(clip))
@@ -144,3 +148,4 @@ def test_a_playing_clip_draws_maps_every_frame_and_curves_less_often_then_whole_
     assert curves_drawn[-1] is w.result  # the curves show the result on screen
     assert read_code(w.result.pyramid.image) == w.playback.index
     assert math.isfinite(w.curves.equivariance_error)
+    assert "Traceback" not in "".join(capfd.readouterr())
