@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
+import sys
 import threading
 import time
 from collections import deque
@@ -89,12 +91,30 @@ class _Want:
     prefetch: bool = False  # ``index`` itself is a guess of the next frame: sent as ``prefetched``
 
 
+DECODE_NICE = 4  # the decoding thread's niceness above the window's (Linux): compute and drawing come first
+
+
+def _lower_priority(nice: int) -> None:
+    """Lower the calling thread's scheduling priority (Linux threads have their own nice value;
+    elsewhere, or where it is refused, nothing changes). Decoding one frame ahead has time to
+    spare; the compute and GUI threads, on the same two cores, do not."""
+    setpriority = getattr(os, "setpriority", None)
+    if setpriority is None or not sys.platform.startswith("linux"):
+        return
+    try:
+        tid = threading.get_native_id()
+        setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + nice)
+    except OSError:
+        pass
+
+
 class _DecodeThread(QThread):
     def __init__(self, decoder: Decoder) -> None:
         super().__init__()
         self._decoder = decoder
 
     def run(self) -> None:
+        _lower_priority(DECODE_NICE)
         self._decoder._loop()
 
 
