@@ -95,7 +95,7 @@ class _FittedImage(QWidget):
 
     def set_image(self, image: QImage | None) -> None:
         self.image = image
-        self._scaled: QImage | None = None  # the image at its drawn size, made by the first paint
+        self._scaled = None  # the image at its drawn size, made by the first paint
         self.update()
 
     def drawn_rect(self) -> QRect:

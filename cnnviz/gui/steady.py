@@ -17,6 +17,8 @@ event it ignores. So:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QFont, QResizeEvent
 from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
@@ -33,7 +35,7 @@ class SteadyLabel(QLabel):
         if text != self.text():
             self._set(text)
 
-    def setFont(self, font: QFont) -> None:
+    def setFont(self, font: QFont | str | Sequence[str]) -> None:
         super().setFont(font)
         self.release()
 
@@ -91,7 +93,7 @@ class SteadyText(QWidget):
         self.label.setWordWrap(on)
         self._fit()
 
-    def setFont(self, font: QFont) -> None:
+    def setFont(self, font: QFont | str | Sequence[str]) -> None:
         super().setFont(font)
         self.label.setFont(font)
         self._fit()

@@ -7,9 +7,10 @@ import math
 from types import SimpleNamespace
 
 import pytest
+from clips import read_code, write_clip
 from PySide6.QtCore import QEvent, QObject
 from PySide6.QtWidgets import QApplication, QVBoxLayout, QWidget
-from test_playback import _shown, read_code, write_clip
+from test_playback import _shown
 
 from cnnviz.core.result import profile
 from cnnviz.gui.pacing import SECONDARY_INTERVAL_S, Pacer
