@@ -95,7 +95,6 @@ def cmd_movie(args: argparse.Namespace, err: TextIO) -> int:
     out = Path(args.out)
     formats = _formats(args, out)
     view = stamp.view if stamp is not None else Scene().view
-    workers = movie.default_workers()  # processes drawing frames (CNNVIZ_MOVIE_WORKERS)
 
     if args.sweep:
         field = args.sweep.partition("=")[0].strip().replace("-", "_")
@@ -114,7 +113,7 @@ def cmd_movie(args: argparse.Namespace, err: TextIO) -> int:
         about = {"sweep": sweep.to_dict()}
 
         def frames():
-            return movie.sweep_frames(scene, sweep, frame, size, f"{src_path.name}: {what}", workers=workers)
+            return movie.sweep_frames(scene, sweep, frame, size, f"{src_path.name}: {what}")
 
         err.write(f"cnnviz: sweeping {sweep.field} over {n} values ({movie.fmt_range(sweep)}), {size[0]}x{size[1]}\n")
     else:
@@ -132,7 +131,7 @@ def cmd_movie(args: argparse.Namespace, err: TextIO) -> int:
         name = f"{stem(scene)}_clip-{src_path.stem}"
         inputs = [src_path, args.settings]
         targets = _targets(out, formats, name, args.overwrite, inputs)
-        n, clip_fps, clip = movie.clip_frames(scene, src_path, size, workers=workers)
+        n, clip_fps, clip = movie.clip_frames(scene, src_path, size)
         fps = args.fps or clip_fps
         about = {"clip": {"file": src_path.name, "frames": n}}
 

@@ -9,10 +9,13 @@ the machine and on what else runs on it, so they are reported, never asserted.
           banner), H.264. Target: under 10 s on 2 cores.
   clip    every frame of the bundled 100-frame clip at 256^2, the same frame. Target: under 10 s.
 
-Each run is split into engine (``engine.run``), drawing (matplotlib figures composed into a
-frame) and the rest (encoding, reading the clip). Sweep and clip runs are interleaved
-(``--repeat``) so a busy host slows both alike; CPU seconds are reported beside wall seconds:
-on a host shared with other jobs they say what the movie costs with the cores to itself.
+One process (a movie never forks): the engine and the clip's decoder run in a helper thread one
+frame ahead of the drawing, the encoder in its own threads. Each run reports wall seconds, the
+process's CPU seconds, and CPU seconds split into engine (``engine.run``, in the helper thread),
+drawing (:class:`cnnviz.export.live.FrameDrawer`, the main thread) and the rest of the main thread
+(encoding, handing frames over); ``builds`` counts figures built again (a changed background).
+On a host shared with other jobs the CPU seconds say what the movie costs with the cores to
+itself; wall seconds there are only comparable between interleaved runs (``--repeat``).
 """
 
 from __future__ import annotations
@@ -30,67 +33,61 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from cnnviz.export import movie  # noqa: E402
+from cnnviz.export import live, movie  # noqa: E402
 from cnnviz.io.images import load_image  # noqa: E402
 from cnnviz.paths import SAMPLE_IMAGE, SAMPLE_VIDEO  # noqa: E402
 from cnnviz.scene import Scene, SourceRef, pixel_hash  # noqa: E402
 from cnnviz.settings import Settings  # noqa: E402
 
-WORKERS = [1]
-
 
 class Split:
-    """Wall seconds spent in engine.run and in drawing frames, by wrapping the movie module's steps."""
+    """CPU seconds of the thread that ran them, spent in engine.run and in drawing frames, by wrapping
+    the movie module's steps; and the figures the drawers built."""
 
     def __init__(self) -> None:
         self.engine = self.draw = 0.0
-        self._run, self._compose = movie._run, movie.compose
+        self.builds = 0
+        self._run, self._draw = movie._run, live.FrameDrawer.draw
+        split = self
 
         def run(*a, **k):
-            t = time.perf_counter()
+            t = time.thread_time()
             try:
-                return self._run(*a, **k)
+                return split._run(*a, **k)
             finally:
-                self.engine += time.perf_counter() - t
+                split.engine += time.thread_time() - t
 
-        def compose(*a, **k):
-            t = time.perf_counter()
+        def draw(drawer, *a, **k):
+            t = time.thread_time()
             try:
-                return self._compose(*a, **k)
+                return split._draw(drawer, *a, **k)
             finally:
-                self.draw += time.perf_counter() - t
+                split.draw += time.thread_time() - t
+                split.builds = max(split.builds, drawer.builds)
 
-        movie._run, movie.compose = run, compose
+        movie._run, live.FrameDrawer.draw = run, draw
 
     def restore(self) -> None:
-        movie._run, movie.compose = self._run, self._compose
-
-
-def _cpu() -> float:
-    """CPU seconds of this process and of its reaped children (the frame-drawing processes)."""
-    import resource
-
-    c = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return time.process_time() + c.ru_utime + c.ru_stime
+        movie._run, live.FrameDrawer.draw = self._run, self._draw
 
 
 def _timed(make, path: Path) -> dict[str, float]:
-    split = Split()  # only sees this process: with workers > 1 engine and drawing happen elsewhere
-    c0, t0 = _cpu(), time.perf_counter()
+    split = Split()
+    c0, m0, t0 = time.process_time(), time.thread_time(), time.perf_counter()
     try:
         n = make(path)
     finally:
         split.restore()
-    wall, cpu = time.perf_counter() - t0, _cpu() - c0
-    if WORKERS[0] > 1:
-        split.engine = split.draw = float("nan")
+    wall, cpu, main_cpu = time.perf_counter() - t0, time.process_time() - c0, time.thread_time() - m0
     return {
         "frames": n,
         "wall_s": wall,
         "cpu_s": cpu,
-        "engine_s": split.engine,
-        "draw_s": split.draw,
-        "other_s": wall - split.engine - split.draw,
+        "main_thread_cpu_s": main_cpu,
+        "engine_cpu_s": split.engine,
+        "draw_cpu_s": split.draw,
+        "rest_main_cpu_s": main_cpu - split.draw,
+        "builds": split.builds,
         "ms_per_frame": 1e3 * wall / n,
         "bytes": path.stat().st_size,
     }
@@ -103,9 +100,7 @@ def sweep(size: int, frame_size: tuple[int, int], steps: int):
     sw = movie.parse_sweep(f"init=1e-3:10:log:{steps}", settings)
 
     def make(path: Path) -> int:
-        movie.write_movie(
-            path, movie.sweep_frames(scene, sw, frame, frame_size, workers=WORKERS[0]), len(sw.values), scene
-        )
+        movie.write_movie(path, movie.sweep_frames(scene, sw, frame, frame_size), len(sw.values), scene)
         return len(sw.values)
 
     return make
@@ -116,9 +111,7 @@ def clip(size: int, frame_size: tuple[int, int], frames: int | None):
     scene = Scene(settings=settings, source=SourceRef(name=SAMPLE_VIDEO.name))
 
     def make(path: Path) -> int:
-        n, fps, gen = movie.clip_frames(
-            scene, SAMPLE_VIDEO, frame_size, None if frames is None else range(frames), workers=WORKERS[0]
-        )
+        n, fps, gen = movie.clip_frames(scene, SAMPLE_VIDEO, frame_size, None if frames is None else range(frames))
         movie.write_movie(path, gen, n, scene, fps=fps)
         return n
 
@@ -144,7 +137,6 @@ def main() -> int:
     p.add_argument("--clip-frames", type=int, default=None, help="first N frames of the clip (default all 100)")
     p.add_argument("--repeat", type=int, default=1, help="interleaved sweep/clip pairs (default 1)")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: cnnviz's choice)")
-    p.add_argument("--workers", type=int, default=None, help="processes drawing frames (default: cnnviz's choice)")
     p.add_argument("--out", default=str(ROOT / "bench-results" / "movie.json"))
     args = p.parse_args()
 
@@ -154,12 +146,7 @@ def main() -> int:
 
     torch.set_num_threads(args.threads or torch_threads())
     frame_size = movie.parse_frame_size(args.frame_size)
-    parallel = args.workers or movie.default_workers()
-    counts = [1, parallel] if parallel > 1 else [1]
-    jobs = {}
-    for w in counts:
-        jobs[f"sweep/{w}"] = (w, sweep(args.size, frame_size, args.steps))
-        jobs[f"clip/{w}"] = (w, clip(args.size, frame_size, args.clip_frames))
+    jobs = {"sweep": sweep(args.size, frame_size, args.steps), "clip": clip(args.size, frame_size, args.clip_frames)}
     runs: dict[str, list[dict[str, float]]] = {k: [] for k in jobs}
     with tempfile.TemporaryDirectory() as tmp:
         # warm-up: fonts, matplotlib's caches, torch's kernels, the encoder
@@ -172,14 +159,14 @@ def main() -> int:
             Scene(settings=warm),
         )
         for _ in range(args.repeat):
-            for name, (w, make) in jobs.items():
-                WORKERS[0] = w
+            for name, make in jobs.items():
                 r = _timed(make, Path(tmp) / "movie.mp4")
                 runs[name].append(r)
                 print(
-                    f"{name:9s} {r['frames']:4d} frames  {r['wall_s']:6.1f} s wall  {r['cpu_s']:6.1f} s CPU  "
-                    f"engine {r['engine_s']:5.1f} s  drawing {r['draw_s']:5.1f} s  rest {r['other_s']:4.1f} s  "
-                    f"({r['ms_per_frame']:.0f} ms/frame, {r['bytes'] / 1e6:.1f} MB)",
+                    f"{name:5s} {r['frames']:4d} frames  {r['wall_s']:5.1f} s wall  {r['cpu_s']:5.1f} s CPU: "
+                    f"engine {r['engine_cpu_s']:4.1f} s, drawing {r['draw_cpu_s']:4.1f} s, "
+                    f"rest of main thread {r['rest_main_cpu_s']:4.1f} s  "
+                    f"({r['ms_per_frame']:.0f} ms/frame, {r['builds']} builds, {r['bytes'] / 1e6:.1f} MB)",
                     flush=True,
                 )
     load = os.getloadavg() if hasattr(os, "getloadavg") else None
@@ -189,7 +176,7 @@ def main() -> int:
         "size": args.size,
         "frame_size": list(frame_size),
         "torch_threads": torch.get_num_threads(),
-        "workers": counts,
+        "processes": 1,
         "cpus": os.cpu_count(),
         "load_average": load,
         "shared_host": "the host is shared with other jobs: compare CPU seconds, and interleaved runs",
@@ -199,7 +186,7 @@ def main() -> int:
         "median": summary,
         "runs": runs,
         "targets_s": {"sweep": 10.0, "clip": 10.0},
-        "note": "name/N: N processes draw the frames; engine/drawing split only for N = 1",
+        "note": "one process; engine and decoding in a helper thread ahead of the drawing; CPU seconds by thread",
     }
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

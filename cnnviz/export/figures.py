@@ -284,6 +284,38 @@ def _scale_legend(ax, n_scales: int, theory_label: str | None, nonfinite: bool) 
 
 
 # -- pyramid mode ---------------------------------------------------------------------------
+def family_series(
+    pyr: PyramidResult, measured: np.ndarray, theory: np.ndarray | None, bad: np.ndarray, log: bool, first_level: int
+) -> tuple[list[tuple[int, np.ndarray, np.ndarray, np.ndarray | None]], list[int]]:
+    """What a per-level curve figure draws: per scale s, ``(s, levels [n], measured [n], theory [n] or None)``
+    as drawn (NaN where not drawable: not positive on a log axis, overflowed), and the overflowed levels.
+
+    measured, theory: float ``[depth + 1, k + 1]`` indexed (l, s); bad: bool, the same shape."""
+    series, overflow = [], []
+    for s in range(pyr.k + 1):
+        levels = np.arange(first_level, min(pyr.depth, pyr.k - s) + 1)
+        if levels.size == 0:
+            continue
+        y = measured[levels, s].astype(np.float64)
+        y_draw = _positive(y) if log else np.where(np.isfinite(y), y, np.nan)
+        y_draw[bad[levels, s]] = np.nan
+        overflow += levels[bad[levels, s] | ~np.isfinite(y)].tolist()
+        t_draw = None
+        if theory is not None:
+            t = theory[levels, s].astype(np.float64)
+            t_draw = _positive(t) if log else t
+        series.append((s, levels, y_draw, t_draw))
+    return series, overflow
+
+
+def family_inputs(pyr: PyramidResult, figure: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool, int]:
+    """(measured, theory, bad, log, first level) of the "variance" or "gradient" figure, each ``[depth + 1, k + 1]``."""
+    if figure == "variance":
+        return pyr.grid("var"), pyr.grid("theory_var"), pyr.grid("nonfinite") > 0, True, 0
+    bad = (pyr.grid("nonfinite") > 0) | (pyr.grid("grad_nonfinite") > 0)
+    return pyr.grid("grad_rms"), pyr.grid("theory_grad_rms"), bad, True, 1
+
+
 def _family(
     fig: Figure,
     result: Result,
@@ -297,29 +329,24 @@ def _family(
     ylabel: str,
     theory_label: str = "theory (mean field)",
 ) -> None:
-    """One value per (l, s) against level l, one colour per scale s, theory dashed beside it."""
+    """One value per (l, s) against level l, one colour per scale s, theory dashed beside it.
+
+    The lines are kept as ``fig._cnnviz_lines[(s, "measured" | "theory")]`` (a movie moves them)."""
     pyr = _pyr(result)
     ax = _axes(fig)
     n_scales = pyr.k + 1
     colors = scale_colors(n_scales)
-    shown_m, shown_t, overflow = [], [], []
-    for s in range(n_scales):
-        levels = np.arange(first_level, min(pyr.depth, pyr.k - s) + 1)
-        if levels.size == 0:
-            continue
-        y = measured[levels, s].astype(np.float64)
-        y_draw = _positive(y) if log else np.where(np.isfinite(y), y, np.nan)
-        y_draw[bad[levels, s]] = np.nan
-        overflow += levels[bad[levels, s] | ~np.isfinite(y)].tolist()
+    series, overflow = family_series(pyr, measured, theory, bad, log, first_level)
+    shown_m, shown_t, lines = [], [], {}
+    for s, levels, y_draw, t_draw in series:
         if not np.isnan(y_draw).all():
-            ax.plot(levels, y_draw, "-o", color=colors[s], zorder=3, label=f"s = {s}")
+            (lines[s, "measured"],) = ax.plot(levels, y_draw, "-o", color=colors[s], zorder=3, label=f"s = {s}")
         shown_m.append(y_draw)
-        if theory is not None:
-            t = theory[levels, s].astype(np.float64)
-            t_draw = _positive(t) if log else t
+        if t_draw is not None:
             if not np.isnan(t_draw).all():
-                ax.plot(levels, t_draw, "--", color=colors[s], lw=1.4, alpha=0.9, zorder=2)
+                (lines[s, "theory"],) = ax.plot(levels, t_draw, "--", color=colors[s], lw=1.4, alpha=0.9, zorder=2)
             shown_t.append(t_draw)
+    fig._cnnviz_lines = lines  # type: ignore[attr-defined]
     if log:
         ax.set_yscale("log")
         lim = _log_limits(shown_m, shown_t)
@@ -340,11 +367,7 @@ def fig_variance(result: Result, scene: Scene) -> Figure:
         fig,
         result,
         "var",
-        pyr.grid("var"),
-        pyr.grid("theory_var"),
-        pyr.grid("nonfinite") > 0,
-        log=True,
-        first_level=0,
+        *family_inputs(pyr, "variance"),
         title="Activation variance per level",
         ylabel="variance Var(Lₗ,ₛ)",
     )
@@ -358,11 +381,7 @@ def fig_gradient(result: Result, scene: Scene) -> Figure:
         fig,
         result,
         "grad",
-        pyr.grid("grad_rms"),
-        pyr.grid("theory_grad_rms"),
-        (pyr.grid("nonfinite") > 0) | (pyr.grid("grad_nonfinite") > 0),
-        log=True,
-        first_level=1,
+        *family_inputs(pyr, "gradient"),
         title="Gradient RMS per level (backward from the top)",
         ylabel="RMS of ∂/∂Lₗ,ₛ",
     )
@@ -488,6 +507,20 @@ def _subscripted(ax, x: float, y: float, base: str, sub: str, fs: float, color: 
     )
 
 
+def grid_cell(
+    pyr: PyramidResult, key: tuple[int, int], images: dict, view: Any, signed: bool, table: np.ndarray
+) -> tuple[np.ndarray, float]:
+    """Cell (l, s) of the grid as drawn: uint8 ``[h, w, 3 | 4]`` and its aspect h / w (the input I_s at l = 0).
+
+    images: the display images of levels >= 1 (``maps.map_image``); table: the colour map's LUT."""
+    l, s = key
+    if l == 0:
+        return pyramid_rgb(pyr, s), 1.0
+    im = images[key]
+    levels = levels_for(images, key, view.normalisation, signed)
+    return colorize(im.data, levels, table, im.gap_mask), im.data.shape[0] / im.data.shape[1]
+
+
 def fig_grid(result: Result, scene: Scene) -> Figure:
     """The (l, s) triangle as the window draws it: column s, row l + s from the bottom, so the
     two inputs of L_{l+1,s} sit where the seed's arrows point (<- to its right, ^ below it)."""
@@ -519,14 +552,7 @@ def fig_grid(result: Result, scene: Scene) -> Figure:
         x, y = s * PITCH, (l + s) * PITCH
         st = stats.get(key)
         bad = bool(st is not None and st.nonfinite)
-        if l == 0:
-            rgba = pyramid_rgb(pyr, s)
-            aspect = 1.0
-        else:
-            im = images[key]
-            levels = levels_for(images, key, view.normalisation, signed)
-            rgba = colorize(im.data, levels, table, im.gap_mask)
-            aspect = im.data.shape[0] / im.data.shape[1]
+        rgba, aspect = grid_cell(pyr, key, images, view, signed, table)
         w, h = (1.0, aspect) if aspect <= 1 else (1 / aspect, 1.0)
         x0, y0 = x + (1 - w) / 2, y + (1 - h) / 2
         art = ax.imshow(_upscale(rgba), extent=(x0, x0 + w, y0, y0 + h), interpolation="none", zorder=1)
@@ -570,6 +596,7 @@ def fig_grid(result: Result, scene: Scene) -> Figure:
         cb = fig.colorbar(mappable, cax=fig.add_axes((0.865, 0.3, 0.022, 0.45)))
         cb.set_label(f"activation value ({scope[view.normalisation]})")
         cb.outline.set_visible(False)
+        fig._cnnviz_colorbar = (cb, cb_key)  # type: ignore[attr-defined]  # a movie sets its limits per frame
     what = (
         f"channel {min(view.channel, result.settings.channels - 1)}"
         if not view.mosaic
@@ -586,6 +613,7 @@ def fig_grid(result: Result, scene: Scene) -> Figure:
     )
     ax.text(0.0, -0.035, note, transform=ax.transAxes, fontsize=9, color=MUTED, va="top")
     fig._cnnviz_images = images_drawn  # type: ignore[attr-defined]  # see save_figure
+    fig._cnnviz_cells = dict(zip(keys, images_drawn))  # type: ignore[attr-defined]  # a movie sets their data
     return fig
 
 

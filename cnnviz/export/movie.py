@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from ..core.result import profile
 from ..errors import ExportError, SettingsError
 from ..scene import Scene
 from ..settings import INIT_FIELDS, NOISE_SIZES, SIZES, Settings
@@ -41,7 +42,6 @@ FRAME_SIZE_RANGE = (128, 3840)
 MAX_STEPS = 1000
 DEFAULT_FLOAT_STEPS = 30
 DEFAULT_FPS = 10.0
-BANNER_FRACTION = 0.12  # of the frame's height
 
 # which mode shows a field (a sweep of a residual_* field in the pyramid mode would show nothing move)
 _INIT_LAB_FIELDS = (
@@ -65,14 +65,9 @@ LABELS = {
     "noise_size": "noise side",
 }
 
-# the figures of each mode's movie frame, as columns (top to bottom)
-PANELS = {
-    "pyramid": (("grid",), ("variance", "gradient")),
-    "init": (("residual_variance", "residual_gradient"), ("unit_y", "unit_u")),
-    "cost": (("grid",), ("multiplies", "variance")),
-}
-
 Progress = Callable[[int, int], None]
+# the engine's profile for a movie frame: display maps and statistics, nothing the frame does not draw
+MOVIE_PROFILE = profile("playback", histograms="none", equivariance=False)
 
 
 @dataclass(frozen=True)
@@ -241,50 +236,6 @@ def parse_frame_size(text: str) -> tuple[int, int]:
 
 
 # -- drawing one frame ----------------------------------------------------------------------
-def _rgba(fig: Any, dpi: float) -> np.ndarray:
-    """``fig`` drawn by Agg at ``dpi``: uint8 ``[h, w, 4]``."""
-    import matplotlib
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    from .figures import STYLE
-
-    fig.set_dpi(dpi)
-    canvas = FigureCanvasAgg(fig)
-    with matplotlib.rc_context(STYLE):
-        canvas.draw()
-    return np.asarray(canvas.buffer_rgba())
-
-
-def _banner(width: int, height: int, text: str, note: str, position: float | None) -> np.ndarray:
-    """The banner ``[height, width, 4]``: the value in large type, a note, a slider track."""
-    import matplotlib
-    from matplotlib.figure import Figure
-
-    from .figures import MUTED, SELECT, STYLE, TEXT
-
-    dpi = 100.0
-    fig = Figure(figsize=(width / dpi, height / dpi), dpi=dpi, facecolor="white")
-    big = max(10.0, 0.42 * height * 72 / dpi)  # points: 42 % of the banner's height
-    with matplotlib.rc_context(STYLE):
-        fig.text(0.015, 0.55, text, fontsize=big, color=TEXT, ha="left", va="center")
-        fig.text(0.985, 0.80, note, fontsize=big * 0.36, color=MUTED, ha="right", va="center")
-        if position is not None:  # the slider: where this value sits in the swept range
-            ax = fig.add_axes((0.55, 0.22, 0.43, 0.3))
-            ax.set_xlim(-0.02, 1.02)
-            ax.set_ylim(-1, 1)
-            ax.axis("off")
-            ax.plot([0, 1], [0, 0], color="#c8c8c8", lw=max(2.0, height * 0.05), solid_capstyle="round")
-            ax.plot([0, position], [0, 0], color=MUTED, lw=max(2.0, height * 0.05), solid_capstyle="round")
-            ax.plot([position], [0], "o", color=SELECT, ms=max(6.0, height * 0.16))
-    return _rgba(fig, dpi)
-
-
-def _paste(canvas: np.ndarray, tile: np.ndarray, top: int, left: int) -> None:
-    h = min(tile.shape[0], canvas.shape[0] - top)
-    w = min(tile.shape[1], canvas.shape[1] - left)
-    canvas[top : top + h, left : left + w] = tile[:h, :w, :3]
-
-
 def compose(
     result: Any,
     scene: Scene,
@@ -295,42 +246,14 @@ def compose(
     position: float | None = None,
     ylims: dict[str, tuple[float, float]] | None = None,
 ) -> np.ndarray:
-    """One movie frame, uint8 ``[H, W, 3]`` with ``(W, H) = size``: banner over the mode's figures.
+    """One movie frame, uint8 ``[H, W, 3]`` with ``(W, H) = size``: banner over the mode's figures,
+    built from scratch (a movie keeps one :class:`~cnnviz.export.live.FrameDrawer` for all its frames).
 
     ``ylims``: fixed y limits for figures by name (a sweep keeps its curves' axes still, so
-    the curves move and the axes do not). Each figure is drawn by Agg straight at the
-    resolution it occupies (no resampling)."""
-    from .figures import _log_ticks, render
+    the curves move and the axes do not)."""
+    from .live import FrameDrawer
 
-    width, height = size
-    mode = result.settings.mode
-    columns = [[render(result, scene, f) for f in col] for col in PANELS[mode]]
-    for col, names in zip(columns, PANELS[mode]):
-        for fig, name in zip(col, names):
-            if ylims and name in ylims and fig.axes and fig.axes[0].get_yscale() == "log":
-                fig.axes[0].set_ylim(*ylims[name])
-                _log_ticks(fig.axes[0])
-    banner_h = max(40, int(height * BANNER_FRACTION)) if text or note else 0
-    room_h = height - banner_h
-    # inches of each column: widest figure x stacked heights; one dpi per column fits the height
-    col_in = [(max(f.get_size_inches()[0] for f in col), sum(f.get_size_inches()[1] for f in col)) for col in columns]
-    dpis = [room_h / h for _, h in col_in]
-    total_w = sum(w * d for (w, _), d in zip(col_in, dpis))
-    if total_w > width:
-        dpis = [d * width / total_w for d in dpis]
-        total_w = width
-    canvas = np.full((height, width, 3), 255, np.uint8)
-    if banner_h:
-        _paste(canvas, _banner(width, banner_h, text, note, position), 0, 0)
-    left = int((width - total_w) / 2)
-    for col, (cw, ch), dpi in zip(columns, col_in, dpis):
-        top = banner_h + int((room_h - ch * dpi) / 2)
-        for fig in col:
-            tile = _rgba(fig, dpi)
-            _paste(canvas, tile, top, left + int((cw * dpi - tile.shape[1]) / 2))
-            top += tile.shape[0]
-        left += int(round(cw * dpi))
-    return canvas
+    return FrameDrawer(size, ylims).draw(result, scene, text=text, note=note, position=position)
 
 
 # -- the frames of a sweep and of a clip ---------------------------------------------------------
@@ -341,8 +264,8 @@ def _run(settings: Settings, frame: np.ndarray | None, source: str) -> Any:
         from ..io.images import fit_to_size
 
         frame = fit_to_size(frame, settings.size)[0]
-    # the equivariance readout is not drawn in a movie frame and costs a second pass of the network
-    return run(settings, frame, source=source, equivariance=False)
+    # only what a movie frame draws: no equivariance readout (a second pass of the network), no histograms
+    return run(settings, frame, source=source, profile=MOVIE_PROFILE)
 
 
 def _position(sweep: Sweep, i: int) -> float:
@@ -355,78 +278,85 @@ def _position(sweep: Sweep, i: int) -> float:
     return i / max(1, len(vals) - 1)
 
 
-# -- drawing frames in worker processes ------------------------------------------------------------
-# Drawing a frame is matplotlib (Python, one core); a pool of forked processes draws several at once.
-# The job is a module global set before the fork, so each task is only an index (or a clip frame).
-_JOB: dict[str, Any] = {}
+# -- computing and drawing frames ----------------------------------------------------------------
+# One process: a movie never forks (a window's process holds Qt threads). The engine (torch, which
+# releases the GIL) and the clip's decoder run one thread ahead of the drawing (matplotlib), so on two
+# cores a frame costs about its drawing; the encoder runs in its own threads.
+AHEAD = 2  # frames computed ahead of the one being drawn
 
 
-def _child_init() -> None:
-    import signal
+@dataclass
+class _Job:
+    """What every frame of one movie shares; ``drawer`` keeps the figures between frames."""
 
-    import torch
+    scene: Scene
+    size: tuple[int, int]
+    drawer: Any
+    sweep: Sweep | None = None
+    frame: np.ndarray | None = None
+    source: str = ""
+    name: str = ""
+    path: str = ""
+    n: int = 0
 
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the parent's to handle (it ends the pool)
-    torch.set_num_threads(1)
 
-
-def _sweep_frame(i: int) -> np.ndarray:
-    job = _JOB
-    sweep: Sweep = job["sweep"]
-    scene: Scene = job["scene"]
-    settings = scene.settings.replace(**{sweep.field: sweep.values[i]})
-    result = _run(settings, job["frame"], job["source"])
+def _sweep_compute(job: _Job, i: int) -> tuple[Any, Scene, str, str, float]:
+    sweep = job.sweep
+    assert sweep is not None
+    settings = job.scene.settings.replace(**{sweep.field: sweep.values[i]})
+    result = _run(settings, job.frame, job.source)
     note = f"{i + 1}/{len(sweep.values)}   {fmt_range(sweep)}"
     text = value_text(sweep.field, sweep.values[i], result)
-    here = scene.replace(settings=settings)
-    return compose(
-        result, here, job["size"], text=text, note=note, position=_position(sweep, i), ylims=job.get("ylims")
-    )
+    return result, job.scene.replace(settings=settings), text, note, _position(sweep, i)
 
 
-def _clip_frame(task: tuple[int, int, float, np.ndarray]) -> np.ndarray:
+def _clip_compute(job: _Job, task: tuple[int, int, float, np.ndarray]) -> tuple[Any, Scene, str, str, float]:
     from ..scene import SourceRef, pixel_hash
 
     k, index, t, rgb = task
-    job = _JOB
-    scene: Scene = job["scene"]
-    name, n = job["name"], job["n"]
-    ref = SourceRef(name=name, path=job["path"], pixels=pixel_hash(rgb), frame=index)
-    result = _run(scene.settings, rgb, f"{name}: frame {index}")
+    ref = SourceRef(name=job.name, path=job.path, pixels=pixel_hash(rgb), frame=index)
+    result = _run(job.scene.settings, rgb, f"{job.name}: frame {index}")
     text = f"frame {index}   t = {t:.2f} s"
-    note = f"{name}   {k + 1}/{n}"
-    return compose(result, scene.replace(source=ref), job["size"], text=text, note=note, position=k / max(1, n - 1))
+    note = f"{job.name}   {k + 1}/{job.n}"
+    return result, job.scene.replace(source=ref), text, note, k / max(1, job.n - 1)
 
 
-def default_workers() -> int:
-    """Processes that draw frames: every core, at most 4 (``CNNVIZ_MOVIE_WORKERS`` overrides)."""
-    import os
-
-    env = os.environ.get("CNNVIZ_MOVIE_WORKERS", "")
-    if env.isdigit() and int(env) >= 1:
-        return int(env)
-    return max(1, min(4, os.cpu_count() or 1))
+def _draw(job: _Job, computed: tuple[Any, Scene, str, str, float]) -> np.ndarray:
+    result, scene, text, note, position = computed
+    return job.drawer.draw(result, scene, text=text, note=note, position=position)
 
 
-def _mapped(
-    fn: Callable[[Any], np.ndarray], tasks: Iterable[Any], job: dict[str, Any], workers: int
-) -> Iterator[np.ndarray]:
-    """``fn`` over ``tasks`` in order, in ``workers`` forked processes (1: here, in this thread)."""
-    global _JOB
-    _JOB = job
-    if workers <= 1:
-        for t in tasks:
-            yield fn(t)
-        return
-    import multiprocessing
+_END = object()
 
-    pool = multiprocessing.get_context("fork").Pool(workers, initializer=_child_init)
+
+def _frames(job: _Job, compute: Callable[[_Job, Any], tuple], tasks: Iterable[Any]) -> Iterator[np.ndarray]:
+    """The frames of ``tasks`` in order: ``compute`` (engine, and the decoder pulling ``tasks``) runs in
+    one helper thread up to :data:`AHEAD` frames ahead; drawing happens here. Closing the generator
+    (a cancel) stops the helper after the frame it is computing."""
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
+    it = iter(tasks)
+    def step() -> Any:  # in the helper thread, one call at a time: the tasks are pulled in order
+        task = next(it, _END)
+        return _END if task is _END else compute(job, task)
+
+    pool = ThreadPoolExecutor(1, thread_name_prefix="cnnviz-movie")
+    pending = deque(pool.submit(step) for _ in range(AHEAD))
     try:
-        yield from pool.imap(fn, tasks, chunksize=1)
-        pool.close()
+        while True:
+            done = pending.popleft().result()
+            if done is _END:
+                return
+            pending.append(pool.submit(step))
+            yield _draw(job, done)
     finally:
-        pool.terminate()  # a cancel, Ctrl+C or an error: the frames still being drawn are dropped
-        pool.join()
+        for f in pending:
+            f.cancel()
+        pool.shutdown(wait=True)
+        close = getattr(it, "close", None)
+        if close is not None:
+            close()  # the clip's reader
 
 
 def sweep_frames(
@@ -435,20 +365,18 @@ def sweep_frames(
     frame: np.ndarray | None,
     size: tuple[int, int] = DEFAULT_FRAME_SIZE,
     source: str = "",
-    workers: int = 1,
     fixed_axes: bool = True,
 ) -> Iterator[np.ndarray]:
     """One composed frame ``[H, W, 3]`` uint8 per value of ``sweep`` on ``scene``'s settings.
 
     ``fixed_axes``: the curves' y axes hold the whole sweep (:func:`sweep_limits`), so what
     moves is the curves, as when the slider is dragged in the window with the axes locked.
+    The figures are built once and only what moves is drawn again (:mod:`cnnviz.export.live`)."""
+    from .live import FrameDrawer
 
-    ``workers`` > 1 draws frames in that many forked processes (the command line; a window's
-    process must not fork)."""
-    job = {"scene": scene, "sweep": sweep, "frame": frame, "size": size, "source": source}
-    if fixed_axes:
-        job["ylims"] = sweep_limits(scene, sweep, frame, source)
-    return _mapped(_sweep_frame, range(len(sweep.values)), job, workers)
+    ylims = sweep_limits(scene, sweep, frame, source) if fixed_axes else None
+    job = _Job(scene, size, FrameDrawer(size, ylims), sweep=sweep, frame=frame, source=source)
+    return _frames(job, _sweep_compute, range(len(sweep.values)))
 
 
 def sweep_limits(scene: Scene, sweep: Sweep, frame: np.ndarray | None, source: str = "") -> dict[str, tuple]:
@@ -496,18 +424,20 @@ def clip_frames(
     video: str | Path,
     size: tuple[int, int] = DEFAULT_FRAME_SIZE,
     indices: Sequence[int] | None = None,
-    workers: int = 1,
 ) -> tuple[int, float, Iterator[np.ndarray]]:
     """(frame count, fps, frames): one composed frame ``[H, W, 3]`` uint8 per frame of the clip ``video``.
 
-    The clip is decoded here, in order; ``workers`` > 1 draws frames in forked processes."""
+    The clip is decoded in order, ahead of the drawing. The curves keep their y limits while
+    the curves fit in them (a quarter decade of room each side), so the axes do not jump."""
     from ..io.video import VideoReader
+    from .live import FrameDrawer
 
     reader = VideoReader(video, size=scene.settings.size)
     info = reader.ensure_index()
     todo = list(range(info.frame_count)) if indices is None else list(indices)
     fps = info.fps if info.fps and math.isfinite(info.fps) and info.fps > 0 else DEFAULT_FPS
-    job = {"scene": scene, "size": size, "name": Path(video).name, "path": str(Path(video).resolve()), "n": len(todo)}
+    job = _Job(scene, size, FrameDrawer(size, hold=True), name=Path(video).name, path=str(Path(video).resolve()))
+    job.n = len(todo)
 
     def decoded() -> Iterator[tuple[int, int, float, np.ndarray]]:
         try:
@@ -516,7 +446,7 @@ def clip_frames(
         finally:
             reader.close()
 
-    return len(todo), fps, _mapped(_clip_frame, decoded(), job, workers)
+    return len(todo), fps, _frames(job, _clip_compute, decoded())
 
 
 # -- writing -------------------------------------------------------------------------------------
