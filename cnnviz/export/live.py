@@ -166,7 +166,7 @@ class Panel:
                 art.set_animated(True)
             moving = [p for p in ax.patches if p.get_zorder() > self.cells[0].get_zorder()] if self.cells else []
             if hasattr(fig, "_cnnviz_colorbar"):
-                moving.append(fig._cnnviz_colorbar[0].ax)  # type: ignore[attr-defined]
+                moving.append(fig._cnnviz_colorbar[0].ax)
         elif self.name in ("variance", "gradient"):
             lim = key[-1] if key is not None else None
             if lim is not None and ax.get_yscale() == "log":
@@ -199,15 +199,16 @@ class Panel:
                     lines[s, "theory"].set_ydata(t)
 
     def _update_grid(self, result: Any, scene: Scene) -> None:
-        fig, pyr, view = self.fig, result.pyramid, scene.view
+        fig: Any = self.fig
+        pyr, view = result.pyramid, scene.view
         signed = is_signed(result.settings.activation)
         table = lut(DIVERGING_MAP if signed else view.colormap)
-        cells = fig._cnnviz_cells  # type: ignore[attr-defined]
+        cells = fig._cnnviz_cells
         images = {key: map_image(pyr.maps[key], view) for key in cells if key[0] >= 1}
         for key, art in cells.items():
             art.set_data(F.grid_cell(pyr, key, images, view, signed, table)[0])
         if hasattr(fig, "_cnnviz_colorbar"):
-            cb, cb_key = fig._cnnviz_colorbar  # type: ignore[attr-defined]
+            cb, cb_key = fig._cnnviz_colorbar
             cb.mappable.set_clim(*F.levels_for(images, cb_key, view.normalisation, signed))
 
     def pixels(self, dpi: float, drawn: set[str] | None = None) -> np.ndarray:
