@@ -391,7 +391,6 @@ def sweep_limits(scene: Scene, sweep: Sweep, frame: np.ndarray | None, source: s
 
     if scene.settings.mode not in ("pyramid", "cost"):
         return {}
-    from concurrent.futures import ThreadPoolExecutor
 
     def numbers(settings: Settings) -> Any:
         here = frame
@@ -401,9 +400,8 @@ def sweep_limits(scene: Scene, sweep: Sweep, frame: np.ndarray | None, source: s
             here = fit_to_size(frame, settings.size)[0]
         return run(settings, here, source=source, profile="stats").pyramid
 
-    # two threads: torch releases the GIL, so on two cores the pass takes about half as long
-    with ThreadPoolExecutor(2, thread_name_prefix="cnnviz-movie") as pool:
-        pyramids = list(pool.map(numbers, sweep.settings(scene.settings)))
+    # one thread: the engine's multiply count (torch's FlopCounterMode, global hooks) is not thread-safe
+    pyramids = [numbers(settings) for settings in sweep.settings(scene.settings)]
     series: dict[str, tuple[list[np.ndarray], list[np.ndarray]]] = {"variance": ([], []), "gradient": ([], [])}
     for pyr in pyramids:
         if pyr is None:
