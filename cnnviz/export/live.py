@@ -244,6 +244,7 @@ class Banner:
 
         dpi = 100.0
         self.dpi = dpi
+        self.key = (width, height, slider)
         self.fig = fig = Figure(figsize=(width / dpi, height / dpi), dpi=dpi, facecolor="white")
         big = max(10.0, 0.42 * height * 72 / dpi)  # points: 42 % of the banner's height
         self.text = fig.text(0.015, 0.55, "", fontsize=big, color=TEXT, ha="left", va="center")
@@ -332,7 +333,7 @@ class FrameDrawer:
             if banner_h:
                 slider = position is not None
                 b = self.banner
-                if b is None or b.fig.get_size_inches()[1] * b.dpi != banner_h or (b.track is not None) != slider:
+                if b is None or b.key != (width, banner_h, slider):
                     b = self.banner = Banner(width, banner_h, slider)
                 _paste(canvas, b.pixels(text, note, position), 0, 0)
             left = int((width - total_w) / 2)

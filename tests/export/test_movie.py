@@ -218,3 +218,15 @@ def test_a_sweep_of_the_input_size_fits_the_frame_to_each_size(tmp_path):
     assert sweep.values == (64, 128)
     frames = list(movie.sweep_frames(_scene(), sweep, big, SIZE))
     assert len(frames) == 2 and not np.array_equal(*frames)
+
+
+def test_a_drawer_keeps_its_figures_and_banner_between_frames_of_any_size(frame):
+    from cnnviz.core.engine import run
+
+    drawer = live.FrameDrawer((640, 476))  # a banner 57 px high: 0.57 in at 100 dpi is not exactly 57 px
+    result = run(SMALL, frame, profile=movie.MOVIE_PROFILE)
+    first = drawer.draw(result, _scene(), text="a", note="1/2", position=0.0).copy()
+    banner, builds = drawer.banner, drawer.builds
+    second = drawer.draw(result, _scene(), text="b", note="2/2", position=1.0)
+    assert drawer.banner is banner and drawer.builds == builds == 3
+    assert first.shape == (476, 640, 3) and not np.array_equal(first, second)
