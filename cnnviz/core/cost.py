@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import threading
 
 from ..errors import SettingsError
 from .result import CostRow
@@ -77,6 +78,11 @@ def _meta_flops(layers: list[tuple[int, int, int, int, int]]) -> list[int]:
     return list(_meta_flops_cached(tuple(layers)))
 
 
+# FlopCounterMode installs process-wide hooks: two threads counting at once (the window's
+# worker and a movie's engine thread meeting new shapes together) was seen to crash.
+_COUNTING = threading.Lock()
+
+
 @functools.lru_cache(maxsize=64)
 def _meta_flops_cached(layers: tuple[tuple[int, int, int, int, int], ...]) -> tuple[int, ...]:
     """FlopCounterMode's count for the two convolutions that make each layer.
@@ -90,7 +96,7 @@ def _meta_flops_cached(layers: tuple[tuple[int, int, int, int, int], ...]) -> tu
 
     meta = torch.device("meta")
     out = []
-    with FlopCounterMode(display=False) as counter:
+    with _COUNTING, FlopCounterMode(display=False) as counter:
         for batch, in_ch, out_ch, n, kernel in layers:
             before = counter.get_total_flops()
             p = kernel // 2
