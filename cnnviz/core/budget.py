@@ -71,6 +71,11 @@ def format_bytes(n: float) -> str:
     return f"{int(n)} B"
 
 
+def format_seconds(seconds: float) -> str:
+    """A duration in words: "under a second", "40 s", "7 min", "1.5 h"."""
+    return _time(seconds)
+
+
 def _time(seconds: float) -> str:
     if seconds < 1:
         return "under a second"

@@ -22,6 +22,7 @@ from ..settings import SATURATION, Settings
 from . import budget, cost, theory
 from .device import pick_device
 from .init import resolve_init_var, scale_net_fan_in
+from .progress import Tracker, pyramid_total, residual_total
 from .pyramid import image_pyramid
 from .residual import ResidualStack
 from .result import DISPLAY_SIZE, CostRow, Profile, PyramidResult, ResidualResult, Result
@@ -117,6 +118,7 @@ def _pyramid_result(
     cancel: Callable[[], bool] | None,
     prof: Profile,
     lap: Lap,
+    progress: Callable[[float], None] | None = None,
 ) -> tuple[PyramidResult, tuple[CostRow, ...]]:
     k, depth, J, D = settings.k, settings.depth, settings.channels, settings.kernel
     # channels_last (NHWC) runs the small-channel convolutions ~1.6x faster on the CPU,
@@ -140,7 +142,8 @@ def _pyramid_result(
         # Level 1 is computed without autograd: gradients are wanted with respect to the
         # layer outputs L_{l,s}, l >= 1, never the image or the weights, so no backward
         # pass runs through the first (most expensive) level.
-        layers = net(pyr, cancel, grad_from_level=1)
+        track = None if progress is None else Tracker(pyramid_total(k, depth, J, D), progress)
+        layers = net(pyr, cancel, grad_from_level=1, progress=track)
         lap("forward")
         if cancel is not None and cancel():
             raise Cancelled
@@ -315,6 +318,7 @@ def _residual_result(
     cancel: Callable[[], bool] | None,
     prof: Profile,
     lap: Lap,
+    progress: Callable[[float], None] | None = None,
 ) -> ResidualResult:
     J, D, L = settings.channels, settings.kernel, settings.residual_depth
     x0 = _residual_input(settings, frame, device)
@@ -326,7 +330,8 @@ def _residual_result(
     lap("build")
     with torch.enable_grad():
         x0.requires_grad_()
-        outs = stack(x0, cancel)
+        n = x0.shape[-1]
+        outs = stack(x0, cancel, None if progress is None else Tracker(residual_total(n, J, D, L), progress))
         lap("forward")
         gen = torch.Generator().manual_seed(int(settings.seed) + 1)
         g_top = torch.randn(outs[-1].shape, generator=gen).to(device)
@@ -359,6 +364,7 @@ def _run_on(
     device: torch.device,
     cancel: Callable[[], bool] | None,
     prof: Profile,
+    progress: Callable[[float], None] | None = None,
 ) -> dict[str, Any]:
     lap = Lap()
     out: dict[str, Any] = {}
@@ -366,11 +372,11 @@ def _run_on(
     if not residual_mode:
         if frame is None:
             raise SettingsError("no image to run the network on")
-        out["pyramid"], costs = _pyramid_result(settings, frame, device, cancel, prof, lap)
+        out["pyramid"], costs = _pyramid_result(settings, frame, device, cancel, prof, lap, progress)
         out["costs"] = cost.with_torch_flops(costs, settings.kernel) if settings.mode == "cost" else costs
         lap("cost")
     else:
-        out["residual"] = _residual_result(settings, frame, device, cancel, prof, lap)
+        out["residual"] = _residual_result(settings, frame, device, cancel, prof, lap, progress)
         if settings.mode == "init":
             d = settings.unit_dim
             unit_var = resolve_init_var(settings.unit_init, d, 1, 1, d, default="lecun")
@@ -390,6 +396,7 @@ def run(
     source: str = "",
     display_size: int | None = None,
     equivariance: bool | None = None,
+    progress: Callable[[float], None] | None = None,
 ) -> Result:
     """Compute what ``settings`` and ``profile`` ask for on ``frame``.
 
@@ -406,7 +413,9 @@ def run(
     the stats profile) and ``equivariance`` override the profile's fields.
 
     ``cancel`` is polled between levels; when it returns True, :class:`Cancelled` is raised
-    (a newer request won). A device that fails falls back to the CPU with a warning in the
+    (a newer request won); inside a convolution too large to wait for it is polled between row
+    strips (:mod:`cnnviz.core.strips`). ``progress(fraction)`` hears how far the network's
+    forward and backward passes are (per scale, and per strip), fraction in [0, 1]. A device that fails falls back to the CPU with a warning in the
     result; running out of memory raises :class:`EngineError` with one line saying what to reduce.
     """
     t0 = time.perf_counter()
@@ -431,7 +440,7 @@ def run(
     device, warnings = pick_device(settings.device)
     budget.check(settings, str(device))  # refuse what cannot fit, before allocating (one line)
     try:
-        out = _run_on(settings, frame, device, cancel, prof)
+        out = _run_on(settings, frame, device, cancel, prof, progress)
     except Cancelled:
         raise
     except CnnvizError:
@@ -442,7 +451,7 @@ def run(
             warnings.append(f"{device.type} failed ({str(err).splitlines()[0][:120]}); ran on the CPU instead")
             device = torch.device("cpu")
             try:
-                out = _run_on(settings, frame, device, cancel, prof)
+                out = _run_on(settings, frame, device, cancel, prof, progress)
             except (RuntimeError, MemoryError) as err2:
                 raise EngineError(
                     _memory_message(settings) if _is_oom(err2) else f"computation failed: {str(err2).splitlines()[0]}"

@@ -10,13 +10,12 @@ import math
 from collections.abc import Callable
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ..errors import SettingsError
 from .activations import make_activation
 from .init import residual_init_var
-from .scale_net import Cancelled
+from .strips import Cancelled, Progress, conv_sum
 
 
 class ResidualStack(nn.Module):
@@ -49,13 +48,18 @@ class ResidualStack(nn.Module):
         )
         self.bias = nn.ParameterList(nn.Parameter(torch.zeros(channels)) for _ in range(depth))
 
-    def forward(self, x: torch.Tensor, cancel: Callable[[], bool] | None = None) -> list[torch.Tensor]:
-        """x: ``[B, J, H, W]``. Returns ``outs`` with ``outs[0] = x`` and ``outs[l]`` = L_l, l = 1..L."""
+    def forward(
+        self, x: torch.Tensor, cancel: Callable[[], bool] | None = None, progress: Progress | None = None
+    ) -> list[torch.Tensor]:
+        """x: ``[B, J, H, W]``. Returns ``outs`` with ``outs[0] = x`` and ``outs[l]`` = L_l, l = 1..L.
+
+        ``cancel`` is polled every 8 blocks and between the row strips of a convolution too large
+        to wait for (:mod:`cnnviz.core.strips`); ``progress(multiplies)`` hears of the work done."""
         p = self.kernel // 2
         outs = [x]
         for i in range(self.depth):
             if cancel is not None and i % 8 == 0 and cancel():
                 raise Cancelled
-            r = F.conv2d(outs[-1], self.weight[i], -self.bias[i], padding=p)
+            r = conv_sum(((outs[-1], self.weight[i], 1),), -self.bias[i], p, cancel=cancel, progress=progress)
             outs.append(outs[-1] + self._act(r))
         return outs

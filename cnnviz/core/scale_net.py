@@ -16,22 +16,20 @@ import math
 from collections.abc import Callable, Sequence
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ..errors import SettingsError
 from .activations import make_activation
 from .init import scale_net_init_vars
+from .strips import Cancelled, Progress, conv_sum
+
+__all__ = ["Cancelled", "ScaleSharedNet"]
 
 
 def _channels_last(t: torch.Tensor) -> torch.Tensor:
     if t.ndim != 4 or t.is_contiguous(memory_format=torch.channels_last):
         return t
     return t.contiguous(memory_format=torch.channels_last)
-
-
-class Cancelled(Exception):
-    """Raised between levels or scales when the caller's cancel token says stop (a newer request came)."""
 
 
 class ScaleSharedNet(nn.Module):
@@ -84,25 +82,36 @@ class ScaleSharedNet(nn.Module):
         return self.w_left[i][scale], self.w_up[i][scale]
 
     def level(
-        self, i: int, prev: Sequence[torch.Tensor], cancel: Callable[[], bool] | None = None
+        self,
+        i: int,
+        prev: Sequence[torch.Tensor],
+        cancel: Callable[[], bool] | None = None,
+        progress: Progress | None = None,
     ) -> list[torch.Tensor]:
         """Level i+1 from level i: ``prev[s]`` ``[B, I, n_s, n_s]`` -> ``len(prev) - 1`` maps ``[B, J, n_s/2, n_s/2]``.
 
-        ``cancel`` is polled between scales, so a level of a large image can be abandoned
-        part-way (:class:`Cancelled`)."""
+        ``cancel`` is polled between scales, and between the row strips of a convolution too
+        large to wait for (:mod:`cnnviz.core.strips`), so a level of a large image can be
+        abandoned part-way (:class:`Cancelled`). ``progress(multiplies)`` is called as they are done."""
         p = self.kernel // 2
         out = []
         for s in range(len(prev) - 1):
             if s > 0 and cancel is not None and cancel():
                 raise Cancelled
             w_left, w_up = self.weights(i, s)
-            y = F.conv2d(prev[s + 1], w_left, padding=p)
-            y = y.add_(F.conv2d(prev[s], w_up, self.bias[i], stride=2, padding=p))
+            # W_<- * L_{i,s+1} (stride 1) + W_^ *_2 L_{i,s} (stride 2) + B: F.conv2d twice, or in strips
+            y = conv_sum(
+                ((prev[s + 1], w_left, 1), (prev[s], w_up, 2)), self.bias[i], p, cancel=cancel, progress=progress
+            )
             out.append(self._act(y))
         return out
 
     def forward(
-        self, pyr: Sequence[torch.Tensor], cancel: Callable[[], bool] | None = None, grad_from_level: int | None = None
+        self,
+        pyr: Sequence[torch.Tensor],
+        cancel: Callable[[], bool] | None = None,
+        grad_from_level: int | None = None,
+        progress: Progress | None = None,
     ) -> list[list[torch.Tensor]]:
         """All layers L_{l,s}.
 
@@ -115,7 +124,8 @@ class ScaleSharedNet(nn.Module):
         leaves that require grad: gradients with respect to every L_{l,s}, l >= g, then cost no
         backward pass through the levels below (used by the engine; weights need no grad).
         ``cancel`` is polled between levels and between the scales of a level; when it returns
-        True, :class:`Cancelled` is raised.
+        True, :class:`Cancelled` is raised. ``progress(multiplies)`` is called as the forward
+        pass does them (Problem 1's count, :mod:`cnnviz.core.cost`).
         """
         k = len(pyr) - 1
         if self.depth > k:
@@ -130,11 +140,11 @@ class ScaleSharedNet(nn.Module):
                 raise Cancelled
             if grad_from_level is not None and i + 1 <= grad_from_level:
                 with torch.no_grad():
-                    cur = self.level(i, prev, cancel)
+                    cur = self.level(i, prev, cancel, progress)
                 if i + 1 == grad_from_level:
                     cur = [m.requires_grad_() for m in cur]
             else:
-                cur = self.level(i, prev, cancel)
+                cur = self.level(i, prev, cancel, progress)
             layers.append(cur)
             prev = cur
         return layers
