@@ -30,6 +30,7 @@ QT = ("PySide6", "pyqtgraph", "superqt", "shiboken6")
 GUI_MAY_IMPORT_FROM_CORE: dict[str, tuple[str, ...] | None] = {
     "cnnviz.core.result": None,  # anywhere in the gui
     "cnnviz.core.device": None,
+    "cnnviz.core.budget": None,  # the window's estimate and memory check before a request (torch-free arithmetic)
     "cnnviz.core.engine": ("cnnviz.gui.worker", "cnnviz.gui.playback"),  # inside the worker's functions only
     # The video entry points, lazily too: Problem 2's network (playback.compute runs on the worker
     # thread; the live camera hands it its last T frames as a ClipInput) and the whole-clip

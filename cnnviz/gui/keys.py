@@ -264,6 +264,15 @@ BINDINGS: tuple[Binding, ...] = (
     Binding("unit_dim_down", "Unit: fewer inputs (d ÷ 10)", ("Alt+Shift+D",), _step("unit_dim", -1), "Network", 2),
     Binding("unit_act_next", "Unit: next activation", ("Alt+A",), _step("unit_activation", +1), "Network", 2),
     Binding("unit_act_prev", "Unit: previous activation", ("Alt+Shift+A",), _step("unit_activation", -1), "Network", 2),
+    Binding(
+        "cancel_run",
+        "Cancel the computation (keep the picture)",
+        ("Esc",),
+        lambda w: w.long_runs.cancel(),
+        "Network",
+        3,
+        tip="Stop a long computation; the previous result and its settings stay",
+    ),
     # -- Lecture: decks (gui/lecture.py); the walking keys live while a deck is open
     Binding("lecture_bundled", "Open the course deck", ("Ctrl+L",), lambda w: w.lecture.open_bundled(), "Lecture", 0),
     Binding("lecture_open", "Open deck…", (), lambda w: w.lecture.open_dialog(), "Lecture", 0),

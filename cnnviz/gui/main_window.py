@@ -39,6 +39,7 @@ from .compare import Compare
 from .inspector import LayerInspector
 from .layout import PAGE, LayoutMixin
 from .lecture import Lecture
+from .long_runs import LongRuns
 from .pacing import Pacer, watch_shown
 from .playback import Playback, compute
 from .source import Source, SourceMixin
@@ -105,6 +106,7 @@ class MainWindow(LayoutMixin, SourceMixin, QMainWindow):
         self.commands = Actions(self)
         self.context_keys = ContextKeys(self)
         self._build_status()
+        self.long_runs = LongRuns(self)  # estimate, progress bar, cancel (Esc), refusal (gui/long_runs.py)
         self.history = History()  # undo/redo over settings (gui/undo.py)
         self.lecture: Lecture = Lecture(self)  # decks (gui/lecture.py)
         self.compare: Compare = Compare(self)  # A/B (gui/compare.py)
@@ -165,6 +167,9 @@ class MainWindow(LayoutMixin, SourceMixin, QMainWindow):
         """The one way to change what is computed: show ``settings`` and queue its computation."""
         settings = for_window(settings)
         if settings == self.settings:
+            return
+        if not self.long_runs.admit(settings):  # would not fit in memory: said, nothing changes
+            self.controls.set_settings(self.settings)
             return
         old = self.settings
         if settings.size != old.size and self.source is not None:
@@ -258,6 +263,7 @@ class MainWindow(LayoutMixin, SourceMixin, QMainWindow):
             cancel_running=cancel_running,
         )
         self._submitted_at[gen] = time.perf_counter()
+        self.long_runs.submitted(gen, self.settings)
         return gen
 
     def _on_cell_selected(self, level: int, scale: int) -> None:

@@ -14,6 +14,7 @@ frozen :class:`~cnnviz.core.result.Result` objects of numpy copies: nothing is s
 
 from __future__ import annotations
 
+import functools
 import threading
 import traceback
 from collections.abc import Callable
@@ -75,12 +76,14 @@ class _Thread(QThread):
 
 
 class ComputeWorker(QObject):
-    """Runs ``engine.run(settings, frame, cancel=..., source=..., selected=..., profile=...)`` off
-    the GUI thread (``selected`` and ``profile`` are passed only when a request sets them)."""
+    """Runs ``engine.run(settings, frame, cancel=..., source=..., progress=..., selected=..., profile=...)``
+    off the GUI thread (``selected`` and ``profile`` are passed only when a request sets them);
+    ``progress(fraction)`` is re-emitted as the :attr:`progress` signal with the job's generation."""
 
     result_ready = Signal(int, object)  # generation, Result
     failed = Signal(int, str)  # generation, one line for the user
     busy_changed = Signal(bool)
+    progress = Signal(int, float)  # generation, fraction of the run done (engine.run's progress callback)
     devices_ready = Signal(object)  # list[cnnviz.core.device.DeviceInfo], once torch is loaded
 
     def __init__(self, run: RunFn | None = None, parent: QObject | None = None) -> None:
@@ -147,6 +150,17 @@ class ComputeWorker(QObject):
         with self._cond:
             return generation < self._min_valid
 
+    def cancel_running(self) -> bool:
+        """Stop the running job and drop a queued one; none of their results is drawn (they are
+        stale). True when there was one. The engine stops at its next poll (within a second)."""
+        with self._cond:
+            had = self._running is not None or self._pending is not None
+            self._pending = None
+            if self._running is not None:
+                self._running.cancel.set()
+            self._min_valid = self._generation + 1
+            return had
+
     def is_idle(self) -> bool:
         with self._cond:
             return self._pending is None and self._running is None
@@ -208,7 +222,14 @@ class ComputeWorker(QObject):
                 # inf/NaN are expected (an exploding stack): the Result counts them and the
                 # window marks them; numpy's RuntimeWarnings on the console would only alarm.
                 with np.errstate(all="ignore"):
-                    result = run(job.settings, job.frame, cancel=job.cancel.is_set, source=job.source, **extra)
+                    result = run(
+                        job.settings,
+                        job.frame,
+                        cancel=job.cancel.is_set,
+                        source=job.source,
+                        progress=functools.partial(self.progress.emit, job.generation),
+                        **extra,
+                    )
                 if not job.cancel.is_set():
                     self.result_ready.emit(job.generation, result)
             except cancelled:
