@@ -5,11 +5,12 @@ A heavy run (default 1024^2, J 256, D 15, depth 3) is started on a thread, as th
 worker does, and cancelled ``--after`` seconds later (by then it is inside one convolution of
 level 1 or 2, some 1e11 to 2e12 multiplies). The figure is the time from the cancel to
 ``engine.run`` returning (``Cancelled``): when the newest request can start. Each landing point
-is measured with the strips (cnnviz.core.strips) and without them (one torch call per
-convolution, as before), interleaved. Prints a table and writes JSON (default
+is measured with the pieces (cnnviz.core.strips) and without them (one torch call per
+convolution, as before), interleaved. ``--at-progress 0.6`` cancels once the run reports 60 %
+done instead: inside the backward pass (the forward is about 51 % of the multiplies). Prints a table and writes JSON (default
 bench-results/cancel.json); figures are reported, never asserted.
 
-Usage: python scripts/bench_cancel.py [--size 1024] [--channels 256] [--kernel 15] [--after 4 12]
+Usage: python scripts/bench_cancel.py [--size 1024] [--channels 256] [--kernel 15] [--after 5] [--at-progress 0.6]
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from cnnviz.core.device import configure_threads  # noqa: E402
 from cnnviz.settings import Settings  # noqa: E402
 
 
-def one(settings: Settings, frame: np.ndarray, after: float, split: bool) -> dict:
+def one(settings: Settings, frame: np.ndarray, after: float, split: bool, at_progress: float = 0.0) -> dict:
     strips.STRIP_MULTIPLIES = DEFAULT_LIMIT if split else 10**30
     stop = threading.Event()
     box: dict = {"progress": 0.0}
@@ -54,12 +55,16 @@ def one(settings: Settings, frame: np.ndarray, after: float, split: bool) -> dic
     t0 = time.perf_counter()
     t.start()
     t.join(after)
+    while at_progress and box["progress"] < at_progress and t.is_alive():
+        time.sleep(0.02)
     at = time.perf_counter()
     stop.set()
     t.join()
     return {
         "split": split,
         "after_s": after,
+        "at_progress": at_progress,
+        "cancelled_at_s": at - t0,
         "cancel_to_stop_s": box["end"] - at,
         "ran_s": box["end"] - t0,
         "outcome": box["outcome"],
@@ -76,7 +81,14 @@ def main() -> None:
     ap.add_argument("--channels", type=int, default=256)
     ap.add_argument("--kernel", type=int, default=15)
     ap.add_argument("--depth", type=int, default=3)
-    ap.add_argument("--after", type=float, nargs="+", default=[4.0, 12.0])
+    ap.add_argument("--after", type=float, nargs="*", default=[5.0], help="cancel this many seconds in")
+    ap.add_argument(
+        "--at-progress",
+        type=float,
+        nargs="*",
+        default=[0.6],
+        help="cancel once the run reports this fraction done (past 0.51 is the backward pass)",
+    )
     ap.add_argument("--json", default=str(ROOT / "bench-results" / "cancel.json"))
     args = ap.parse_args()
     configure_threads()
@@ -86,13 +98,14 @@ def main() -> None:
     frame = np.random.default_rng(0).random((args.size, args.size, 3), dtype=np.float32)
     engine.run(settings.replace(size=64, depth=3), frame[:64, :64].copy())  # torch's one-time costs
     rows = []
-    for after in args.after:
+    points = [(a, 0.0) for a in args.after] + [(0.0, f) for f in args.at_progress]
+    for after, at_progress in points:
         for split in (False, True):
-            row = one(settings, frame, after, split)
+            row = one(settings, frame, after, split, at_progress)
             rows.append(row)
             print(
-                f"cancel after {after:5.1f} s  {'strips' if split else 'whole '}: stopped {row['cancel_to_stop_s']:6.2f} s "
-                f"later ({row['outcome']}, progress {row['progress_at_cancel']:.0%})",
+                f"cancel at {row['cancelled_at_s']:6.1f} s  {'pieces' if split else 'whole '}: "
+                f"stopped {row['cancel_to_stop_s']:6.2f} s later ({row['outcome']}, progress {row['progress_at_cancel']:.0%})",
                 flush=True,
             )
     out = {

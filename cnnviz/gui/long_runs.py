@@ -105,13 +105,15 @@ class LongRuns(QObject):
                 self._finish()
             return
         self.generation, self.estimate = generation, est
-        self.bar.setValue(0)
+        self.bar.setRange(0, 0)  # busy until the first progress report (Problem 2's network sends none)
         self.bar.show()
         self.cancel_button.show()
         self.window.say(describe(est), 0)
 
     def _on_progress(self, generation: int, fraction: float) -> None:
         if generation == self.generation:
+            if self.bar.maximum() == 0:
+                self.bar.setRange(0, STEPS)
             self.bar.setValue(max(self.bar.value(), round(fraction * STEPS)))
 
     def _on_drawn(self, generation: int, _result: Result | None) -> None:
