@@ -229,10 +229,18 @@ def cmd_stats(argv: list[str], out: TextIO, err: TextIO) -> int:
         frame, info = load_image(path, settings.size)
         source = f"{Path(path).name}: {info.describe()}"
     # numbers only, but the JSON keeps the equivariance readout it has always had
+    done = [0.0]  # the engine's progress, for the waiting line
+
+    def report(fraction: float) -> None:
+        done[0] = fraction
+
     result = interruptible(
-        lambda cancel: run(settings, frame, source=source, profile="stats", equivariance=True, cancel=cancel),
+        lambda cancel: run(
+            settings, frame, source=source, profile="stats", equivariance=True, cancel=cancel, progress=report
+        ),
         err,
         seconds=est.seconds,
+        progress=lambda: done[0],
     )
     from .report import layer_table, result_to_dict, strict_json
 
@@ -266,14 +274,14 @@ def note_budget(est, err: TextIO, times: int = 1) -> None:
         err.flush()
 
 
-def interruptible(fn, err: TextIO, *, seconds: float = 0.0):
+def interruptible(fn, err: TextIO, *, seconds: float = 0.0, progress=None):
     """``fn(cancel)`` on a helper thread, so that Ctrl+C or SIGTERM stops the command at once even
     while torch is inside a long convolution (Python handles signals only between bytecodes of
     the main thread). ``cancel()`` turns True when interrupted. Then one line is said and the
     process exits 130 or 143 at once (torch's threads, left mid-computation, must not meet the
     interpreter's exit: that aborts).
     ``seconds``: the estimated time; when it is long and ``err`` is a terminal, the elapsed time
-    is shown on one self-erasing line while waiting."""
+    is shown on one self-erasing line while waiting, with ``progress()`` (the fraction done) when given."""
     import threading
 
     from .interrupt import Interrupted, exit_code
@@ -299,7 +307,10 @@ def interruptible(fn, err: TextIO, *, seconds: float = 0.0):
         while worker.is_alive():
             worker.join(0.1 if not show else 1.0)
             if show and worker.is_alive():
-                err.write(f"\rcomputing: {time.monotonic() - start:.0f} s of roughly {seconds:.0f} s (Ctrl+C stops)")
+                part = f"{progress():.0%} after " if progress is not None else ""
+                err.write(
+                    f"\rcomputing: {part}{time.monotonic() - start:.0f} s of roughly {seconds:.0f} s (Ctrl+C stops)\033[K"
+                )
                 err.flush()
     except KeyboardInterrupt as e:
         stop.set()

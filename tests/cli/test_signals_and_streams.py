@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -181,3 +182,16 @@ def test_numpy_floating_point_warnings_never_reach_the_console(monkeypatch):
         warnings.simplefilter("always")
         assert cli.main(["stats"], out=io.StringIO(), err=io.StringIO()) == 0
     assert not [w for w in seen if issubclass(w.category, RuntimeWarning)]
+
+
+def test_the_waiting_line_of_a_long_run_shows_how_far_the_engine_is():
+    from cnnviz.cli import interruptible
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    err = Terminal()
+    got = interruptible(lambda cancel: time.sleep(1.5) or 42, err, seconds=100.0, progress=lambda: 0.35)
+    assert got == 42
+    assert re.search(r"computing: 35% after \d+ s of roughly 100 s \(Ctrl\+C stops\)", err.getvalue())
