@@ -118,7 +118,10 @@ def main() -> None:
     path = Path(args.json)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(out, indent=2))
-    print(f"wrote {path}")
+    print(f"wrote {path}", flush=True)
+    # a run cancelled inside torch leaves its threads mid-computation; they must not meet the
+    # interpreter's exit (it can abort: "terminate called without an active exception"), as cnnviz.cli knows
+    os._exit(0)
 
 
 if __name__ == "__main__":
