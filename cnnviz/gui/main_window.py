@@ -106,7 +106,7 @@ class MainWindow(LayoutMixin, SourceMixin, QMainWindow):
         self.commands = Actions(self)
         self.context_keys = ContextKeys(self)
         self._build_status()
-        self.long_runs = LongRuns(self)  # estimate, progress bar, cancel (Esc), refusal (gui/long_runs.py)
+        self.long_runs: LongRuns = LongRuns(self)  # estimate, progress bar, cancel (Esc), refusal (gui/long_runs.py)
         self.history = History()  # undo/redo over settings (gui/undo.py)
         self.lecture: Lecture = Lecture(self)  # decks (gui/lecture.py)
         self.compare: Compare = Compare(self)  # A/B (gui/compare.py)
