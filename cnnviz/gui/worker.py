@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import threading
 import traceback
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -67,12 +68,17 @@ def _warm_up(engine, settings: Settings | None) -> None:
 
 
 class _Thread(QThread):
+    # A weak reference: with a strong one the worker and its thread form a cycle that only the
+    # garbage collector frees, on whichever thread it happens to run (a Qt object must die on
+    # its own thread); weakly held, the worker dies with its owner's last reference.
     def __init__(self, worker: ComputeWorker) -> None:
         super().__init__()
-        self._worker = worker
+        self._worker = weakref.ref(worker)
 
     def run(self) -> None:  # the worker thread
-        self._worker._loop()
+        worker = self._worker()
+        if worker is not None:
+            worker._loop()
 
 
 class ComputeWorker(QObject):
