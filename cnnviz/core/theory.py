@@ -9,6 +9,8 @@ only, so a view can redraw a theory curve without running a network.
 - :func:`scale_net_mean_field`: the forward and backward mean-field recursion for
   Problem 3's scale-shared network, per level l and scale s (docs/theory.md's, or the same carried
   per position with ``per_position=True``, which removes a border bias of up to 40 %).
+- :func:`video_net_mean_field`: the same recursion for Problem 2's video network, one number
+  per layer, with fan-in I D^2 D_t and the taps counted on all three axes (T, H, W) at stride s.
 - :func:`residual_forward_var`, :func:`residual_backward_var`: Problem 5 (its init rule is
   :func:`cnnviz.core.init.residual_init_var`).
 - :func:`unit_theory`: Problem 4.
@@ -359,6 +361,105 @@ def _mean_field_maps(
             grads = below
         grad_rms = np.sqrt(r)
     return MeanField(k=k, depth=depth, v=v, q=q, mean=m, var=var, r=r, grad_rms=grad_rms)
+
+
+@dataclass(frozen=True)
+class VideoMeanField:
+    """The mean-field prediction for the video network's layers L_0..L_L, float64 ``[L + 1]`` each.
+
+    ``taps[l]`` is the mean over the outputs of layer l + 1 of the filter taps that land inside
+    L_l (D^2 D_t in the interior; NaN at the top), ``back[l]`` the mean over the positions of
+    L_l of the (output, tap) pairs that read it (``taps[l]`` times outputs / inputs: D^2 D_t / s^3
+    in the interior). ``v``, ``q``, ``mean``, ``var``, ``r``, ``grad_rms`` as in
+    :class:`MeanField` (NaN at level 0, except ``q[0]``: the measured input).
+    """
+
+    depth: int
+    taps: np.ndarray
+    back: np.ndarray
+    v: np.ndarray
+    q: np.ndarray
+    mean: np.ndarray
+    var: np.ndarray
+    r: np.ndarray
+    grad_rms: np.ndarray
+
+
+def video_taps(shape: Sequence[int], kernel: int, kernel_t: int, stride: int) -> tuple[float, float]:
+    """(forward, backward) mean tap counts of one video layer reading a map of ``shape`` (T, H, W).
+
+    Forward: the mean over the output positions (each axis ``ceil(n / stride)`` long) of the
+    taps of a centred ``kernel_t`` x ``kernel`` x ``kernel`` filter, zero-padded, that land
+    inside the map. The count at a position is a product of three 1-D counts over a grid of
+    positions, so the mean is the product of the three 1-D means (exactly). Backward: the mean
+    over the input positions of the (output, tap) pairs that read it, the same total divided by
+    the inputs instead of the outputs.
+    """
+    fwd = back = 1.0
+    for n, d in zip((int(x) for x in shape), (kernel_t, kernel, kernel)):
+        if n < 1 or d < 1 or d % 2 == 0 or stride < 1:
+            raise SettingsError(f"video taps need n >= 1, odd kernels and stride >= 1, not n={n}, D={d}, s={stride}")
+        counts = _tap_counts_1d(n, d, stride)
+        fwd *= float(counts.mean())
+        back *= float(counts.sum()) / n
+    return fwd, back
+
+
+def video_net_mean_field(
+    q0: float,
+    shape: Sequence[int],
+    depth: int,
+    channels: int,
+    kernel: int,
+    kernel_t: int,
+    stride: int,
+    init_vars: Sequence[float],
+    activation: str,
+    in_channels: int = 3,
+) -> VideoMeanField:
+    """docs/theory.md's recursion for Problem 2's video network (no threshold), one number per layer.
+
+    ``q0``: the mean of L_0^2 over channels, time and positions of the clip as the network sees
+    it (RGB minus 0.5); ``shape`` (T, H, W) of the clip; ``init_vars[l]`` sigma_w^2 of layer l + 1.
+    With F_l and B_l the forward and backward taps of :func:`video_taps` for layer l + 1 reading
+    L_l (every axis of L_{l+1} is ``ceil(n / stride)``):
+
+    - forward: v_{l+1} = sigma^2_{l+1} I_l F_l q_l, q_{l+1} = E f(sqrt(v) z)^2 (I_0 = 3, then J);
+    - backward, N(0, 1) injected at the top (r_L = 1): r_l = sigma^2_{l+1} J B_l c_{l+1} r_{l+1}, l >= 1.
+
+    In the interior F = D^2 D_t and B = D^2 D_t / s^3: the He gain sigma^2 I D^2 D_t = 2 keeps the
+    forward mean square of a ReLU network, and the gradient's mean square shrinks by s^3 per layer
+    going down (the layer below has s^3 times more units sharing the same total gradient). As in
+    the scale-shared network, one number per map assumes the mean square is uniform over
+    positions; a border unit has fewer taps and reads units that themselves have fewer, so at
+    short time windows (T = 8 with D_t = 3 loses a twelfth of the taps) and small maps the
+    measured values run below the prediction (see docs/theory.md for the measured agreement).
+    """
+    _check_activation(activation)
+    if depth < 0 or len(init_vars) != depth:
+        raise SettingsError(f"need one init variance per layer ({depth}), not {len(init_vars)}")
+    if channels < 1 or in_channels < 1 or stride < 1:
+        raise SettingsError(f"video mean field needs channels >= 1 and stride >= 1, not J={channels}, s={stride}")
+    size = tuple(int(x) for x in shape)
+    if len(size) != 3:
+        raise SettingsError(f"the clip's shape is (T, H, W), not {size}")
+    v, q, m, var, r, taps, back = (np.full(depth + 1, np.nan) for _ in range(7))
+    q[0] = float(q0)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for lvl in range(depth):
+            taps[lvl], back[lvl] = video_taps(size, kernel, kernel_t, stride)
+            size = tuple(-(-n // stride) for n in size)
+            v[lvl + 1] = init_vars[lvl] * (in_channels if lvl == 0 else channels) * taps[lvl] * q[lvl]
+            mm, qq, _ = activation_moments(activation, v[lvl + 1])
+            m[lvl + 1], q[lvl + 1] = mm, qq
+        var[1:] = np.where(np.isinf(q[1:]), q[1:], np.maximum(q[1:] - m[1:] ** 2, 0.0))
+        _, _, c = activation_moments(activation, v)
+        if depth >= 1:
+            r[depth] = 1.0
+        for lvl in range(depth - 1, 0, -1):
+            r[lvl] = init_vars[lvl] * channels * back[lvl] * c[lvl + 1] * r[lvl + 1]
+        grad_rms = np.sqrt(r)
+    return VideoMeanField(depth=depth, taps=taps, back=back, v=v, q=q, mean=m, var=var, r=r, grad_rms=grad_rms)
 
 
 def _residual_gain(kernel: int, channels: int, init_var: float) -> float:

@@ -12,7 +12,12 @@ holds what the window draws and nothing more (no copies of whole layers per fram
 - ``strip``: an x-t slice through the middle row ``[C, T_l, w]``, oldest time first;
 - the statistics of the whole layer (``LayerStats``: variance, gradient RMS from seeded
   N(0, 1) gradients injected at the top, as the image engine does), its shape (B, C, T, H, W)
-  and its multiplies B X Y T dX dY dT I J.
+  and its multiplies B X Y T dX dY dT I J;
+- the mean-field theory beside them (``LayerStats.theory_mean_sq``, ``theory_var``,
+  ``theory_grad_rms``: :func:`cnnviz.core.theory.video_net_mean_field` from the measured
+  mean square of the clip), as the pyramid mode's curves draw theirs;
+- with ``full_maps=True`` (the data export) the whole layer and its gradient, float32
+  ``[C, T_l, H_l, W_l]`` (``VideoLayer.full``, ``VideoLayer.grad``; empty arrays otherwise).
 
 Core: torch and numpy only; no Qt, no file reading.
 """
@@ -22,7 +27,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -34,6 +39,7 @@ from .device import pick_device
 from .result import LayerStats, Result
 from .scale_net import Cancelled
 from .stats import layer_stats
+from .theory import video_net_mean_field
 from .video_net import VideoNet
 
 DISPLAY_SIZE = 128  # largest side of a map drawn per layer
@@ -46,6 +52,9 @@ class VideoLayer:
 
     ``shape`` is (B, C, T, H, W); ``now`` float32 ``[C, h, w]`` the newest time step,
     ``strip`` float32 ``[C, T_l, w]`` the x-t slice at the middle row (time downwards).
+    ``full`` and ``grad`` (only with ``run_video(..., full_maps=True)``, else shape ``[0]``):
+    the layer at full resolution ``[C, T_l, H_l, W_l]`` float32 (L_0: the clip as the network
+    sees it, RGB minus 0.5) and dLoss/dL_l (level >= 1; ``[0]`` at level 0).
     """
 
     level: int
@@ -54,6 +63,8 @@ class VideoLayer:
     stats: LayerStats
     now: np.ndarray
     strip: np.ndarray
+    full: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
+    grad: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
 
 
 @dataclass(frozen=True)
@@ -141,10 +152,12 @@ def run_video(
     cancel: Callable[[], bool] | None = None,
     source: str = "",
     display_size: int = DISPLAY_SIZE,
+    full_maps: bool = False,
 ) -> Result:
     """Problem 2's network on ``clip`` (frames ``[T, N, N, 3]`` oldest first, or one image
     ``[N, N, 3]`` made a still clip of ``settings.video_window`` copies): a :class:`Result`
-    whose ``video`` is a :class:`VideoNetResult`. ``cancel`` is polled between layers."""
+    whose ``video`` is a :class:`VideoNetResult`. ``cancel`` is polled between layers.
+    ``full_maps``: keep every layer and its gradient at full resolution (the NPZ export)."""
     t0 = time.perf_counter()
     clip = as_clip(clip, settings.video_window)
     frames = clip.frames[-settings.video_window :]
@@ -155,7 +168,7 @@ def run_video(
         raise SettingsError("the clip has no frames")
     device, warnings = pick_device(settings.device)
     try:
-        video, timings = _run_on(settings, frames, device, cancel, display_size)
+        video, timings = _run_on(settings, frames, device, cancel, display_size, full_maps)
     except (Cancelled, CnnvizError):
         raise
     except (RuntimeError, MemoryError) as err:
@@ -178,7 +191,12 @@ def run_video(
 
 
 def _run_on(
-    settings: Settings, frames: np.ndarray, device: torch.device, cancel: Callable[[], bool] | None, display_size: int
+    settings: Settings,
+    frames: np.ndarray,
+    device: torch.device,
+    cancel: Callable[[], bool] | None,
+    display_size: int,
+    full_maps: bool = False,
 ) -> tuple[VideoNetResult, dict[str, float]]:
     timings: dict[str, float] = {}
     t = time.perf_counter()
@@ -197,12 +215,35 @@ def _run_on(
         grads = torch.autograd.grad(outs[-1], outs[1:], grad_outputs=g_top)
     timings["backward"] = (time.perf_counter() - t) * 1e3
     t = time.perf_counter()
+    mf = video_net_mean_field(
+        float((x.double() ** 2).mean()),
+        tuple(x.shape[2:]),
+        settings.depth,
+        settings.channels,
+        settings.kernel,
+        settings.video_kernel_t,
+        settings.video_stride,
+        net.init_vars,
+        settings.activation,
+    )
     layers = []
     for level, m in enumerate(outs):
         if cancel is not None and cancel():
             raise Cancelled
         g = grads[level - 1] if level else None
         st = layer_stats(m.detach(), level, 0, g, hist=False, multiplies=multiplies[level])
+        if level:
+            st = dataclasses.replace(
+                st,
+                theory_mean_sq=float(mf.q[level]),
+                theory_var=float(mf.var[level]),
+                theory_grad_rms=float(mf.grad_rms[level]),
+            )
+        extra = {}
+        if full_maps:
+            extra["full"] = _numpy(m.detach()[0])
+            if g is not None:
+                extra["grad"] = _numpy(g[0])
         vol = m.detach()[0]  # [C, T_l, H_l, W_l]
         if level == 0:
             vol = vol + INPUT_OFFSET  # the frames as seen, RGB in [0, 1]
@@ -220,6 +261,7 @@ def _run_on(
                 stats=st,
                 now=now,
                 strip=_numpy(mid),
+                **extra,
             )
         )
     timings["stats"] = (time.perf_counter() - t) * 1e3
