@@ -1,8 +1,12 @@
 """``cnnviz export``: every figure of a mode and its numbers, written into a folder, headless.
 
     cnnviz export [IMAGE|VIDEO] [--settings FILE] [settings flags] [--frame N]
-                  [--mode pyramid|init|cost|all] --out DIR [--formats png,svg,pdf,csv,json,npz]
+                  [--mode pyramid|init|cost|video-net|all] --out DIR [--formats png,svg,pdf,csv,json,npz]
                   [--scale 2] [--overwrite]
+
+``video-net`` (Problem 2's network) reads the T frames ending at ``--frame N`` of a VIDEO (by
+default the first full window, frame T - 1); ``all`` includes it for a video and leaves it out,
+saying why, for an image.
 
 Everything is checked before anything is computed or written: a bad input, flag or settings
 file is one line naming the problem and a non-zero exit, with nothing written. A non-empty
@@ -20,10 +24,13 @@ import time
 from pathlib import Path
 from typing import TextIO
 
+import numpy as np
+
 from .cli import _Parser, _settings_flags, settings_from_args
 from .errors import ExportError, InputError, SettingsError
 from .export.batch import Item, parse_formats, plan, write
-from .export.naming import EXPORT_MODES, FIGURE_FORMATS, FORMATS
+from .export.data import has_full_maps
+from .export.naming import CLIP_MODES, EXPORT_MODES, FIGURE_FORMATS, FORMATS
 from .io.files import check_not_input, same_file
 from .scene import Scene, SourceRef, pixel_hash
 
@@ -43,12 +50,18 @@ def export_parser() -> argparse.ArgumentParser:
         ),
     )
     p.add_argument("file", nargs="?", help="image or video (default: the stamped input if it exists, else the sample)")
-    p.add_argument("--frame", type=int, metavar="N", help="the video frame to export, from 0 (default 0)")
+    p.add_argument(
+        "--frame",
+        type=int,
+        metavar="N",
+        help="the video frame to export, from 0 (default: the stamped frame, else 0; video-net: the window of "
+        "T frames ending at N, by default the first full one)",
+    )
     p.add_argument(
         "--mode",
         choices=(*EXPORT_MODES, "all"),
-        help="pyramid (Problem 3), init lab (Problems 4, 5), cost (Problem 1) or all three (default: the "
-        "settings' mode, else pyramid)",
+        help="pyramid (Problem 3), init lab (Problems 4, 5), cost (Problem 1), video-net (Problem 2, a VIDEO "
+        "only) or all of them (default: the settings' mode, else pyramid)",
     )
     p.add_argument("--out", metavar="DIR", required=True, help="folder to write into (made if missing)")
     p.add_argument(
@@ -64,6 +77,10 @@ def export_parser() -> argparse.ArgumentParser:
         metavar="X",
         help="PNG pixels per point / 1.39: 1 is 100 dpi, 2 (default) is 200 dpi for slides",
     )
+    vn = p.add_argument_group("video network (Problem 2, --mode video-net; also kept in the scene)")
+    vn.add_argument("--stride", type=int, metavar="S", help="one stride on space and time (default 2)")
+    vn.add_argument("--kernel-t", type=int, metavar="Dt", help="temporal filter size, odd (default 3)")
+    vn.add_argument("--window", type=int, metavar="T", help="frames per clip, the T ending at --frame (default 8)")
     mv = p.add_argument_group("movies (MP4, GIF)")
     mv.add_argument("--movie", action="store_true", help="a movie of every frame of the VIDEO (grid and curves)")
     mv.add_argument(
@@ -84,6 +101,16 @@ def export_parser() -> argparse.ArgumentParser:
 
 def _load_frame(path: str | None, settings, frame_index: int | None):
     """(frame float32 [N, N, 3] or None, SourceRef, what was done in words, the input path)."""
+    return _load_input(path, settings, frame_index)[:4]
+
+
+def _load_input(path: str | None, settings, frame_index: int | None, window: int = 0):
+    """:func:`_load_frame` and the clip: (frame, SourceRef, what was done, the input path, clip).
+
+    ``window`` > 0 (the video network is exported): ``clip`` is the
+    :class:`~cnnviz.core.video_engine.ClipInput` of the ``window`` frames ending at the frame
+    (fewer at the start of the clip), and a missing ``frame_index`` means the first full window.
+    """
     from .io.images import load_image
     from .io.video import is_video
     from .paths import SAMPLE_IMAGE
@@ -92,21 +119,34 @@ def _load_frame(path: str | None, settings, frame_index: int | None):
     if is_video(src):
         from .io.video import VideoReader
 
-        index = 0 if frame_index is None else frame_index
         with VideoReader(src, size=settings.size) as reader:
-            clip = reader.ensure_index()
-            if clip.frame_count_exact and index >= clip.frame_count:
-                raise InputError(f"{src.name}: --frame {index} is past the last frame ({clip.frame_count - 1})")
-            frame = reader.seek_frame(index)
+            info = reader.ensure_index()
+            index = frame_index
+            if index is None:
+                index = min(window, info.frame_count) - 1 if window and info.frame_count_exact else 0
+            if info.frame_count_exact and index >= info.frame_count:
+                raise InputError(f"{src.name}: --frame {index} is past the last frame ({info.frame_count - 1})")
+            clip = None
+            if window:
+                from .core.video_engine import ClipInput
+
+                wanted = list(range(max(0, index - window + 1), index + 1))
+                got = list(reader.frames_at(wanted))
+                if [f.index for f in got] != wanted:
+                    raise InputError(reader.problem or f"{src.name}: frames {wanted[0]}-{index} cannot be decoded")
+                frame = got[-1]
+                clip = ClipInput(np.stack([f.rgb for f in got]), tuple(wanted))
+            else:
+                frame = reader.seek_frame(index)
         fit = frame.fit.describe() if frame.fit is not None else ""
         rgb, what = frame.rgb, f"frame {index}, {fit}"
         ref = SourceRef(name=src.name, path=str(src.resolve()), pixels=pixel_hash(rgb), frame=index)
-        return rgb, ref, what, src
+        return rgb, ref, what, src, clip
     if frame_index is not None:
         raise SettingsError(f"--frame applies to a video, and {src.name} is an image")
     rgb, info = load_image(src, settings.size)
     ref = SourceRef(name=src.name, path=str(src.resolve()), pixels=pixel_hash(rgb))
-    return rgb, ref, info.describe(), src
+    return rgb, ref, info.describe(), src, None
 
 
 def _stamped_input(stamp: Scene | None) -> str | None:
@@ -166,13 +206,31 @@ def cmd_export(argv: list[str], out: TextIO, err: TextIO) -> int:
         from .scene import load_scene
 
         stamp = load_scene(args.settings)  # the whole scene: settings, view and source
-    settings = settings_from_args(args)
+    from .cli_video import apply_video_flags
+
+    settings = apply_video_flags(args, settings_from_args(args))
     mode = args.mode or settings.mode
     modes = list(EXPORT_MODES) if mode == "all" else [mode]
     file = args.file or _stamped_input(stamp)
     if args.file and not Path(args.file).exists():
         raise InputError(f"{args.file}: no such file")
-    frame, source, what, src_path = _load_frame(file, settings, args.frame)
+    clip_in = _is_clip(file)
+    if not clip_in and any(m in CLIP_MODES for m in modes):
+        name = Path(file).name if file else "the sample picture"
+        if mode != "all":
+            raise SettingsError(
+                f"--mode {mode} (Problem 2's video network) reads the last T frames of a video, and {name} is an "
+                "image: give a VIDEO"
+            )
+        err.write(f"cnnviz: note: video-net left out: Problem 2's network needs a video, and {name} is an image\n")
+        modes = [m for m in modes if m not in CLIP_MODES]
+    frame_index = args.frame
+    old_src = stamp.source if stamp is not None else None
+    same_input = old_src is not None and file is not None and old_src.name == Path(file).name
+    if frame_index is None and same_input and old_src is not None and old_src.frame is not None:
+        frame_index = old_src.frame  # the figure made again from its own frame
+    window = settings.video_window if any(m in CLIP_MODES for m in modes) else 0
+    frame, source, what, src_path, clip = _load_input(file, settings, frame_index, window)
     old = stamp.source if stamp is not None else None
     if old is not None and old.pixels and old.name == source.name and old.pixels != source.pixels:
         err.write(f"cnnviz: warning: {source.name} differs from the stamped input (its pixels changed)\n")
@@ -191,8 +249,13 @@ def cmd_export(argv: list[str], out: TextIO, err: TextIO) -> int:
     results = {}
     for m in modes:
         s = settings.replace(mode=m)
+        if m in CLIP_MODES:
+            from .core.video_engine import run_video
+
+            results[m] = run_video(s, clip, source=f"{src_path.name}: {what}", full_maps=needs_npz)
+            continue
         results[m] = _run(run, s, frame, f"{src_path.name}: {what}", needs_npz)
-        if needs_npz and m != "init" and not getattr(results[m].pyramid, "maps_full", None):
+        if needs_npz and m != "init" and not has_full_maps(results[m]):
             if args.formats:  # asked for by name: refuse before anything is written
                 raise ExportError("npz needs the engine's export profile (full-resolution maps), not available here")
             err.write("cnnviz: note: this engine keeps no full-resolution maps; NPZ files are left out\n")
@@ -214,6 +277,15 @@ def cmd_export(argv: list[str], out: TextIO, err: TextIO) -> int:
     written = write(items, results, scene, scale=args.scale, inputs=inputs, report=report)
     err.write(f"cnnviz: exported {len(written)} files in {time.perf_counter() - t0:.1f} s\n")
     return 0
+
+
+def _is_clip(path: str | None) -> bool:
+    """Whether the export's input is a video (no file means the sample picture)."""
+    if not path:
+        return False
+    from .io.video import is_video
+
+    return is_video(path)
 
 
 def _run(run, settings, frame, source: str, export_profile: bool):

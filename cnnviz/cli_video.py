@@ -77,14 +77,22 @@ def _video_net_options(args: argparse.Namespace, settings: Settings | None = Non
     if given and not getattr(args, "video_net", False):
         flags = ", ".join("--" + n.replace("_", "-") for n in given)
         raise SettingsError(f"{flags} apply to --video-net")
-    settings = settings or Settings()
-    for name in given:
-        value = getattr(args, name)
+    settings = apply_video_flags(args, settings or Settings())
+    return settings.video_stride, settings.video_kernel_t, settings.video_window
+
+
+def apply_video_flags(args: argparse.Namespace, settings: Settings) -> Settings:
+    """``settings`` with ``--stride``, ``--kernel-t`` and ``--window`` applied to its video fields
+    (validated there; an invalid value is one line naming the flag)."""
+    for name, field in _FLAG_FIELDS.items():
+        value = getattr(args, name, None)
+        if value is None:
+            continue
         try:
-            settings = settings.replace(**{_FLAG_FIELDS[name]: value})
+            settings = settings.replace(**{field: value})
         except SettingsError as err:
             raise SettingsError(f"--{name.replace('_', '-')} {value}: {err}") from None
-    return settings.video_stride, settings.video_kernel_t, settings.video_window
+    return settings
 
 
 def _check_budget(

@@ -93,6 +93,20 @@ def result_to_dict(result: Result, with_hist: bool = False) -> dict[str, Any]:
             "mean_u_theory": u.mean_u_theory,
             "var_u_bound": u.var_u_bound,
         }
+    if result.video is not None:
+        v = result.video
+        out["video"] = {
+            "depth": v.depth,
+            "stride": v.stride,
+            "kernel": v.kernel,
+            "kernel_t": v.kernel_t,
+            "window": v.window,
+            "frames": list(v.frames),
+            "still": v.still,
+            "init_vars": list(v.init_vars),
+            "total_multiplies": v.total_multiplies,
+            "layers": [_layer_dict(layer.stats, with_hist) for layer in v.layers],
+        }
     if result.costs:
         out["costs"] = [
             {

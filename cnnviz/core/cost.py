@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import threading
+from collections.abc import Sequence
 
 from ..errors import SettingsError
 from .result import CostRow
@@ -133,3 +134,11 @@ def with_torch_flops(
         ]
     )
     return tuple(dataclasses.replace(row, torch_flops=f) for row, f in zip(rows, flops))
+
+
+def video_multiplies_text(shape: Sequence[int], in_shape: Sequence[int], kernel: int, kernel_t: int) -> str:
+    """Problem 2's count ``B·X·Y·T·dX·dY·dT·I·J`` written out for a video layer with output ``shape``
+    (B, J, T, H, W) reading ``in_shape`` (B, I, T, H, W) through a ``kernel_t`` x ``kernel`` x ``kernel`` filter."""
+    b, j, t, h, w = shape
+    i = in_shape[1]
+    return f"{b}·{w}·{h}·{t}·{kernel}·{kernel}·{kernel_t}·{i}·{j}"

@@ -292,4 +292,11 @@ def still_note(result: VideoNetResult) -> str:
     )
 
 
-__all__ = ["DISPLAY_SIZE", "ClipInput", "VideoLayer", "VideoNetResult", "run_video", "video_net_for"]
+__all__ = [
+    "DISPLAY_SIZE",
+    "ClipInput",
+    "VideoLayer",
+    "VideoNetResult",
+    "run_video",
+    "video_net_for",
+]

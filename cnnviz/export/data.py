@@ -1,7 +1,8 @@
 """A Result's numbers as CSV, JSON and NPZ, each stamped with the scene that made them.
 
 - CSV: one row per layer (level l, scale s, shape, mean, variance, gradient RMS, fraction of
-  exact zeros, multiplies) with the theory beside each measured value; the stamp and a key to
+  exact zeros, multiplies) with the theory beside each measured value (the video network:
+  section ``video``, layer l, shape BxCxTxHxW, scale 0); the stamp and a key to
   the columns in leading ``#`` lines (``pandas.read_csv(path, comment="#")`` reads it).
   Numbers are written exactly (shortest round-trip form); ``nan`` where a value is undefined.
 - JSON: everything numeric the Result holds (:func:`cnnviz.report.result_to_dict`, histograms
@@ -9,7 +10,9 @@
 - NPZ: the full-resolution feature maps ``map_l{l}_s{s}`` float32 ``[J, H, W]`` (level 0: the input
   pyramid I_s as the network sees it, ``[3, H, W]``, RGB minus 0.5) and gradients
   ``grad_l{l}_s{s}`` of every layer (the engine's export profile), the input image, the single
-  unit's samples, and the stamp as a one-element string array ``scene``; loads with
+  unit's samples; for the video network ``video_map_l{l}`` float32 ``[C, T, H, W]`` (level 0: the
+  clip minus 0.5), ``video_grad_l{l}`` (l >= 1) and ``video_frames`` (the window's frame
+  indices); and the stamp as a one-element string array ``scene``; loads with
   ``numpy.load(path)`` (no pickles).
 """
 
@@ -56,8 +59,8 @@ CSV_COLUMNS = (
     "torch_flops",
 )
 CSV_KEY = (
-    "# columns: section (pyramid: the scale-shared network; residual: Problem 5's stack), level l, scale s, "
-    "shape BxCxHxW; measured mean, var, mean_sq, grad_var, grad_rms (of d/dL for N(0,1) gradients at the top) "
+    "# columns: section (pyramid: the scale-shared network; residual: Problem 5's stack; video: Problem 2's "
+    "network, scale 0, shape BxCxTxHxW), level l, scale s, shape BxCxHxW; measured mean, var, mean_sq, grad_var, grad_rms (of d/dL for N(0,1) gradients at the top) "
     "with theory_* beside each (nan: no closed form or not defined); dead_fraction: fraction of units exactly 0; "
     "nonfinite: inf/NaN count; multiplies: Problem 1's count for this layer (left + up branches); "
     "torch_flops: torch's FlopCounterMode count (2 per multiply), empty if not measured"
@@ -122,6 +125,14 @@ def csv_text(result: Result, scene: Scene) -> str:
             f"mean_u={_num(np.mean(u.u))} mean_u_theory={_num(u.mean_u_theory)} var_u={_num(np.var(u.u))} "
             f"var_u_bound={_num(u.var_u_bound)}\n"
         )
+    if result.video is not None:
+        v = result.video
+        frames = f"frames {v.frames[0]}-{v.frames[-1]}" if v.frames else f"{v.window} frames"
+        buf.write(
+            f"# video network (Problem 2): {frames}, T={v.window} stride={v.stride} D={v.kernel} D_t={v.kernel_t} "
+            f"init_vars={' '.join(_num(x) for x in v.init_vars)} still={int(v.still)} "
+            f"total_multiplies={v.total_multiplies}\n"
+        )
     for w in result.warnings:
         buf.write(f"# warning: {w}\n")
     writer = csv.writer(buf, lineterminator="\n")
@@ -142,6 +153,9 @@ def csv_text(result: Result, scene: Scene) -> str:
         r = result.residual
         for st, tv, tg in zip(r.layers, r.theory_var, r.theory_grad_var):
             writer.writerow(_row("residual", st, theory_var=float(tv), theory_grad_var=float(tg)))
+    if result.video is not None:
+        for layer in result.video.layers:
+            writer.writerow(_row("video", layer.stats, theory_grad_var=layer.stats.theory_grad_rms**2))
     return buf.getvalue()
 
 
@@ -190,6 +204,14 @@ def npz_arrays(result: Result, scene: Scene) -> dict[str, np.ndarray]:
         for (l, s), g in sorted((grads_full or {}).items()):
             arrays[f"{section}grad_l{l}_s{s}"] = np.asarray(g, dtype=np.float32)
         wrote_maps = True
+    if result.video is not None and has_full_maps(result):
+        v = result.video
+        arrays["video_frames"] = np.asarray(v.frames, dtype=np.int64)
+        for layer in v.layers:
+            arrays[f"video_map_l{layer.level}"] = np.asarray(layer.full, dtype=np.float32)
+            if layer.grad.size:
+                arrays[f"video_grad_l{layer.level}"] = np.asarray(layer.grad, dtype=np.float32)
+        wrote_maps = True
     if result.pyramid is not None:
         arrays["image"] = np.asarray(result.pyramid.image, dtype=np.float32)
         arrays["equivariance"] = np.asarray(result.pyramid.equivariance, dtype=np.float64)
@@ -199,6 +221,14 @@ def npz_arrays(result: Result, scene: Scene) -> dict[str, np.ndarray]:
     if not wrote_maps and result.unit is None:
         raise ExportError("NPZ needs feature maps, which this run did not keep")
     return arrays
+
+
+def has_full_maps(result: Result) -> bool:
+    """Whether ``result`` holds what an NPZ needs: full-resolution maps (the engine's export
+    profile, ``run_video(..., full_maps=True)``) or the single unit's samples."""
+    if result.video is not None:
+        return all(layer.full.size for layer in result.video.layers)
+    return bool(getattr(result.pyramid, "maps_full", None)) or result.unit is not None
 
 
 def write_csv(result: Result, scene: Scene, path: str | Path, inputs: Iterable[str | Path | None] = ()) -> Path:

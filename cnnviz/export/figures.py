@@ -4,7 +4,9 @@ Each figure of :data:`~cnnviz.export.naming.FIGURES` is one plot of the window, 
 same :class:`~cnnviz.core.result.Result` with the same colours: the (l, s) feature-map grid,
 the variance, gradient, zero-fraction and equivariance curves and the histogram of the
 pyramid mode; the residual stack's curves and the single unit's histograms of the init lab;
-the multiplies per layer of the cost mode.
+the multiplies per layer of the cost mode; the video network's layers (the map at the newest
+time step with its x-t strip under it), its variance and gradient curves with the mean-field
+theory, and its cost table (Problem 2).
 
 Curves are vector paths in SVG and PDF. Feature maps are pixel images, each upscaled
 nearest-neighbour in numpy to at least :data:`CELL_PX` pixels before it is embedded, so no
@@ -20,7 +22,7 @@ import io
 import math
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 import numpy as np
@@ -31,7 +33,18 @@ from matplotlib.patches import Rectangle
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
 from .. import __version__
-from ..colours import DIVERGING_MAP, NONFINITE_HEX, colorize, is_signed, lut, scale_colors
+from ..colours import (
+    DIVERGING_MAP,
+    NONFINITE_HEX,
+    colorize,
+    data_range,
+    finite_range,
+    is_signed,
+    lut,
+    rgb_image,
+    scale_colors,
+)
+from ..core.cost import video_multiplies_text
 from ..core.result import PyramidResult, ResidualResult, Result, UnitResult
 from ..errors import ExportError
 from ..io.files import atomic_path
@@ -39,6 +52,9 @@ from ..maps import grid_keys, levels_for, map_image, pyramid_rgb
 from ..scene import Scene
 from .naming import FIGURE_FORMATS, FIGURES
 from .stamp import PNG_KEY, stamp_text
+
+if TYPE_CHECKING:
+    from ..core.video_engine import VideoNetResult
 
 BASE_DPI = 100  # pixels per inch at scale 1; a PNG at scale 2 is 200 dpi and twice the pixels
 CELL_PX = 128  # a feature map is embedded with at least this many pixels across
@@ -106,6 +122,12 @@ def _unit(result: Result) -> UnitResult:
     return result.unit
 
 
+def _video(result: Result) -> VideoNetResult:
+    if result.video is None:
+        raise ExportError("this figure needs the video network's result, which this run did not compute")
+    return result.video
+
+
 # -- numbers and captions -------------------------------------------------------------------
 def fmt(x: float, digits: int = 3) -> str:
     """A number for a person: plain near 1, scientific far from it, 'inf'/'NaN' as they are."""
@@ -131,6 +153,14 @@ def caption(result: Result, scene: Scene, figure: str) -> str:
         u = _unit(result)
         src = ""  # the single unit samples its own inputs
         net = f"single unit: d = {s.unit_dim}, {s.unit_activation}, Var(w) = {fmt(u.init_var)} ({s.unit_init})"
+    elif figure in FIGURES["video-net"]:
+        v = _video(result)
+        what = f"frames {v.frames[0]}–{v.frames[-1]}" if v.frames else f"a still clip of {v.window}"
+        src = f"{scene.source.name} {what}" if scene.source is not None and scene.source.name else what
+        net = (
+            f"video net {s.size}², depth {s.depth}, J = {s.channels}, D = {s.kernel}, Dₜ = {v.kernel_t}, "
+            f"stride {v.stride}, {s.activation}, Var(w) = {fmt(v.init_vars[-1])} ({s.init})"
+        )
     elif figure.startswith("residual_"):
         r = _residual(result)
         if s.residual_input == "noise":
@@ -618,13 +648,23 @@ def fig_grid(result: Result, scene: Scene) -> Figure:
 
 
 # -- init lab -------------------------------------------------------------------------------
-def _series(fig: Figure, levels, measured, theory, bad, title: str, ylabel: str) -> None:
+def _series(
+    fig: Figure,
+    levels,
+    measured,
+    theory,
+    bad,
+    title: str,
+    ylabel: str,
+    theory_label: str = "theory (independence assumed)",
+    xlabel: str = "level l",
+) -> None:
     ax = _axes(fig)
     m = _positive(measured)
     m[bad] = np.nan
     t = _positive(theory)
     ax.plot(levels, m, "-o", color=MEASURED, label="measured", zorder=3)
-    ax.plot(levels, t, "--", color=THEORY, lw=1.8, label="theory (independence assumed)", zorder=2)
+    ax.plot(levels, t, "--", color=THEORY, lw=1.8, label=theory_label, zorder=2)
     ax.set_yscale("log")
     lim = _log_limits([m], [t])
     if lim is not None:
@@ -632,7 +672,7 @@ def _series(fig: Figure, levels, measured, theory, bad, title: str, ylabel: str)
         _log_ticks(ax)
     over = levels[bad | ~np.isfinite(measured)].tolist()
     _overflow_marks(ax, over, True)
-    _level_axis(ax, [int(v) for v in levels])
+    _level_axis(ax, [int(v) for v in levels], xlabel)
     ax.set_title(title)
     ax.set_ylabel(ylabel)
     handles, labels = ax.get_legend_handles_labels()
@@ -780,6 +820,171 @@ def fig_multiplies(result: Result, scene: Scene) -> Figure:
     return fig
 
 
+# -- video network (Problem 2) -------------------------------------------------------------------
+VIDEO_COLS = 6  # layers per row of the layers figure
+STRIP_H = 0.45  # the x-t strip's height, as a fraction of the map's side (as in the window)
+
+
+def _video_images(layer, channel: int, table: np.ndarray, signed: bool) -> tuple[np.ndarray, np.ndarray, int]:
+    """(map now, x-t strip) of one layer as uint8 RGB(A) ``[h, w, 3|4]``, and the channel shown.
+
+    As the window: L_0 is the frames in colour; a layer above shows one channel, the map and
+    the strip each coloured over its own finite range (centred at 0 for a signed activation)."""
+    if layer.level == 0:
+        return rgb_image(np.moveaxis(layer.now, 0, -1)), rgb_image(np.moveaxis(layer.strip, 0, -1)), -1
+    ch = min(channel, layer.now.shape[0] - 1)
+    out = []
+    for data in (layer.now[ch], layer.strip[ch]):
+        out.append(colorize(data, finite_range(data_range(data), signed), table))
+    return out[0], out[1], ch
+
+
+def fig_layers(result: Result, scene: Scene) -> Figure:
+    """Each layer L_l at the newest time step with its x-t strip (the middle row over time, oldest
+    at the top) under it, as the window's video mode draws them; shape and variance below."""
+    v = _video(result)
+    s = result.settings
+    view = scene.view
+    signed = is_signed(s.activation)
+    table = lut(DIVERGING_MAP if signed else view.colormap)
+    n = len(v.layers)
+    cols = min(n, VIDEO_COLS)
+    rows = math.ceil(n / cols)
+    pitch_x, pitch_y = 1.22, 1.0 + STRIP_H + 0.5  # map, gap, strip and two lines of text under it
+    unit = 1.3  # inches per map side
+    ax_w, ax_h = unit * (cols * pitch_x + 0.1), unit * (rows * pitch_y + 0.25)
+    width, height = max(round(ax_w + 0.3, 1), 7.2), round(ax_h + 1.25, 1)  # whole pixels at any usual scale
+    fig = _figure(width, height, result, scene, "layers")
+    ax = _axes(fig)
+    ax.set_position(((width - ax_w) / 2 / width, 0.8 / height, ax_w / width, ax_h / height))
+    ax.set_axis_off()
+    ax.set_xlim(-0.1, cols * pitch_x)
+    ax.set_ylim(rows * pitch_y, -0.25)  # y grows downwards, as on the screen
+    images_drawn = []
+    shown = -1
+    for i, layer in enumerate(v.layers):
+        r, c = divmod(i, cols)
+        x, y = c * pitch_x, r * pitch_y
+        now, strip, ch = _video_images(layer, view.channel, table, signed)
+        shown = max(shown, ch)
+        bad = layer.stats.nonfinite > 0
+        # the strip has T_l rows: repeated to as many as the map has, so no viewer blurs it
+        rows_up = max(1, math.ceil(now.shape[0] * STRIP_H / max(strip.shape[0], 1)))
+        for img, top, h in ((now, y, 1.0), (_upscale(strip.repeat(rows_up, axis=0)), y + 1.06, STRIP_H)):
+            art = ax.imshow(_upscale(img), extent=(x, x + 1, top + h, top), interpolation="none", zorder=1)
+            images_drawn.append(art)
+        ax.add_patch(Rectangle((x, y + 1.06), 1, STRIP_H, fill=False, ec=MUTED, lw=0.6, zorder=2))
+        title = "L₀ input" if layer.level == 0 else f"L{_sub(layer.level)}  ch {ch}"
+        ax.text(x + 0.5, y - 0.04, title, ha="center", va="bottom", fontsize=10.5, color=NONFINITE_HEX if bad else TEXT)
+        _b, ch_n, t, h, w = layer.shape
+        space = f"{h}²" if h == w else f"{h}×{w}"
+        ax.text(
+            x + 0.5,
+            y + 1.1 + STRIP_H,
+            f"{ch_n}×{t}×{space}\nVar {fmt(layer.stats.var)}" + (" · inf/NaN" if bad else ""),
+            ha="center",
+            va="top",
+            fontsize=9,
+            color=NONFINITE_HEX if bad else MUTED,
+            linespacing=1.3,
+        )
+    frames = f"frames {v.frames[0]}–{v.frames[-1]}" if v.frames else f"{v.window} frames"
+    fig.text(0.5, 1 - 0.12 / height, f"Video CNN · Problem 2 · {frames}", fontsize=13, ha="center", va="top")
+    cmap_text = f"{DIVERGING_MAP} centred at 0" if signed else view.colormap
+    note = (
+        f"each layer at the newest time step, its x–t strip under it (middle row, time ↓) · channel {max(shown, 0)} "
+        f"of {s.channels} · {cmap_text}, colours per map"
+    )
+    if v.still:
+        note += " · a still clip: nothing moves"
+    fig.text(0.01, 0.3 / height, note, fontsize=8.5, color=MUTED, ha="left", va="bottom")
+    fig._cnnviz_images = images_drawn  # type: ignore[attr-defined]  # see save_figure
+    return fig
+
+
+def fig_video_variance(result: Result, scene: Scene) -> Figure:
+    v = _video(result)
+    fig = _figure(7.2, 4.4, result, scene, "video_variance")
+    _series(
+        fig,
+        np.arange(len(v.layers)),
+        v.series("var"),
+        v.series("theory_var"),
+        v.series("nonfinite") > 0,
+        "Video network: activation variance per layer",
+        "variance Var(Lₗ)",
+        theory_label="theory (mean field)",
+        xlabel="layer l",
+    )
+    return fig
+
+
+def fig_video_gradient(result: Result, scene: Scene) -> Figure:
+    v = _video(result)
+    fig = _figure(7.2, 4.4, result, scene, "video_gradient")
+    bad = (v.series("nonfinite") > 0) | (v.series("grad_nonfinite") > 0)
+    _series(
+        fig,
+        np.arange(1, len(v.layers)),
+        v.series("grad_rms")[1:],
+        v.series("theory_grad_rms")[1:],
+        bad[1:],
+        "Video network: gradient RMS per layer (backward from the top)",
+        "RMS of ∂/∂Lₗ",
+        theory_label="theory (mean field)",
+        xlabel="layer l",
+    )
+    return fig
+
+
+def video_cost_rows(v: VideoNetResult) -> list[tuple[str, str, str, str]]:
+    """(layer, shape B×C×T×H×W, B·X·Y·T·dX·dY·dT·I·J written out, multiplies) per layer and a total row."""
+    rows = []
+    for layer in v.layers:
+        shape = "×".join(map(str, layer.shape))
+        if layer.level == 0:
+            rows.append(("L₀ (input)", shape, "–", "–"))
+            continue
+        formula = video_multiplies_text(layer.shape, v.layers[layer.level - 1].shape, v.kernel, v.kernel_t)
+        rows.append((f"L{_sub(layer.level)}", shape, formula, f"{layer.multiplies:,}"))
+    rows.append(("total", "", "", f"{v.total_multiplies:,}"))
+    return rows
+
+
+def fig_video_cost(result: Result, scene: Scene) -> Figure:
+    """Problem 2's cost as the window's table: shapes and B·X·Y·T·dX·dY·dT·I·J multiplies per layer."""
+    v = _video(result)
+    rows = video_cost_rows(v)
+    height = round(1.2 + 0.3 * len(rows), 1)
+    fig = _figure(8.4, height, result, scene, "video_cost")
+    ax = _axes(fig)
+    ax.set_position((0.02, 0.35 / height, 0.96, 1 - 0.75 / height))
+    ax.set_axis_off()
+    table = ax.table(
+        cellText=[list(r) for r in rows],
+        colLabels=["layer", "B×C×T×H×W", "B·X·Y·T·dX·dY·dT·I·J", "multiplies"],
+        colLoc="left",
+        cellLoc="left",
+        loc="upper center",
+        colWidths=[0.14, 0.26, 0.36, 0.24],
+        edges="horizontal",
+    )
+    table.auto_set_font_size(False)
+    table.set_fontsize(10)
+    table.scale(1.0, 1.35)
+    for (r, _c), cell in table.get_celld().items():
+        cell.set_edgecolor("#c8c8c8")
+        if r == 0 or r == len(rows):
+            cell.get_text().set_fontweight("bold")
+    ax.set_title(
+        f"Multiplies per layer (Problem 2): {v.total_multiplies:,} in total; centred filters, zero padding, "
+        f"stride {v.stride}",
+        fontsize=12,
+        pad=4,
+    )
+    return fig
+
+
 RENDERERS: dict[str, Callable[[Result, Scene], Figure]] = {
     "grid": fig_grid,
     "variance": fig_variance,
@@ -792,6 +997,10 @@ RENDERERS: dict[str, Callable[[Result, Scene], Figure]] = {
     "unit_y": fig_unit_y,
     "unit_u": fig_unit_u,
     "multiplies": fig_multiplies,
+    "layers": fig_layers,
+    "video_variance": fig_video_variance,
+    "video_gradient": fig_video_gradient,
+    "video_cost": fig_video_cost,
 }
 assert set(RENDERERS) == {f for figs in FIGURES.values() for f in figs}
 
@@ -807,6 +1016,10 @@ TITLES = {
     "unit_y": "single unit: y",
     "unit_u": "single unit: u",
     "multiplies": "multiplies per layer",
+    "layers": "video network: layers and x-t strips",
+    "video_variance": "video network: variance per layer",
+    "video_gradient": "video network: gradient RMS per layer",
+    "video_cost": "video network: multiplies per layer",
 }
 
 
@@ -819,6 +1032,7 @@ def render(result: Result, scene: Scene, figure: str) -> Figure:
         "pyramid": result.pyramid is not None,
         "init": result.residual is not None and result.unit is not None,
         "cost": bool(result.costs),
+        "video-net": result.video is not None,
     }
     mode = next(m for m, figs in FIGURES.items() if figure in figs)
     if not need[mode]:

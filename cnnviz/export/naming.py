@@ -3,7 +3,8 @@
 A name is ``<stem>_<figure>.<ext>`` for a figure and ``<stem>.<ext>`` for the data, where the
 stem says the mode and the settings that tell two exports apart, e.g. ``pyramid_he_d6_J16_s0``
 (mode, init rule or sigma_w^2, depth, channels J, seed), followed only by the settings that
-differ from the defaults (``_tanh``, ``_n128``, ``_D5``, ``_unshared``). No timestamps: the
+differ from the defaults (``_tanh``, ``_n128``, ``_D5``, ``_unshared``; for the video network
+``_st1`` stride, ``_Dt5`` kernel in time, ``_T4`` window, e.g. ``video-net_he_d6_J16_s0_T4``). No timestamps: the
 same settings always give the same names. The window's save dialog proposes the same stem.
 """
 
@@ -18,7 +19,9 @@ FIGURES: dict[str, tuple[str, ...]] = {
     "pyramid": ("grid", "variance", "gradient", "zeros", "equivariance", "histogram"),
     "init": ("residual_variance", "residual_gradient", "unit_y", "unit_u"),
     "cost": ("multiplies",),
+    "video-net": ("layers", "video_variance", "video_gradient", "video_cost"),
 }
+CLIP_MODES = ("video-net",)  # modes that need a video clip (Problem 2's network reads T frames)
 EXPORT_MODES = tuple(FIGURES)
 FIGURE_FORMATS = ("png", "svg", "pdf")
 DATA_FORMATS = ("csv", "json", "npz")
@@ -69,7 +72,15 @@ def stem(scene: Scene | Settings, mode: str | None = None) -> str:
             parts.append(f"n{s.size}")
         if s.kernel != d.kernel:
             parts.append(f"D{s.kernel}")
-        if not s.shared:
+        if mode == "video-net":
+            for token, value, default in (
+                ("st", s.video_stride, d.video_stride),
+                ("Dt", s.video_kernel_t, d.video_kernel_t),
+                ("T", s.video_window, d.video_window),
+            ):
+                if value != default:
+                    parts.append(f"{token}{value}")
+        elif not s.shared:
             parts.append("unshared")
     return "_".join(parts)
 

@@ -26,7 +26,13 @@ if TYPE_CHECKING:
     from .main_window import MainWindow
 
 # the mode whose result each view draws
-_VIEW_MODE = {"grid": "pyramid", "curves": "pyramid", "init_lab": "init", "cost_view": "cost"}
+_VIEW_MODE = {
+    "grid": "pyramid",
+    "curves": "pyramid",
+    "init_lab": "init",
+    "cost_view": "cost",
+    "video_view": "video-net",
+}
 STAMPED = (".png", ".svg", ".json")
 _SHOWN: dict[str, QMenu | None] = {"menu": None}
 
@@ -53,9 +59,8 @@ def _plots(window: MainWindow) -> list[tuple[str, object, str]]:
 def figure_at(window: MainWindow, global_pos: QPoint) -> tuple[str, str] | None:
     """(mode, figure) of the plot drawn at ``global_pos`` on screen, or None (not over a plot)."""
     for view, item, figure in _plots(window):
-        if view == "grid":
-            widget = window.grid
-            if widget.isVisible() and widget.rect().contains(widget.mapFromGlobal(global_pos)):
+        if isinstance(item, QWidget):  # a figure that is a whole widget: the grid, the video layers, a table
+            if item.isVisible() and item.rect().contains(item.mapFromGlobal(global_pos)):
                 return _VIEW_MODE[view], figure
             continue
         glw = getattr(getattr(window, view), "glw", None)
@@ -98,10 +103,13 @@ def _hook(window: MainWindow, widget: QWidget) -> None:
 
 def install(window: MainWindow) -> None:
     """Right-click menus on the grid and every plot widget of ``window``."""
-    for view in ("grid", "curves", "init_lab", "cost_view"):
+    for view in ("grid", "curves", "init_lab", "cost_view", "video_view"):
         glw = getattr(getattr(window, view, None), "glw", None)
         if glw is not None:
             _hook(window, glw)
+    for _view, item, _figure in _plots(window):
+        if isinstance(item, QWidget) and item is not getattr(window, "grid", None):
+            _hook(window, item)
 
 
 def copy_under_mouse(window: MainWindow, global_pos: QPoint | None = None) -> str:

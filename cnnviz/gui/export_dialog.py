@@ -44,6 +44,7 @@ from PySide6.QtWidgets import (
 from ..core.result import Result
 from ..errors import CnnvizError
 from ..export import DATA_FORMATS, FIGURE_FORMATS, FIGURES, FORMATS, stem
+from ..export.data import has_full_maps
 from ..scene import Scene
 
 DEFAULT_FORMATS = ("png", "svg", "pdf", "csv", "json")
@@ -66,10 +67,6 @@ class _Memory:
 
 def last_folder() -> Path:
     return _Memory.folder if _Memory.folder is not None and _Memory.folder.is_dir() else Path.home()
-
-
-def _has_full_maps(result: Result) -> bool:
-    return bool(getattr(result.pyramid, "maps_full", None)) or result.unit is not None
 
 
 class ExportDialog(QDialog):
@@ -119,7 +116,7 @@ class ExportDialog(QDialog):
         for f in FORMATS:
             box = QCheckBox(FORMAT_LABELS[f])
             box.setChecked(f in DEFAULT_FORMATS)
-            if f == "npz" and not _has_full_maps(result):
+            if f == "npz" and not has_full_maps(result):
                 box.setEnabled(False)
                 box.setToolTip("this result has no full-resolution maps")
             self.formats[f] = box
@@ -266,14 +263,6 @@ def open_export(
     if result is None:
         QMessageBox.information(parent, "Export", "Nothing to export yet: the first result is still being computed.")
         return None
-    if scene.settings.mode not in FIGURES:  # the video network has no figure set of its own yet
-        QMessageBox.information(
-            parent,
-            "Export",
-            f"The {scene.settings.mode} mode has no figures to export yet: switch to the pyramid, "
-            "init lab or cost mode, or take the whole window with cnnviz --screenshot.",
-        )
-        return None
     dialog = ExportDialog(scene, result, figures, parent, window=parent)
     dialog.exec()
     return dialog
@@ -353,4 +342,8 @@ PLOT_FIGURES = {
     "init_lab.y_plot": "unit_y",
     "init_lab.u_plot": "unit_u",
     "cost_view.plot": "multiplies",
+    "video_view.columns": "layers",  # the layers and their x-t strips (a widget, not a plot)
+    "video_view.var_plot": "video_variance",
+    "video_view.grad_plot": "video_gradient",
+    "video_view.table": "video_cost",
 }

@@ -3,7 +3,8 @@
 Left, one column per layer L_l: the map at the newest time step (one channel, the view's
 channel; L_0 is the frame itself) and under it the x-t strip, the middle row of the layer at
 each of its T_l time steps (oldest at the top), so motion shows as slanted lines. Right, the
-variance and gradient RMS of each layer against l, and Problem 2's cost per layer
+variance and gradient RMS of each layer against l, measured (solid) and the mean-field theory
+(dashed, :func:`cnnviz.core.theory.video_net_mean_field`), and Problem 2's cost per layer
 (B X Y T dX dY dT I J multiplies). Top, the network's controls: depth, stride, kernel in space
 and in time, window T and the init variance. The view draws a Result; it never computes.
 """
@@ -32,6 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..core.cost import video_multiplies_text
 from ..core.result import Result
 from ..errors import SettingsError
 from ..settings import KERNEL_MAX, VIDEO_KERNEL_T_MAX, VIDEO_STRIDE_MAX, VIDEO_WINDOW_MAX, Settings
@@ -39,6 +41,8 @@ from ..view_state import ViewState
 from . import theme
 from .plots import plain_plot, style_plot
 
+MEASURED = "#31688e"  # as the exported figures: blue measured, orange theory
+THEORY = "#d95f02"
 _SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 
 
@@ -137,13 +141,6 @@ def _colour(data: np.ndarray, table: np.ndarray, signed: bool) -> QImage:
     return _rgba_image(theme.colorize(data, (lo, hi), table))
 
 
-def multiplies_text(shape: tuple[int, ...], in_shape: tuple[int, ...], kernel: int, kernel_t: int) -> str:
-    """``B·X·Y·T · dX·dY·dT · I·J`` of a layer with output ``shape`` (B, J, T, H, W)."""
-    b, j, t, h, w = shape
-    i = in_shape[1]
-    return f"{b}·{w}·{h}·{t}·{kernel}·{kernel}·{kernel_t}·{i}·{j}"
-
-
 class VideoNetView(QWidget):
     """The page of the video-net mode; ``settings_requested`` carries a new Settings."""
 
@@ -224,10 +221,15 @@ class VideoNetView(QWidget):
 
         self.plots = pg.GraphicsLayoutWidget()
         self.plots.setBackground("w")
+        self.glw = self.plots  # as every view's plot widget is called (the right-click export finds it)
         self.var_plot = plain_plot(self.plots, row=0, col=0)
         self.grad_plot = plain_plot(self.plots, row=0, col=1)
         self.var_curve = self.var_plot.plot([], [])
         self.grad_curve = self.grad_plot.plot([], [])
+        self.var_theory = self.var_plot.plot([], [])  # dashed, the mean field (docs/theory.md)
+        self.grad_theory = self.grad_plot.plot([], [])
+        for plot in (self.var_plot, self.grad_plot):
+            plot.setToolTip("solid: measured · dashed: mean-field theory (docs/theory.md, Problem 2)")
         for plot in (self.var_plot, self.grad_plot):
             plot.setMouseEnabled(x=False, y=False)
         self.table = QTableWidget(0, 3)
@@ -363,14 +365,24 @@ class VideoNetView(QWidget):
 
     def _draw_curves(self, v) -> None:
         x = np.arange(len(v.layers), dtype=np.float64)
-        pen = theme.pen(QColor("#31688e"), self._zoom, width=1.5)
-        for curve, name in ((self.var_curve, "var"), (self.grad_curve, "grad_rms")):
+        pen = theme.pen(QColor(MEASURED), self._zoom, width=1.5)
+        dashed = theme.pen(QColor(THEORY), self._zoom, theory=True, width=1.2)
+        for curve, theory, name in (
+            (self.var_curve, self.var_theory, "var"),
+            (self.grad_curve, self.grad_theory, "grad_rms"),
+        ):
             y = v.series(name)
             ok = np.isfinite(y) & (y > 0)
             if ok.any():
-                curve.setData(x[ok], y[ok], pen=pen, symbol="o", symbolSize=7, symbolBrush="#31688e", symbolPen=None)
+                curve.setData(x[ok], y[ok], pen=pen, symbol="o", symbolSize=7, symbolBrush=MEASURED, symbolPen=None)
             else:
                 curve.setData([], [])
+            t = v.series(f"theory_{name}")
+            ok = np.isfinite(t) & (t > 0)
+            if ok.any():
+                theory.setData(x[ok], t[ok], pen=dashed)
+            else:
+                theory.setData([], [])
         for plot in (self.var_plot, self.grad_plot):
             plot.setXRange(-0.3, len(v.layers) - 0.7, padding=0)
             plot.getAxis("bottom").setTicks([[(i, str(i)) for i in range(len(v.layers))], []])
@@ -382,7 +394,7 @@ class VideoNetView(QWidget):
             if layer.level == 0:
                 mult = "–"
             else:
-                formula = multiplies_text(layer.shape, v.layers[layer.level - 1].shape, v.kernel, v.kernel_t)
+                formula = video_multiplies_text(layer.shape, v.layers[layer.level - 1].shape, v.kernel, v.kernel_t)
                 mult = f"{formula} = {theme.fmt_int(layer.multiplies)}"
             for col, text in enumerate((f"L{_sub(layer.level)}", f"{b}×{c}×{t}×{h}×{w}", mult)):
                 item = QTableWidgetItem(text)

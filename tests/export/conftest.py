@@ -34,9 +34,20 @@ def scene(frame) -> Scene:
 
 
 @pytest.fixture(scope="session")
-def results(frame) -> dict:
-    """One Result per export mode for the small settings."""
-    return {m: run(SMALL.replace(mode=m), frame, source="grad.png") for m in ("pyramid", "init", "cost")}
+def clip(frame) -> np.ndarray:
+    """4 frames of the test picture sliding right by 2 pixels a frame: float32 [4, 64, 64, 3]."""
+    return np.ascontiguousarray(np.stack([np.roll(frame, 2 * t, axis=1) for t in range(4)]))
+
+
+@pytest.fixture(scope="session")
+def results(frame, clip) -> dict:
+    """One Result per export mode for the small settings (the video network with its full maps)."""
+    from cnnviz.core.video_engine import ClipInput, run_video
+
+    out = {m: run(SMALL.replace(mode=m), frame, source="grad.png") for m in ("pyramid", "init", "cost")}
+    video = SMALL.replace(mode="video-net", video_window=4)
+    out["video-net"] = run_video(video, ClipInput(clip, (3, 4, 5, 6)), source="clip.mp4", full_maps=True)
+    return out
 
 
 @dataclasses.dataclass(frozen=True)

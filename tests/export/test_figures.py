@@ -129,10 +129,10 @@ def test_pdf_document_info_holds_the_stamp(exported, scene):
     assert b"/Subject" in data and b"cnnviz-scene" in data
 
 
-def test_every_figure_reads_back_its_scene(exported, scene):
+def test_every_figure_reads_back_its_scene(exported, scene, results):
     for path in _paths(exported, "png") + _paths(exported, "svg"):
         mode = path.name.split("_")[0]
-        assert scene_from_file(path) == scene.replace(settings=scene.settings.replace(mode=mode)), path.name
+        assert scene_from_file(path) == scene.replace(settings=results[mode].settings), path.name
 
 
 def test_a_figure_is_the_same_bytes_each_time(tmp_path, results, scene):
