@@ -134,11 +134,58 @@ def test_shift_drop_of_an_exported_png_restores_its_scene_and_load_settings_take
     assert w.settings.seed == 7
 
 
-def test_ctrl_e_in_the_video_network_mode_says_what_it_can_export(make_window, small, settle, monkeypatch):
-    from PySide6.QtWidgets import QMessageBox
+def test_ctrl_e_in_the_video_network_mode_exports_its_figures_and_numbers(
+    make_window, small, settle, tmp_path, monkeypatch
+):
+    w = make_window(small.replace(mode="video-net", video_window=3))
+    assert w.result.video is not None
+    export_dialog._Memory.folder = tmp_path
+    seen = []
 
-    said = []
-    monkeypatch.setattr(QMessageBox, "information", lambda parent, title, text: said.append(text))
-    w = make_window(small.replace(mode="video-net"))
-    w.commands.by_name["export"].trigger()  # no traceback (pytest-qt fails on one in a slot)
-    assert said and "no figures to export yet" in said[0]
+    def run_dialog(dialog):
+        seen.append(dialog)
+        for f, box in dialog.formats.items():
+            box.setChecked(f in ("png", "csv"))
+        dialog.scale.setValue(1.0)
+        return dialog.export()
+
+    monkeypatch.setattr(export_dialog.ExportDialog, "exec", run_dialog)
+    w.commands.by_name["export"].trigger()
+    assert seen and seen[0].mode == "video-net"
+    stem = seen[0].name.text()
+    assert stem == export_dialog.stem(w.scene()) and stem.startswith("video-net_")
+    assert {p.name for p in seen[0].written} == {
+        f"{stem}_{f}.png" for f in ("layers", "video_variance", "video_gradient", "video_cost")
+    } | {f"{stem}.csv"}
+    rows = _rows(tmp_path / f"{stem}.csv")
+    assert [float(r["var"]) for r in rows] == list(w.result.video.series("var"))
+    assert scene_from_file(tmp_path / f"{stem}_layers.png").settings == w.result.settings
+
+
+def test_the_video_view_draws_theory_dashed_beside_the_measurement(make_window, small, settle):
+    w = make_window(small.replace(mode="video-net", video_window=3))
+    v = w.result.video
+    x, y = w.video_view.var_theory.getData()  # log axes: pyqtgraph holds log10 of the data
+    assert len(x) == v.depth and np.allclose(10**y, v.series("theory_var")[1:])  # the input is measured
+    x, y = w.video_view.grad_theory.getData()
+    assert np.allclose(10**y, v.series("theory_grad_rms")[1:])
+    assert w.video_view.var_theory.opts["pen"].style() == Qt.PenStyle.DashLine
+
+
+def test_right_click_on_the_video_views_plots_offers_to_export_that_one(make_window, small, settle):
+    w = make_window(small.replace(mode="video-net", video_window=3))
+    view = w.video_view
+    assert export_actions.figure_at(w, _centre(view.glw, view.grad_plot)) == ("video-net", "video_gradient")
+    assert export_actions.figure_at(w, _centre(view.glw, view.var_plot)) == ("video-net", "video_variance")
+    cols = view.columns
+    assert export_actions.figure_at(w, cols.mapToGlobal(cols.rect().center())) == ("video-net", "layers")
+    table = view.table
+    assert export_actions.figure_at(w, table.mapToGlobal(table.rect().center())) == ("video-net", "video_cost")
+    view.glw.customContextMenuRequested.emit(view.glw.mapFromGlobal(_centre(view.glw, view.var_plot)))
+    menu = export_actions.shown_menu()
+    assert menu is not None
+    assert [a.text() for a in menu.actions()] == [
+        f"Export {figs.TITLES['video_variance']}…",
+        f"Copy {figs.TITLES['video_variance']}",
+    ]
+    menu.close()
