@@ -120,12 +120,13 @@ def _load_input(path: str | None, settings, frame_index: int | None, window: int
         from .io.video import VideoReader
 
         with VideoReader(src, size=settings.size) as reader:
-            info = reader.ensure_index()
+            clip_info = reader.ensure_index()
+            count = clip_info.frame_count
             index = frame_index
             if index is None:
-                index = min(window, info.frame_count) - 1 if window and info.frame_count_exact else 0
-            if info.frame_count_exact and index >= info.frame_count:
-                raise InputError(f"{src.name}: --frame {index} is past the last frame ({info.frame_count - 1})")
+                index = min(window, count) - 1 if window and clip_info.frame_count_exact else 0
+            if clip_info.frame_count_exact and index >= count:
+                raise InputError(f"{src.name}: --frame {index} is past the last frame ({count - 1})")
             clip = None
             if window:
                 from .core.video_engine import ClipInput

@@ -821,7 +821,7 @@ def fig_multiplies(result: Result, scene: Scene) -> Figure:
 
 
 # -- video network (Problem 2) -------------------------------------------------------------------
-VIDEO_COLS = 6  # layers per row of the layers figure
+VIDEO_COLS = 7  # at most this many layers per row of the layers figure (depth 6 fits one row)
 STRIP_H = 0.45  # the x-t strip's height, as a fraction of the map's side (as in the window)
 
 
@@ -848,9 +848,9 @@ def fig_layers(result: Result, scene: Scene) -> Figure:
     signed = is_signed(s.activation)
     table = lut(DIVERGING_MAP if signed else view.colormap)
     n = len(v.layers)
-    cols = min(n, VIDEO_COLS)
-    rows = math.ceil(n / cols)
-    pitch_x, pitch_y = 1.22, 1.0 + STRIP_H + 0.5  # map, gap, strip and two lines of text under it
+    rows = math.ceil(n / VIDEO_COLS)
+    cols = math.ceil(n / rows)  # rows of equal length: 8 layers are 4 + 4, not 7 + 1
+    pitch_x, pitch_y = 1.22, 1.0 + STRIP_H + 0.62  # map, gap, strip, two lines of text and the next title
     unit = 1.3  # inches per map side
     ax_w, ax_h = unit * (cols * pitch_x + 0.1), unit * (rows * pitch_y + 0.25)
     width, height = max(round(ax_w + 0.3, 1), 7.2), round(ax_h + 1.25, 1)  # whole pixels at any usual scale
@@ -892,8 +892,8 @@ def fig_layers(result: Result, scene: Scene) -> Figure:
     fig.text(0.5, 1 - 0.12 / height, f"Video CNN · Problem 2 · {frames}", fontsize=13, ha="center", va="top")
     cmap_text = f"{DIVERGING_MAP} centred at 0" if signed else view.colormap
     note = (
-        f"each layer at the newest time step, its x–t strip under it (middle row, time ↓) · channel {max(shown, 0)} "
-        f"of {s.channels} · {cmap_text}, colours per map"
+        "each layer at the newest time step, its x–t strip under it (middle row, time ↓)\n"
+        f"channel {max(shown, 0)} of {s.channels} · {cmap_text}, colours per map"
     )
     if v.still:
         note += " · a still clip: nothing moves"
