@@ -215,24 +215,26 @@ def _run_on(
         grads = torch.autograd.grad(outs[-1], outs[1:], grad_outputs=g_top)
     timings["backward"] = (time.perf_counter() - t) * 1e3
     t = time.perf_counter()
-    mf = video_net_mean_field(
-        float((x.double() ** 2).mean()),
-        tuple(x.shape[2:]),
-        settings.depth,
-        settings.channels,
-        settings.kernel,
-        settings.video_kernel_t,
-        settings.video_stride,
-        net.init_vars,
-        settings.activation,
-    )
+    mf = None
     layers = []
     for level, m in enumerate(outs):
         if cancel is not None and cancel():
             raise Cancelled
         g = grads[level - 1] if level else None
         st = layer_stats(m.detach(), level, 0, g, hist=False, multiplies=multiplies[level])
-        if level:
+        if mf is None:  # level 0: the theory starts from the clip's measured mean square
+            mf = video_net_mean_field(
+                st.mean_sq,
+                tuple(x.shape[2:]),
+                settings.depth,
+                settings.channels,
+                settings.kernel,
+                settings.video_kernel_t,
+                settings.video_stride,
+                net.init_vars,
+                settings.activation,
+            )
+        else:
             st = dataclasses.replace(
                 st,
                 theory_mean_sq=float(mf.q[level]),
