@@ -35,6 +35,7 @@ import torch.nn.functional as F
 
 from ..errors import CnnvizError, SettingsError
 from ..settings import Settings
+from .cost import video_multiplies_text
 from .device import pick_device
 from .result import LayerStats, Result
 from .scale_net import Cancelled
@@ -63,6 +64,7 @@ class VideoLayer:
     stats: LayerStats
     now: np.ndarray
     strip: np.ndarray
+    formula: str = ""  # Problem 2's count written out, B·X·Y·T·dX·dY·dT·I·J ("" for L_0)
     full: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
     grad: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
 
@@ -263,6 +265,9 @@ def _run_on(
                 stats=st,
                 now=now,
                 strip=_numpy(mid),
+                formula=video_multiplies_text(m.shape, outs[level - 1].shape, settings.kernel, settings.video_kernel_t)
+                if level
+                else "",
                 **extra,
             )
         )

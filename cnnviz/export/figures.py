@@ -44,7 +44,6 @@ from ..colours import (
     rgb_image,
     scale_colors,
 )
-from ..core.cost import video_multiplies_text
 from ..core.result import PyramidResult, ResidualResult, Result, UnitResult
 from ..errors import ExportError
 from ..io.files import atomic_path
@@ -945,8 +944,7 @@ def video_cost_rows(v: VideoNetResult) -> list[tuple[str, str, str, str]]:
         if layer.level == 0:
             rows.append(("L₀ (input)", shape, "–", "–"))
             continue
-        formula = video_multiplies_text(layer.shape, v.layers[layer.level - 1].shape, v.kernel, v.kernel_t)
-        rows.append((f"L{_sub(layer.level)}", shape, formula, f"{layer.multiplies:,}"))
+        rows.append((f"L{_sub(layer.level)}", shape, layer.formula, f"{layer.multiplies:,}"))
     rows.append(("total", "", "", f"{v.total_multiplies:,}"))
     return rows
 

@@ -33,7 +33,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.cost import video_multiplies_text
 from ..core.result import Result
 from ..errors import SettingsError
 from ..settings import KERNEL_MAX, VIDEO_KERNEL_T_MAX, VIDEO_STRIDE_MAX, VIDEO_WINDOW_MAX, Settings
@@ -394,8 +393,7 @@ class VideoNetView(QWidget):
             if layer.level == 0:
                 mult = "–"
             else:
-                formula = video_multiplies_text(layer.shape, v.layers[layer.level - 1].shape, v.kernel, v.kernel_t)
-                mult = f"{formula} = {theme.fmt_int(layer.multiplies)}"
+                mult = f"{layer.formula} = {theme.fmt_int(layer.multiplies)}"
             for col, text in enumerate((f"L{_sub(layer.level)}", f"{b}×{c}×{t}×{h}×{w}", mult)):
                 item = QTableWidgetItem(text)
                 item.setToolTip(text)

@@ -96,3 +96,11 @@ def test_the_layers_figure_embeds_every_map_and_strip_pixelated(results, scene, 
     assert "frames 3–6" in text
     cost = figures.save_figure(figures.render(res, stamp, "video_cost"), tmp_path / "cost.svg", stamp).read_text()
     assert f"{res.video.total_multiplies:,}" in cost and "1·32·32·2·3·3·3·3·4" in cost  # B X Y T dX dY dT I J
+
+
+def test_each_layers_written_out_count_multiplies_to_its_multiplies(results):
+    v = results["video-net"].video
+    assert v.layers[0].formula == ""
+    for layer in v.layers[1:]:
+        factors = [int(f) for f in layer.formula.split("·")]
+        assert len(factors) == 9 and math.prod(factors) == layer.multiplies  # B X Y T dX dY dT I J
