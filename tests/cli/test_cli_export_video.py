@@ -6,9 +6,9 @@ import io
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-import av
 import numpy as np
 import pytest
+from clips import write_clip
 from PIL import Image
 
 from cnnviz.cli import main
@@ -24,25 +24,15 @@ def run_cli(*argv):
     return code, out.getvalue(), err.getvalue()
 
 
-def write_clip(path: Path, n: int = 8, side: int = 32) -> Path:
-    """A tiny clip of stripes moving right by 2 pixels a frame."""
-    y, x = np.mgrid[0:side, 0:side]
-    with av.open(str(path), "w") as c:
-        stream = c.add_stream("libx264", rate=25)
-        stream.width = stream.height = side
-        stream.pix_fmt = "yuv420p"
-        for t in range(n):
-            img = np.stack([((x + 2 * t) % 8) * 32, y * 8, ((x + y + t) % 16) * 16], axis=-1).astype(np.uint8)
-            for packet in stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
-                c.mux(packet)
-        for packet in stream.encode():
-            c.mux(packet)
-    return path
+def moving(index: int, width: int, height: int) -> np.ndarray:
+    """uint8 ``[H, W, 3]``: stripes moving right by 2 pixels a frame."""
+    y, x = np.mgrid[0:height, 0:width]
+    return np.stack([((x + 2 * index) % 8) * 32, y * 8, ((x + y + index) % 16) * 16], axis=-1).astype(np.uint8)
 
 
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory) -> Path:
-    return write_clip(tmp_path_factory.mktemp("clip") / "moving.mp4")
+    return write_clip(tmp_path_factory.mktemp("clip") / "moving.mp4", n=8, width=32, height=32, picture=moving)
 
 
 @pytest.fixture(scope="module")

@@ -1,81 +1,10 @@
-"""The video network's export (Problem 2): the numbers equal the Result's, the NPZ holds every layer."""
+"""The video network's export (Problem 2): names, figures and the written-out cost (its data: test_data.py)."""
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import math
 
-import numpy as np
-import pytest
-
-from cnnviz.export import data, figures, stem
-
-
-def _rows(text: str) -> list[dict[str, str]]:
-    body = "\n".join(line for line in text.splitlines() if not line.startswith("#"))
-    return list(csv.DictReader(io.StringIO(body)))
-
-
-def _same(a: float, b: float) -> bool:
-    return (math.isnan(a) and math.isnan(b)) or a == b
-
-
-def test_csv_has_one_row_per_layer_with_the_theory_beside_each(results, scene):
-    res = results["video-net"]
-    text = data.csv_text(res, scene.replace(settings=res.settings))
-    rows = _rows(text)
-    v = res.video
-    assert len(rows) == len(v.layers) == res.settings.depth + 1
-    for row, layer in zip(rows, v.layers):
-        st = layer.stats
-        assert row["section"] == "video" and int(row["level"]) == layer.level
-        assert row["shape"] == "x".join(map(str, layer.shape))  # B x C x T x H x W
-        for col, name in [
-            ("mean", "mean"),
-            ("var", "var"),
-            ("theory_var", "theory_var"),
-            ("grad_rms", "grad_rms"),
-            ("theory_grad_rms", "theory_grad_rms"),
-            ("dead_fraction", "zero_frac"),
-        ]:
-            assert _same(float(row[col]), float(getattr(st, name))), (col, layer.level)
-        assert int(row["multiplies"]) == layer.multiplies
-    assert math.isfinite(float(rows[-1]["theory_var"])) and math.isnan(float(rows[0]["theory_var"]))
-    assert "# video network (Problem 2): frames 3-6, T=4 stride=2" in text
-
-
-def test_json_holds_the_video_numbers_and_the_scene(results, scene):
-    res = results["video-net"]
-    stamp = scene.replace(settings=res.settings)
-    d = json.loads(data.json_text(res, stamp))
-    v = res.video
-    assert d["scene"] == stamp.to_dict() and d["video"]["frames"] == [3, 4, 5, 6]
-    assert d["video"]["total_multiplies"] == v.total_multiplies
-    for got, layer in zip(d["video"]["layers"], v.layers):
-        assert got["shape"] == list(layer.shape) and got["multiplies"] == layer.multiplies
-        assert got["var"] == layer.stats.var
-        assert got["theory_grad_rms"] == (
-            None if math.isnan(layer.stats.theory_grad_rms) else layer.stats.theory_grad_rms
-        )
-
-
-def test_npz_holds_every_layer_and_gradient_at_full_resolution(tmp_path, results, scene):
-    res = results["video-net"]
-    path = data.write_npz(res, scene.replace(settings=res.settings), tmp_path / "v.npz")
-    with np.load(path, allow_pickle=False) as z:
-        assert list(z["video_frames"]) == [3, 4, 5, 6]
-        for layer in res.video.layers:
-            full = z[f"video_map_l{layer.level}"]
-            assert full.shape == layer.shape[1:] and full.dtype == np.float32  # [C, T, H, W]
-            np.testing.assert_array_equal(full, layer.full)
-            if layer.level:
-                assert z[f"video_grad_l{layer.level}"].shape == layer.shape[1:]
-        # the statistics are of these very arrays
-        top = res.video.layers[-1]
-        assert float(np.var(z[f"video_map_l{top.level}"], dtype=np.float64)) == pytest.approx(top.stats.var, rel=1e-6)
-    assert data.read_npz_scene(path).settings == res.settings
+from cnnviz.export import figures, stem
 
 
 def test_names_say_the_mode_and_the_video_settings_that_differ():
