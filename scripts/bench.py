@@ -16,6 +16,10 @@ For each size and depth (default 512^2, depth 8; J = 16, D = 3), interleaved rep
   run interactive     engine.run, interactive profile, one histogram (the selected cell),
                       display maps and the equivariance pass
   run interactive-eq  the same with the equivariance panel hidden (equivariance=False)
+  run serial          interactive with every stage on the calling thread (engine.OVERLAP off):
+                      where torch leaves a core idle (1 thread on 2 cores) engine.run does the
+                      gradient-free work (level-0 statistics, theory, display maps, equivariance)
+                      on a second thread beside the backward pass; this is the run without it
   run stats           engine.run, numbers only (the CLI's profile)
   public net fwd+bwd  cnnviz.core's image_pyramid + ScaleSharedNet as a notebook uses them:
                       NCHW input, forward, gradient to the input image
@@ -122,6 +126,13 @@ def bench(size: int, depth: int, reps: int, threads: list[int], channels: int = 
         layers = loop_forward(plain_pyramid(xi), w_left, w_up, bias, depth, p)
         torch.autograd.grad(layers[depth], xi, grad_outputs=g_top)
 
+    def serial():
+        engine.OVERLAP = False
+        try:
+            engine.run(settings, frame, selected=selected)
+        finally:
+            engine.OVERLAP = True
+
     def loop_fwd():
         with torch.no_grad():
             loop_forward(plain_pyramid(x), w_left, w_up, bias, depth, p)
@@ -130,6 +141,7 @@ def bench(size: int, depth: int, reps: int, threads: list[int], channels: int = 
         "engine fwd+bwd": engine_fwd_bwd,
         "run interactive": lambda: engine.run(settings, frame, selected=selected),
         "run interactive-eq": lambda: engine.run(settings, frame, selected=selected, equivariance=False),
+        "run serial": serial,
         "run stats": lambda: engine.run(settings, frame, profile="stats"),
         "public net fwd+bwd": public_fwd_bwd,
         "loop fwd+bwd": loop_fwd_bwd,
@@ -162,7 +174,7 @@ def bench(size: int, depth: int, reps: int, threads: list[int], channels: int = 
         med = {name: statistics.median(times[n, name]) for name in cases}
         med_cpu = {name: statistics.median(cpu[n, name]) for name in cases}
         fb, fb_cpu = med["engine fwd+bwd"], med_cpu["engine fwd+bwd"]
-        runs = ("run interactive", "run interactive-eq", "run stats")
+        runs = ("run interactive", "run interactive-eq", "run serial", "run stats")
         rows.append(
             {
                 "size": size,
@@ -170,6 +182,7 @@ def bench(size: int, depth: int, reps: int, threads: list[int], channels: int = 
                 "channels": channels,
                 "kernel": kernel,
                 "torch_threads": n,
+                "side_thread": n < available_cores(),  # engine.run's gradient-free work beside the backward
                 "reps": reps,
                 "forward_multiplies": mults,
                 "matmul_gflops": matmul_gflops(),
@@ -222,7 +235,8 @@ def main() -> None:
                 m = r["median_ms"]
                 print(
                     f"\n{size}^2 depth {depth} J 16 D 3, {r['torch_threads']} torch thread(s) "
-                    f"({r['forward_multiplies'] / 1e6:.0f} M multiplies; matmul {r['matmul_gflops']:.0f} GFLOP/s), "
+                    f"({r['forward_multiplies'] / 1e6:.0f} M multiplies; matmul {r['matmul_gflops']:.0f} GFLOP/s; "
+                    f"side thread {'on' if r['side_thread'] else 'off'}), "
                     f"median of {args.reps} interleaved runs:"
                 )
                 for name, v in m.items():

@@ -8,7 +8,10 @@ them, multiply counts and timings. It never touches Qt and never reads live widg
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import os
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -20,16 +23,16 @@ import torch.nn.functional as F
 from ..errors import CnnvizError, SettingsError
 from ..settings import SATURATION, Settings
 from . import budget, cost, theory
-from .device import pick_device
+from .device import available_cores, pick_device
 from .init import resolve_init_var, scale_net_fan_in
 from .progress import Tracker, pyramid_total, residual_total
 from .pyramid import image_pyramid
 from .residual import ResidualStack
-from .result import DISPLAY_SIZE, CostRow, Profile, PyramidResult, ResidualResult, Result
+from .result import DISPLAY_SIZE, CostRow, LayerStats, Profile, PyramidResult, ResidualResult, Result
 from .result import profile as make_profile
 from .scale_net import Cancelled, ScaleSharedNet
 from .single_unit import sample_unit
-from .stats import _cpu_values, layer_stats, saturated_fraction
+from .stats import grad_stats_batch, layer_stats, layer_stats_batch
 
 __all__ = ["DISPLAY_SIZE", "INPUT_OFFSET", "Cancelled", "EngineError", "Profile", "run", "to_network_input"]
 
@@ -58,6 +61,13 @@ def _numpy(t: torch.Tensor) -> np.ndarray:
     return np.array(t.detach().to("cpu", torch.float32).numpy(), dtype=np.float32, order="C", copy=True)
 
 
+def _hwc(p: torch.Tensor) -> np.ndarray:
+    """A pyramid level ``[1, 3, n, n]`` (network input) -> a fresh float32 ``[n, n, 3]`` RGB image in
+    [0, 1]: one pass, since the engine's channels_last pyramid already has that memory order."""
+    t = p[0].detach().permute(1, 2, 0).to("cpu", torch.float32)
+    return np.ascontiguousarray(t.numpy() + np.float32(INPUT_OFFSET))
+
+
 def _display(m: torch.Tensor, size: int) -> np.ndarray:
     """``[1, C, n, n]`` -> float32 ``[C, min(n, size), ...]``, average-pooled when larger."""
     n = m.shape[-1]
@@ -77,6 +87,11 @@ class Lap:
         now = time.perf_counter()
         self.timings[name] = self.timings.get(name, 0.0) + (now - self._t) * 1e3
         self._t = now
+
+    def skip(self) -> None:
+        """Start the next lap now: the time since the previous one is counted elsewhere."""
+        self(".skipped")
+        del self.timings[".skipped"]
 
 
 @functools.lru_cache(maxsize=4)
@@ -144,98 +159,264 @@ def _pyramid_result(
         # pass runs through the first (most expensive) level.
         track = None if progress is None else Tracker(pyramid_total(k, depth, J, D), progress)
         layers = net(pyr, cancel, grad_from_level=1, progress=track)
-        lap("forward")
-        if cancel is not None and cancel():
-            raise Cancelled
-        g_top = _top_gradient([m.shape for m in layers[depth]], settings.seed, device)
-        inputs = [m for level in layers[1:] for m in level]
-        if cancel is not None:  # the backward pass stops at the next layer once a newer request came
-            for level in layers[1:depth]:
-                for m in level:
-                    m.register_hook(_cancel_hook(cancel))
-        grads = torch.autograd.grad(layers[depth], inputs, grad_outputs=g_top)
-    lap("backward")
-    grad_of = {}
-    it = iter(grads)
-    for level in range(1, depth + 1):
-        for s in range(len(layers[level])):
-            grad_of[level, s] = next(it)
-
+    lap("forward")
+    if cancel is not None and cancel():
+        raise Cancelled
     costs = _costs(k, depth, J, D)
-    mult = {(row.level, row.scale): row.multiplies for row in costs}
-    # Level 0 first: its measured mean squares q_{0,s} start the mean-field recursion.
-    stats = [layer_stats(m, 0, s, hist=prof.wants_histogram(0, s)) for s, m in enumerate(layers[0])]
-    bounds = SATURATION.get(settings.activation)
-
-    def sat(m: torch.Tensor) -> dict[str, float]:
-        return {} if bounds is None else {"sat_frac": saturated_fraction(m, *bounds)}
-
-    lap("stats")
-    mf = _mean_field(tuple(st.mean_sq for st in stats), k, depth, J, D, tuple(net.init_vars), settings.activation)
-    lap("theory")
-    for level, maps_l in enumerate(layers[1:], start=1):
-        for s, m in enumerate(maps_l):
-            stats.append(
-                layer_stats(
-                    m,
-                    level,
-                    s,
-                    grad_of[level, s],
-                    prof.wants_histogram(level, s),
-                    multiplies=mult[level, s],
-                    theory_mean_sq=float(mf.q[level, s]),
-                    theory_var=float(mf.var[level, s]),
-                    theory_grad_rms=float(mf.grad_rms[level, s]),
-                    **sat(m),
-                )
-            )
-    lap("stats")
-    size = prof.display_size
-    maps = {}
-    if size > 0:
-        for s in range(k + 1):  # a pyramid level shrunk by 2^j is the level j scales coarser
-            j = max(0, (k - s) - (size.bit_length() - 1))
-            maps[0, s] = _numpy(pyr[s + j][0])
-        maps.update(
-            {
-                (level, s): _display(m, size)
-                for level, maps_l in enumerate(layers[1:], start=1)
-                for s, m in enumerate(maps_l)
-            }
-        )
-    maps_full, grads_full = {}, {}
-    if prof.full_maps:
-        maps_full = {(level, s): _numpy(m[0]) for level, maps_l in enumerate(layers) for s, m in enumerate(maps_l)}
-        grads_full = {key: _numpy(g[0]) for key, g in grad_of.items()}
-    lap("maps")
-
-    if prof.equivariance:
-        readout = _equivariance(net, layers)
-        lap("equivariance")
-    else:
-        readout = np.full(depth + 1, np.nan)
-    image = np.array(frame, dtype=np.float32, order="C", copy=True)
-    image.flags.writeable = False  # shared by .image and .pyramid[0]
-    # The pyramid strip is for display only; profiles without display maps skip it.
-    strip: tuple[np.ndarray, ...] = (
-        image,
-        *(np.ascontiguousarray(_numpy(p[0]).transpose(1, 2, 0) + INPUT_OFFSET) for p in pyr[1:] if size > 0),
-    )
-    fan_in = scale_net_fan_in(2, 3, J, D)
+    # What needs no gradient (level 0's statistics and the theory they start, display maps,
+    # the equivariance pass, the pyramid strip) runs beside the backward pass on a spare
+    # core, or before it where there is none (see _side_thread).
+    side = _Side(settings, frame, net, layers, pyr, prof, cancel)
+    job = _Job(side.run, side.threaded)
+    if job.done():  # run here, now: a failure or a cancel stops the run before the backward pass
+        job.result()
+        lap.skip()  # its stages are timed by its own clock, added below
+    try:
+        with torch.enable_grad():
+            g_top = _top_gradient([m.shape for m in layers[depth]], settings.seed, device)
+            inputs = [m for level in layers[1:] for m in level]
+            if cancel is not None:  # the backward pass stops at the next layer once a newer request came
+                for level in layers[1:depth]:
+                    for m in level:
+                        m.register_hook(_cancel_hook(cancel))
+            grads = torch.autograd.grad(layers[depth], inputs, grad_outputs=g_top)
+        lap("backward")
+        grad_of = {}
+        it = iter(grads)
+        for level in range(1, depth + 1):
+            for s in range(len(layers[level])):
+                grad_of[level, s] = next(it)
+        side.theory_ready.wait()
+        lap("wait")
+        mf = side.mf
+        if mf is None:  # the side job failed before the theory: its exception is raised below
+            job.result()
+            raise AssertionError("unreachable")
+        mult = side.mult
+        if side.acts_too:  # the side job summarises the activations; here only their gradients
+            keys = list(grad_of)
+            fields_of = grad_stats_batch([grad_of[key] for key in keys])
+            lap("stats")
+            side.acts_ready.wait()
+            lap("wait")
+            if len(side.acts) != len(keys):  # the side job failed: its exception is raised below
+                job.result()
+            stats = side.stats0 + [dataclasses.replace(st, **f) for st, f in zip(side.acts, fields_of)]
+        else:
+            stats = side.stats0 + layer_stats_batch(_upper_layers(layers, prof, mf, mult, grad_of), side.saturation)
+        lap("stats")
+        grads_full = {key: _numpy(g[0]) for key, g in grad_of.items()} if prof.full_maps else {}
+        lap("maps")
+    except BaseException:
+        side.stop = True  # a failure or a cancel here: the side job stops at its next step,
+        job.wait()  # and is never left running (it holds the layers)
+        raise
+    fields = job.result()
+    lap("wait")
+    # the side job's stages, on its own clock: "side ..." where they overlapped the backward pass
+    prefix = "side " if side.threaded else ""
+    for name, ms in side.timings.items():
+        lap.timings[prefix + name] = lap.timings.get(prefix + name, 0.0) + ms
     result = PyramidResult(
         k=k,
         depth=depth,
         init_var=float(net.init_vars[-1]),
-        fan_in=fan_in,
-        image=image,
-        pyramid=strip,
-        maps=maps,
+        fan_in=scale_net_fan_in(2, 3, J, D),
         layers=tuple(stats),
-        equivariance=readout,
-        maps_full=maps_full,
         grads_full=grads_full,
+        **fields,
     )
     return result, costs
+
+
+def _upper_layers(
+    layers: list[list[torch.Tensor]],
+    prof: Profile,
+    mf: theory.MeanField,
+    mult: dict[tuple[int, int], int],
+    grad_of: dict[tuple[int, int], torch.Tensor] | None,
+) -> list[tuple[torch.Tensor, int, int, torch.Tensor | None, bool, dict[str, Any]]]:
+    """:func:`layer_stats_batch`'s input for levels >= 1, with their gradients where given."""
+    return [
+        (
+            m,
+            level,
+            s,
+            None if grad_of is None else grad_of[level, s],
+            prof.wants_histogram(level, s),
+            dict(
+                multiplies=mult[level, s],
+                theory_mean_sq=float(mf.q[level, s]),
+                theory_var=float(mf.var[level, s]),
+                theory_grad_rms=float(mf.grad_rms[level, s]),
+            ),
+        )
+        for level, maps_l in enumerate(layers[1:], start=1)
+        for s, m in enumerate(maps_l)
+    ]
+
+
+class _Side:
+    """The part of one run that needs no gradient; :meth:`run` returns PyramidResult fields.
+
+    ``theory_ready`` is set once ``stats0`` (level 0's statistics) and ``mf`` (the per-map mean
+    field they start) are there, which the main thread's statistics of levels >= 1 need. With
+    ``acts_too`` (a side thread with no equivariance pass to do: room to spare) it also
+    summarises the activations of levels >= 1 (``acts``, without their gradient fields, then
+    ``acts_ready``), leaving the main thread only the gradients after its backward pass."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        frame: np.ndarray,
+        net: ScaleSharedNet,
+        layers: list[list[torch.Tensor]],
+        pyr: list[torch.Tensor],
+        prof: Profile,
+        cancel: Callable[[], bool] | None,
+    ) -> None:
+        self.settings, self.frame, self.net, self.layers, self.pyr = settings, frame, net, layers, pyr
+        self.prof, self.cancel = prof, cancel
+        self.threads = torch.get_num_threads()
+        self.theory_ready = threading.Event()
+        self.stats0: list[LayerStats] = []
+        self.mf: theory.MeanField | None = None
+        self.stop = False
+        self.timings: dict[str, float] = {}
+        self.threaded = _side_thread()  # on the side thread beside the backward pass, else before it
+        self.acts_too = self.threaded and not prof.equivariance
+        self.acts_ready = threading.Event()
+        self.acts: list[LayerStats] = []
+        self.saturation = SATURATION.get(settings.activation)
+        self.mult = {
+            (row.level, row.scale): row.multiplies
+            for row in _costs(settings.k, settings.depth, settings.channels, settings.kernel)
+        }
+
+    def _check(self) -> None:
+        if self.stop or (self.cancel is not None and self.cancel()):
+            raise Cancelled
+
+    def run(self) -> dict[str, Any]:
+        try:
+            return self._run()
+        finally:
+            self.theory_ready.set()  # never leave the main thread waiting
+            self.acts_ready.set()
+
+    def _run(self) -> dict[str, Any]:
+        if torch.get_num_threads() != self.threads:  # a fresh thread may start with torch's default
+            torch.set_num_threads(self.threads)
+        lap = Lap()
+        settings, layers, pyr, prof = self.settings, self.layers, self.pyr, self.prof
+        k, depth = settings.k, settings.depth
+        # Level 0 first: its measured mean squares q_{0,s} start the mean-field recursion.
+        self.stats0 = layer_stats_batch(
+            [(m, 0, s, None, prof.wants_histogram(0, s), {}) for s, m in enumerate(layers[0])]
+        )
+        lap("stats")
+        args = (
+            tuple(st.mean_sq for st in self.stats0),
+            k,
+            depth,
+            settings.channels,
+            settings.kernel,
+            tuple(self.net.init_vars),
+            settings.activation,
+        )
+        self.mf = _mean_field(*args)
+        self.theory_ready.set()
+        if self.acts_too:
+            self.acts = layer_stats_batch(_upper_layers(layers, prof, self.mf, self.mult, None), self.saturation)
+            self.acts_ready.set()
+            lap("stats")
+        local = _mean_field(*args, per_position=True) if prof.local_theory else None
+        lap("theory")
+        self._check()
+        size = prof.display_size
+        maps = {}
+        if size > 0:
+            for s in range(k + 1):  # a pyramid level shrunk by 2^j is the level j scales coarser
+                j = max(0, (k - s) - (size.bit_length() - 1))
+                maps[0, s] = _numpy(pyr[s + j][0])
+            maps.update(
+                {
+                    (level, s): _display(m, size)
+                    for level, maps_l in enumerate(layers[1:], start=1)
+                    for s, m in enumerate(maps_l)
+                }
+            )
+        maps_full = {}
+        if prof.full_maps:
+            maps_full = {(level, s): _numpy(m[0]) for level, maps_l in enumerate(layers) for s, m in enumerate(maps_l)}
+        image = np.array(self.frame, dtype=np.float32, order="C", copy=True)
+        image.flags.writeable = False  # shared by .image and .pyramid[0]
+        # The pyramid strip is for display only; profiles without display maps skip it.
+        strip: tuple[np.ndarray, ...] = (image, *(_hwc(p) for p in pyr[1:] if size > 0))
+        lap("maps")
+        self._check()
+        if prof.equivariance:
+            readout = _equivariance(self.net, layers)
+            lap("equivariance")
+        else:
+            readout = np.full(depth + 1, np.nan)
+        self.timings = lap.timings
+        return dict(
+            image=image,
+            pyramid=strip,
+            maps=maps,
+            equivariance=readout,
+            maps_full=maps_full,
+            theory_var_local=None if local is None else local.var,
+            theory_grad_rms_local=None if local is None else local.grad_rms,
+        )
+
+
+def _side_thread() -> bool:
+    """Whether a run's gradient-free work goes to a second thread: only where torch leaves a
+    core idle (the app's policy on a 2-core machine: 1 torch thread). There it overlaps the
+    backward pass; with every core busy it would only steal torch's (issue 16's oversubscription)."""
+    return OVERLAP and torch.get_num_threads() < available_cores()
+
+
+# False (or CNNVIZ_SIDE_THREAD=0): every stage on the calling thread, one after another
+OVERLAP = os.environ.get("CNNVIZ_SIDE_THREAD", "1").strip() != "0"
+
+
+class _Job:
+    """``fn()`` on a thread of its own for this run (started here, joined by :meth:`result`), or
+    here and now. A thread per run (about 0.1 ms) rather than a pool: nothing outlives the run,
+    so nothing is left to a forked child or to the end of the process."""
+
+    def __init__(self, fn: Callable[[], dict[str, Any]], threaded: bool) -> None:
+        self._fn = fn
+        self._value: dict[str, Any] = {}
+        self._error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+        if threaded:
+            self._thread = threading.Thread(target=self._run, name="cnnviz-side", daemon=True)
+            self._thread.start()
+        else:
+            self._run()
+
+    def _run(self) -> None:
+        try:
+            self._value = self._fn()
+        except BaseException as err:  # raised where the result is asked for
+            self._error = err
+
+    def done(self) -> bool:
+        return self._thread is None or not self._thread.is_alive()
+
+    def wait(self) -> None:
+        if self._thread is not None:
+            self._thread.join()
+
+    def result(self) -> dict[str, Any]:
+        self.wait()
+        if self._error is not None:
+            raise self._error
+        return self._value
 
 
 def _top_gradient(shapes: list[torch.Size], seed: int, device: torch.device) -> list[torch.Tensor]:
@@ -253,11 +434,21 @@ def _costs(k: int, depth: int, J: int, D: int) -> tuple[CostRow, ...]:
 
 @functools.lru_cache(maxsize=64)
 def _mean_field(
-    q0: tuple[float, ...], k: int, depth: int, J: int, D: int, init_vars: tuple[float, ...], activation: str
+    q0: tuple[float, ...],
+    k: int,
+    depth: int,
+    J: int,
+    D: int,
+    init_vars: tuple[float, ...],
+    activation: str,
+    per_position: bool = False,
 ) -> theory.MeanField:
     """The mean field depends only on these numbers: a video frame or a redraw that keeps them
     (same image and weights) reuses it. MeanField's arrays are never modified."""
-    return theory.scale_net_mean_field(np.array(q0), k, depth, J, D, init_vars, activation)
+    mf = theory.scale_net_mean_field(np.array(q0), k, depth, J, D, init_vars, activation, per_position=per_position)
+    for a in (mf.v, mf.q, mf.mean, mf.var, mf.r, mf.grad_rms):
+        a.flags.writeable = False  # shared by every Result that reuses it
+    return mf
 
 
 @torch.no_grad()
@@ -270,26 +461,35 @@ def _equivariance(net: ScaleSharedNet, layers: list[list[torch.Tensor]]) -> np.n
     shrunk = [list(layers[0][1:])]
     for i in range(min(net.depth, len(shrunk[0]) - 1)):
         shrunk.append(net.level(i, shrunk[-1]))
+    # Every maximum stays a 0-d tensor until one transfer at the end (no sync per map).
+    found: list[torch.Tensor] = []
+    per_level = []
     for level, maps in enumerate(shrunk):
         if not maps:
             break
-        diffs, refs = [], []
         for s, a in enumerate(maps):
             b = layers[level][s + 1]
-            # numpy views (a fraction of torch's per-call cost) where both share one memory order
-            an, bn = (_cpu_values(a), _cpu_values(b)) if a.stride() == b.stride() else (None, None)
-            if an is not None and bn is not None and an.size:
-                with np.errstate(invalid="ignore", over="ignore"):
-                    d = np.subtract(an, bn, out=an if level else None)  # levels >= 1 are ours to overwrite
-                    np.abs(d, out=d)
-                diffs.append(float(d.max()))
-                refs.append(max(abs(float(bn.min())), abs(float(bn.max()))))
-            else:
-                diffs.append(float((a - b).abs().max()))
-                refs.append(float(b.abs().max()))
-        diff, ref = max(diffs), max(refs)
+            d = a.sub_(b) if level else a - b  # levels >= 1 are ours to overwrite
+            found.append(d.abs_().amax())
+            found.extend(torch.aminmax(b))
+        per_level.append(len(maps))
+    values = torch.stack(found).tolist() if found else []
+    i = 0
+    for level, count in enumerate(per_level):
+        diffs = values[i : i + 3 * count : 3]
+        refs = [
+            max(abs(lo), abs(hi))
+            for lo, hi in zip(values[i + 1 : i + 3 * count : 3], values[i + 2 : i + 3 * count : 3])
+        ]
+        i += 3 * count
+        diff, ref = _nan_max(diffs), _nan_max(refs)
         out[level] = diff / ref if ref > 0 else (0.0 if diff == 0 else np.inf)
     return out
+
+
+def _nan_max(values: list[float]) -> float:
+    """max() where a NaN anywhere gives NaN (as numpy's and torch's maxima do)."""
+    return float("nan") if any(v != v for v in values) else max(values)
 
 
 def _residual_input(settings: Settings, frame: np.ndarray | None, device: torch.device) -> torch.Tensor:
@@ -411,6 +611,13 @@ def run(
     compute (None: every layer's). The window asks for another cell's histogram with a new
     request carrying that cell. ``display_size`` (0: no display maps, no histograms, as
     the stats profile) and ``equivariance`` override the profile's fields.
+
+    Where torch leaves a core idle (its thread count below the cores available: the app's
+    policy on a 2-core machine), what needs no gradient (level 0's statistics and the theory,
+    display maps, the equivariance pass, the pyramid strip) runs on a second thread beside
+    the backward pass; the numbers are the same either way. Its stages are timed as
+    ``"side stats"``, ``"side theory"``, ``"side maps"``, ``"side equivariance"`` in
+    ``Result.timings`` (they overlap the others; ``"total"`` is the wall time).
 
     ``cancel`` is polled between levels; when it returns True, :class:`Cancelled` is raised
     (a newer request won); inside a convolution too large to wait for it is polled between row

@@ -37,11 +37,15 @@ class Profile:
     - ``equivariance``: the second forward pass on the image shrunk by 2 (NaN readout when off).
     - ``full_maps``: ``PyramidResult.maps_full`` and ``grads_full``, every layer and its
       gradient at full resolution (the data export).
+    - ``local_theory``: the per-position mean field beside the per-map one
+      (``PyramidResult.theory_var_local``, ``theory_grad_rms_local``; None when off).
 
     The named profiles (:func:`profile`): ``interactive`` (the window: display maps, the
     selected layer's histogram, equivariance), ``playback`` (per video frame: the same without
     the equivariance pass unless asked for), ``export`` (everything, including full maps and
-    gradients) and ``stats`` (numbers only: no maps, no histograms, no equivariance).
+    gradients) and ``stats`` (numbers only: no maps, no histograms, no equivariance, no
+    per-position theory). Playback leaves the per-position theory out too: it depends on each
+    frame's input mean squares, and costs a few ms per new value (cached while they repeat).
     """
 
     name: str = "interactive"
@@ -50,6 +54,7 @@ class Profile:
     selected: tuple[int, int] | None = None  # (level, scale) whose histogram "selected" computes
     equivariance: bool = True
     full_maps: bool = False
+    local_theory: bool = True
 
     def wants_histogram(self, level: int, scale: int) -> bool:
         if self.histograms == "all" or (self.histograms == "selected" and self.selected is None):
@@ -59,9 +64,9 @@ class Profile:
 
 _PROFILES = {
     "interactive": Profile("interactive"),
-    "playback": Profile("playback", equivariance=False),
+    "playback": Profile("playback", equivariance=False, local_theory=False),
     "export": Profile("export", histograms="all", full_maps=True),
-    "stats": Profile("stats", display_size=0, histograms="none", equivariance=False),
+    "stats": Profile("stats", display_size=0, histograms="none", equivariance=False, local_theory=False),
 }
 
 
@@ -144,6 +149,12 @@ class PyramidResult:
     injected at the top level. ``equivariance[l]`` is max |L'_{l,s} - L_{l,s+1}| / max |L_{l,s+1}|
     over s, where L' is the network on the image shrunk by 2x2 averaging (NaN for levels
     that have no pair).
+
+    ``theory_var_local`` and ``theory_grad_rms_local`` (float64 ``[depth + 1, k + 1]``, NaN where
+    l + s > k; None where the profile leaves them out) are the mean field carried per position
+    (:func:`cnnviz.core.theory.scale_net_mean_field` with ``per_position=True``): on the coarse
+    maps, where the per-map theory is up to 40 % low at the borders, it stays within about
+    17 % forward and 13 % backward.
     """
 
     k: int
@@ -157,6 +168,8 @@ class PyramidResult:
     equivariance: np.ndarray  # [depth + 1] float64
     maps_full: dict[tuple[int, int], np.ndarray] = field(default_factory=dict)  # export: [C, n, n] float32
     grads_full: dict[tuple[int, int], np.ndarray] = field(default_factory=dict)  # export, l >= 1: [J, n, n]
+    theory_var_local: np.ndarray | None = None  # [depth + 1, k + 1] float64, per-position mean field
+    theory_grad_rms_local: np.ndarray | None = None  # [depth + 1, k + 1] float64
 
     def layer(self, level: int, scale: int) -> LayerStats:
         for st in self.layers:

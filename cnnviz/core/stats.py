@@ -327,3 +327,130 @@ def _layer_stats_torch(
         fields.update(grad_var=float(g.var), grad_rms=float(np.sqrt(g.mean_sq)), grad_nonfinite=int(g.nonfinite))
     fields.update(extra)
     return LayerStats(**fields)
+
+
+BATCH = 16_384  # layers of at most this many values are summarised together (see layer_stats_batch)
+
+
+def _batch_moments(arrays: list[np.ndarray], bounds: tuple[float, float] | None = None) -> tuple[np.ndarray, ...]:
+    """Float64 sums of many small flat float arrays in one pass of numpy calls.
+
+    Each array is shifted by its first value (as :func:`_moments_of` does for small arrays) and
+    its sums are taken by segment (``np.add.reduceat``). Returns ``(n, s1, s2, shift, zeros, out)``,
+    each ``[len(arrays)]``: the count, sum d and sum d^2 of d = a - a[0], the shift, the count of
+    values equal to 0 and (with ``bounds``) the count outside ``bounds`` (else zeros). A segment
+    with a non-finite value has a non-finite s1 or s2."""
+    lens = np.fromiter((a.size for a in arrays), np.intp, len(arrays))
+    offs = np.zeros(len(arrays), np.intp)
+    np.cumsum(lens[:-1], out=offs[1:])
+    cat = np.concatenate(arrays, dtype=np.float64)
+    zeros = np.add.reduceat(cat == 0, offs, dtype=np.intp)
+    if bounds is not None:
+        with np.errstate(invalid="ignore"):
+            out = np.add.reduceat((cat < bounds[0]) | (cat > bounds[1]), offs, dtype=np.intp)
+    else:
+        out = np.zeros(len(arrays), np.intp)
+    shift = cat[offs]
+    with np.errstate(invalid="ignore", over="ignore"):
+        cat -= np.repeat(shift, lens)
+        s1 = np.add.reduceat(cat, offs)
+        np.square(cat, out=cat)
+        s2 = np.add.reduceat(cat, offs)
+    return lens, s1, s2, shift, zeros, out
+
+
+def _small_values(x: torch.Tensor | None) -> np.ndarray | None:
+    if x is None:
+        return None
+    a = _cpu_values(x)
+    return a if a is not None and 0 < a.size <= BATCH else None
+
+
+def layer_stats_batch(
+    layers: list[tuple[torch.Tensor, int, int, torch.Tensor | None, bool, dict[str, Any]]],
+    saturation: tuple[float, float] | None = None,
+) -> list[LayerStats]:
+    """:func:`layer_stats` of many layers ``(x, level, scale, grad, hist, extra)``, in order.
+
+    The layers of at most :data:`BATCH` values on the CPU (most of a pyramid's, the coarse
+    scales) are summarised together in float64 (:func:`_batch_moments`): one set of numpy
+    calls instead of one per layer, whose per-call cost was most of the statistics stage. A
+    layer with a non-finite value, or more values, takes :func:`layer_stats` itself; the numbers
+    agree with it to float64 rounding. Which path a layer takes never depends on ``hist``, so
+    every profile gives the same numbers. ``saturation`` (low, high) adds
+    ``sat_frac`` (:func:`saturated_fraction`) to every layer."""
+    xs = [_small_values(x) for x, _l, _s, _g, _h, _e in layers]
+    small = {i: a for i, a in enumerate(xs) if a is not None}
+    idx = list(small)
+    fast: dict[int, dict[str, Any]] = {}
+    if idx:
+        n, s1, s2, shift, zeros, out = _batch_moments(list(small.values()), saturation)
+        with np.errstate(invalid="ignore", over="ignore"):
+            mean_d = s1 / n
+            var = np.maximum(s2 / n - mean_d * mean_d, 0.0)
+            mean = shift + mean_d
+        ok = np.isfinite(s1) & np.isfinite(s2)
+        for j, i in enumerate(idx):
+            if ok[j]:
+                fields: dict[str, Any] = dict(
+                    mean=float(mean[j]),
+                    var=float(var[j]),
+                    mean_sq=float(var[j] + mean[j] * mean[j]),
+                    zero_frac=int(zeros[j]) / int(n[j]),
+                    nonfinite=0,
+                )
+                if saturation is not None:
+                    fields["sat_frac"] = int(out[j]) / int(n[j])
+                fast[i] = fields
+    grads = {i: g for i, (_x, _l, _s, g, _h, _e) in enumerate(layers) if g is not None}
+    grad_fields = dict(zip(grads, grad_stats_batch(list(grads.values()))))
+    results = []
+    for i, (x, level, scale, _grad, hist, extra) in enumerate(layers):
+        found = fast.get(i)
+        if found is None:
+            sat = {} if saturation is None else {"sat_frac": saturated_fraction(x, *saturation)}
+            results.append(layer_stats(x, level, scale, None, hist, **sat, **grad_fields.get(i, {}), **extra))
+            continue
+        fields = found
+        fields.update(grad_fields.get(i, {}))
+        counts, edges = _NO_COUNTS, _NO_EDGES
+        if hist:
+            a = small[i]
+            counts, edges = histogram(a, float(a.min()), float(a.max()))
+        results.append(
+            LayerStats(
+                level=level,
+                scale=scale,
+                shape=tuple(int(d) for d in x.shape),
+                hist_counts=counts,
+                hist_edges=edges,
+                **fields,
+                **extra,
+            )
+        )
+    return results
+
+
+def grad_stats_batch(grads: list[torch.Tensor]) -> list[dict[str, Any]]:
+    """The gradient fields of :class:`LayerStats` (``grad_var``, ``grad_rms``, ``grad_nonfinite``)
+    for each of ``grads``, as :func:`layer_stats` gives them; the small ones summed together
+    (:func:`_batch_moments`), the others, and any with a non-finite value, one at a time."""
+    small = {i: a for i, a in enumerate(_small_values(g) for g in grads) if a is not None}
+    idx = list(small)
+    out: list[dict[str, Any] | None] = [None] * len(grads)
+    if idx:
+        n, s1, s2, shift, _z, _o = _batch_moments(list(small.values()))
+        with np.errstate(invalid="ignore", over="ignore"):
+            mean_d = s1 / n
+            var = np.maximum(s2 / n - mean_d * mean_d, 0.0)
+            mean = shift + mean_d
+        for j, i in enumerate(idx):
+            if np.isfinite(s1[j]) and np.isfinite(s2[j]):
+                out[i] = dict(
+                    grad_var=float(var[j]), grad_rms=float(np.sqrt(var[j] + mean[j] * mean[j])), grad_nonfinite=0
+                )
+    for i, g in enumerate(grads):
+        if out[i] is None:
+            m = _grad_moments(g, _cpu_values(g))
+            out[i] = dict(grad_var=float(m.var), grad_rms=float(np.sqrt(m.mean_sq)), grad_nonfinite=int(m.nonfinite))
+    return out  # type: ignore[return-value]

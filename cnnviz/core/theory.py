@@ -267,20 +267,43 @@ def scale_net_mean_field(
     return MeanField(k=k, depth=depth, v=v, q=q, mean=m, var=var, r=r, grad_rms=grad_rms)
 
 
-def _box(a: np.ndarray, kernel: int) -> np.ndarray:
-    """Zero-padded ``kernel`` x ``kernel`` box sums of ``a`` ``[n, n]`` (same size): for each
-    position, the sum over the centred taps that land inside. The box is separable, so it is
-    two 1-D passes even though ``a`` is not."""
-    p = kernel // 2
-    n = a.shape[0]
-    out = a
-    for axis in (0, 1):
-        padded = np.pad(out, [(p, p) if ax == axis else (0, 0) for ax in (0, 1)])
-        acc = np.zeros_like(out)
-        for d in range(kernel):
-            acc += padded[d : d + n] if axis == 0 else padded[:, d : d + n]
-        out = acc
+def _box_axis(a: np.ndarray, p: int, axis: int, stride: int) -> np.ndarray:
+    """Zero-padded box sums of half-width ``p`` along ``axis`` of ``a`` ``[n, n]``, taken at every
+    ``stride``-th position (1 or 2): out[x] = sum_{|d| <= p, 0 <= stride x + d < n} a[stride x + d]."""
+    n = a.shape[axis]
+    m = (n + stride - 1) // stride
+
+    def take(start: int, count: int) -> np.ndarray:
+        sl = slice(start, start + stride * (count - 1) + 1, stride)
+        return a[sl] if axis == 0 else a[:, sl]
+
+    out = take(0, m).copy()
+    for d in range(1, p + 1):
+        # + d: outputs x with stride x + d < n
+        cnt = min(m, (n - 1 - d) // stride + 1) if d < n else 0
+        if cnt > 0:
+            if axis == 0:
+                out[:cnt] += take(d, cnt)
+            else:
+                out[:, :cnt] += take(d, cnt)
+        # - d: outputs x >= x0 with stride x - d >= 0
+        x0 = -(-d // stride)
+        cnt = m - x0
+        if cnt > 0 and stride * x0 - d < n:
+            if axis == 0:
+                out[x0:] += take(stride * x0 - d, cnt)
+            else:
+                out[:, x0:] += take(stride * x0 - d, cnt)
     return out
+
+
+def _box(a: np.ndarray, kernel: int, stride: int = 1) -> np.ndarray:
+    """Zero-padded ``kernel`` x ``kernel`` box sums of ``a`` ``[n, n]``: for each position, the
+    sum over the centred taps that land inside; with ``stride=2`` only at even positions
+    (``[n/2, n/2]``, the same as ``_box(a, kernel)[::2, ::2]`` without the other three quarters).
+    The box is separable, so it is two 1-D passes even though ``a`` is not."""
+    p = kernel // 2
+    return _box_axis(_box_axis(a, p, 0, stride), p, 1, stride)
 
 
 _INTERP_ABOVE = 256  # distinct variances in one map beyond which moments are interpolated
@@ -324,14 +347,23 @@ def _mean_field_maps(
     shape = (depth + 1, k + 1)
     v, q, m, var, r = (np.full(shape, np.nan) for _ in range(5))
     q[0] = q0
-    prev = [np.full((2 ** (k - s),) * 2, q0[s]) for s in range(k + 1)]
+    prev: list[np.ndarray] = []  # level 0's maps are constant: their box sums are outer products
+    taps = {
+        (n, stride): _box_axis(np.ones((1, n)), kernel // 2, 1, stride)[0]
+        for n in (2**e for e in range(k + 1))
+        for stride in (1, 2)
+    }
     c_maps: list[list[np.ndarray]] = [[]]
     with np.errstate(over="ignore", invalid="ignore"):
         for lvl in range(depth):
             fan = init_vars[lvl] * (in_channels if lvl == 0 else channels)
             cur, cs = [], []
             for s in range(k - lvl):
-                vm = fan * (_box(prev[s + 1], kernel) + _box(prev[s], kernel)[::2, ::2])
+                if lvl == 0:
+                    t1, t2 = taps[2 ** (k - s - 1), 1], taps[2 ** (k - s), 2]
+                    vm = fan * (q0[s + 1] * np.outer(t1, t1) + q0[s] * np.outer(t2, t2))
+                else:
+                    vm = fan * (_box(prev[s + 1], kernel) + _box(prev[s], kernel, 2))
                 mm, qq, cc = _moment_maps(activation, vm)
                 v[lvl + 1, s], m[lvl + 1, s], q[lvl + 1, s] = vm.mean(), mm.mean(), qq.mean()
                 cur.append(qq)

@@ -1,7 +1,9 @@
 """Curves of the pyramid network against level l: what happens to the signal with depth.
 
 Activation variance and gradient RMS per scale s on log axes, each beside the mean-field
-theory (dashed, docs/theory.md "Signal propagation"); the fraction of exact zeros (dead ReLUs); the
+theory (dashed, docs/theory.md "Signal propagation") and, where the result has it, the same
+theory carried per position (dotted: it follows the coarse maps' borders, where the per-map
+one runs up to 40 % low); the fraction of exact zeros (dead ReLUs); the
 equivariance readout (L' on the image shrunk by 2 against L one scale over); and the
 histogram of the selected layer.
 """
@@ -85,7 +87,9 @@ class CurvesView(QWidget):
             plot.addItem(self._sets[name])
         # (levels, values as drawn) of each scale's measured curve, None where none is drawn
         self._drawn: dict[str, list[tuple[np.ndarray, np.ndarray] | None]] = {name: [] for name in self._sets}
-        self._pens: dict[str, tuple[tuple[float, int], list, list]] = {}  # name -> (zoom, scales), pens
+        # (levels, values as drawn) of each scale's per-position theory curve, None where none
+        self._drawn_local: dict[str, list[tuple[np.ndarray, np.ndarray] | None]] = {name: [] for name in self._sets}
+        self._pens: dict[str, tuple[tuple[float, int], list, list, list]] = {}  # name -> (zoom, scales), pens
         self._marks = {
             name: OverflowMarks(p)
             for name, p in (("var", self.var_plot), ("grad", self.grad_plot), ("zero", self.zero_plot))
@@ -119,6 +123,14 @@ class CurvesView(QWidget):
             return np.array([]), np.array([])
         levels, values = entry
         return levels.astype(float), values.astype(float)
+
+    def local_theory(self, name: str, scale: int) -> tuple[np.ndarray, np.ndarray]:
+        """(levels, values) of the per-position theory curve ``name`` ("var", "grad") at scale s, as drawn."""
+        drawn = self._drawn_local[name]
+        entry = drawn[scale] if scale < len(drawn) else None
+        if entry is None:
+            return np.array([]), np.array([])
+        return entry[0].astype(float), entry[1].astype(float)
 
     def overflow_marks(self, name: str) -> int:
         return self._marks[name].count
@@ -168,11 +180,14 @@ class CurvesView(QWidget):
         if self._selected is None or self._selected not in {(st.level, st.scale) for st in pyr.layers}:
             self._selected = (pyr.depth, 0)
         n_scales = pyr.k + 1
-        self.legend.setText(legend_html(n_scales, " (mean field)"))
+        local = pyr.theory_var_local is not None
+        self.legend.setText(legend_html(n_scales, " (mean field)", " per position" if local else ""))
         bad = pyr.grid("nonfinite") > 0
         var = pyr.grid("var")
         grad = pyr.grid("grad_rms")
-        self._draw_family("var", self.var_plot, pyr, var, pyr.grid("theory_var"), bad, log=True)
+        self._draw_family(
+            "var", self.var_plot, pyr, var, pyr.grid("theory_var"), bad, log=True, local=pyr.theory_var_local
+        )
         self._draw_family(
             "grad",
             self.grad_plot,
@@ -182,6 +197,7 @@ class CurvesView(QWidget):
             bad | (pyr.grid("grad_nonfinite") > 0),
             log=True,
             first_level=1,
+            local=pyr.theory_grad_rms_local,
         )
         act = result.settings.activation
         saturating = act in SATURATION
@@ -238,7 +254,7 @@ class CurvesView(QWidget):
                 set_range(plot, y=(max(min(lo, rng[0]), lo - 6), min(max(hi, rng[1]), hi + 6)))
 
     # -- drawing ---------------------------------------------------------------------------
-    def _family_pens(self, name: str, n_scales: int) -> tuple[list, list]:
+    def _family_pens(self, name: str, n_scales: int) -> tuple[list, list, list]:
         z = self._zoom
         cached = self._pens.get(name)
         if cached is None or cached[0] != (z, n_scales):
@@ -247,9 +263,10 @@ class CurvesView(QWidget):
                 (z, n_scales),
                 [theme.pen(c, z) for c in colors],
                 [theme.pen(c, z, theory=True, width=0.7) for c in colors],
+                [theme.pen(c, z, theory=True, width=0.9, style=theme.LOCAL_STYLE) for c in colors],
             )
             self._pens[name] = cached
-        return cached[1], cached[2]
+        return cached[1], cached[2], cached[3]
 
     def _draw_family(
         self,
@@ -261,18 +278,22 @@ class CurvesView(QWidget):
         bad: np.ndarray,
         log: bool,
         first_level: int = 0,
+        local: np.ndarray | None = None,
     ) -> None:
+        """``theory`` and ``local`` (the per-position theory): float64 ``[depth + 1, k + 1]`` or None."""
         n_scales = pyr.k + 1
         colors = theme.scale_colors(n_scales)
-        meas_pens, th_pens = self._family_pens(name, n_scales)
+        meas_pens, th_pens, local_pens = self._family_pens(name, n_scales)
         shown_meas, shown_th, overflow_x = [], [], []
         lines, dots = [], []  # in order of s, each theory over its measured curve
         drawn: list[tuple[np.ndarray, np.ndarray] | None] = []
+        drawn_local: list[tuple[np.ndarray, np.ndarray] | None] = []
         to_view = (lambda v: np.log10(v)) if log else (lambda v: v)
         for s in range(n_scales):
             levels = np.arange(first_level, min(pyr.depth, pyr.k - s) + 1)
             if levels.size == 0:
                 drawn.append(None)
+                drawn_local.append(None)
                 continue
             x = levels.astype(float)
             y = measured[levels, s]
@@ -293,7 +314,15 @@ class CurvesView(QWidget):
                 if not np.isnan(t_draw).all():
                     lines.append((x, to_view(t_draw), th_pens[s]))
                 shown_th.append(t_draw)
+            t_local = positive(local[levels, s]) if local is not None and log else None
+            if t_local is not None and not np.isnan(t_local).all():
+                lines.append((x, to_view(t_local), local_pens[s]))
+                shown_th.append(t_local)
+                drawn_local.append((x, t_local))
+            else:
+                drawn_local.append(None)
         self._drawn[name] = drawn
+        self._drawn_local[name] = drawn_local
         with np.errstate(divide="ignore", invalid="ignore"):
             self._sets[name].set_data(lines, dots, 7 * self._zoom)
         level_ticks(plot, range(first_level, pyr.depth + 1))

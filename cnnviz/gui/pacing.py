@@ -69,9 +69,13 @@ class Pacer:
 
     @staticmethod
     def incomplete(result: Result | None, equivariance_shown: bool) -> bool:
-        """True for a pyramid result that lacks the equivariance readout its shown panel needs."""
+        """True for a pyramid result that lacks what its shown curves need: the equivariance
+        readout, or the per-position theory (the playback profile leaves both out)."""
         return (
-            result is not None and result.pyramid is not None and equivariance_shown and not result.profile.equivariance
+            result is not None
+            and result.pyramid is not None
+            and equivariance_shown
+            and not (result.profile.equivariance and result.profile.local_theory)
         )
 
 

@@ -507,11 +507,13 @@ class CornerText:
         self.box.setPos(self.vb.width() - r.width() - 2, 2)
 
 
-def legend_html(n_scales: int, extra: str = "") -> str:
-    """The key to the per-scale curves, for a word-wrapping QLabel."""
+def legend_html(n_scales: int, extra: str = "", local: str = "") -> str:
+    """The key to the per-scale curves, for a word-wrapping QLabel; ``local`` names the dotted
+    per-position theory line (left out when empty)."""
     colors = theme.scale_colors(n_scales)
     sw = " ".join(f"<span style='color:{c.name()}'>■</span>{s}" for s, c in enumerate(colors))
+    dotted = f"┈ theory{local} &nbsp; " if local else ""
     return (
-        f"scale s: {sw} &nbsp; ━ measured &nbsp; ╍ theory{extra} &nbsp; "
+        f"scale s: {sw} &nbsp; ━ measured &nbsp; ╍ theory{extra} &nbsp; {dotted}"
         f"<span style='color:{theme.NONFINITE_HEX}'>✕</span> inf/NaN"
     )

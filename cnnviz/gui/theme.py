@@ -36,6 +36,7 @@ TEXT = "#202020"
 MUTED = "#606060"
 SELECT_HEX = "#d62728"  # the selected cell's frame: red on every map above
 THEORY_STYLE = Qt.PenStyle.DashLine
+LOCAL_STYLE = Qt.PenStyle.DotLine  # the per-position theory, beside the dashed per-map one
 
 BASE_PX = 15.0  # widgets at zoom 1, in logical pixels: larger than a desktop default
 MIN_PX = 14.0  # no text is smaller at zoom 1: readable from the back row of a hall on a 1280x720 projector
@@ -71,10 +72,10 @@ def line_width(zoom: float) -> float:
     return 2.5 * zoom
 
 
-def pen(color, zoom: float, theory: bool = False, width: float = 1.0) -> QPen:
+def pen(color, zoom: float, theory: bool = False, width: float = 1.0, style: Qt.PenStyle | None = None) -> QPen:
     p = pg.mkPen(color=color, width=line_width(zoom) * width)
     if theory:
-        p.setStyle(THEORY_STYLE)
+        p.setStyle(THEORY_STYLE if style is None else style)
     p.setCosmetic(True)
     return p
 

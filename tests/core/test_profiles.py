@@ -119,3 +119,79 @@ def test_saturated_fraction_counts_outputs_beyond_the_flat_ends():
 
     x = torch.tensor([-0.95, -0.5, 0.0, 0.5, 0.95, float("inf"), float("nan")]).reshape(1, 1, 1, 7)
     assert saturated_fraction(x, -0.9, 0.9) == 3 / 6  # -0.95, 0.95 and inf of the six values not NaN
+
+
+def test_the_per_position_theory_is_the_per_position_recursion_on_the_measured_input(runs):
+    from cnnviz.core import theory
+    from cnnviz.core.init import scale_net_init_vars
+
+    r = runs["interactive"]
+    p, s = r.pyramid, r.settings
+    q0 = [p.layer(0, sc).mean_sq for sc in range(p.k + 1)]
+    init_vars = scale_net_init_vars(s.init, s.depth, s.kernel, s.channels, 3)
+    want = theory.scale_net_mean_field(
+        q0, p.k, s.depth, s.channels, s.kernel, init_vars, s.activation, per_position=True
+    )
+    np.testing.assert_allclose(p.theory_var_local, want.var, rtol=1e-12, equal_nan=True)
+    np.testing.assert_allclose(p.theory_grad_rms_local, want.grad_rms, rtol=1e-12, equal_nan=True)
+    assert not p.theory_var_local.flags.writeable  # shared by the runs that reuse the cache
+    # the same numbers wherever they are computed; numbers-only and per-frame runs leave them out
+    export = runs["export"].pyramid
+    assert np.array_equal(export.theory_var_local, p.theory_var_local, equal_nan=True)
+    assert runs["stats"].pyramid.theory_var_local is None and runs["playback"].pyramid.theory_grad_rms_local is None
+
+
+@pytest.mark.parametrize(("activation", "equivariance"), [("relu", True), ("tanh", True), ("tanh", False)])
+def test_the_side_thread_changes_no_number(image, monkeypatch, activation, equivariance):
+    """The gradient-free work runs beside the backward pass where a core is spare, or before it
+    (without the equivariance pass the side thread also summarises the activations)."""
+    s = Settings(size=64, depth=4, channels=5, activation=activation, seed=4)
+    runs = {}
+    for overlap in (True, False):
+        monkeypatch.setattr(engine, "OVERLAP", overlap)
+        monkeypatch.setattr(engine, "available_cores", lambda: torch.get_num_threads() + 1)
+        runs[overlap] = engine.run(s, image, profile="export", equivariance=equivariance)
+        assert any(k.startswith("side ") for k in runs[overlap].timings) == overlap
+    a, b = runs[True].pyramid, runs[False].pyramid
+    for st, ref in zip(a.layers, b.layers):
+        for f in (*NUMBERS, "sat_frac"):
+            assert getattr(st, f) == getattr(ref, f) if f == "shape" else same(getattr(st, f), getattr(ref, f)), f
+        assert np.array_equal(st.hist_counts, ref.hist_counts)
+    assert np.array_equal(a.equivariance, b.equivariance, equal_nan=True)
+    for key in a.maps:
+        assert np.array_equal(a.maps[key], b.maps[key], equal_nan=True)
+    for x, y in zip(a.pyramid, b.pyramid):
+        assert np.array_equal(x, y)
+
+
+def test_a_cancel_during_the_backward_pass_stops_the_side_job_too(image, monkeypatch):
+    monkeypatch.setattr(engine, "available_cores", lambda: torch.get_num_threads() + 1)
+    newer = []
+    top_gradient = engine._top_gradient
+
+    def draw_and_cancel(*args):  # a newer request comes just as the backward pass starts
+        newer.append(1)
+        return top_gradient(*args)
+
+    monkeypatch.setattr(engine, "_top_gradient", draw_and_cancel)
+    with pytest.raises(engine.Cancelled):
+        engine.run(Settings(size=64, depth=4, channels=5), image, cancel=lambda: bool(newer))
+    # nothing of the cancelled run is left running: the next run gets its whole Result
+    r = engine.run(Settings(size=64, depth=4, channels=5), image)
+    assert np.isfinite(r.pyramid.equivariance[1]) and r.pyramid.theory_var_local is not None
+
+
+def test_a_forked_child_runs_the_engine_with_its_own_side_thread(image, monkeypatch):
+    """The movie draws frames in forked processes: the side thread is the child's own."""
+    import multiprocessing
+
+    monkeypatch.setattr(engine, "available_cores", lambda: torch.get_num_threads() + 1)
+    s = Settings(size=64, depth=4, channels=5)
+    want = engine.run(s, image).pyramid.layers[-1].var
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        got = pool.apply_async(_child_top_var, (s, image)).get(timeout=120)
+    assert got == want
+
+
+def _child_top_var(s, image):
+    return engine.run(s, image).pyramid.layers[-1].var

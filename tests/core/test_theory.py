@@ -480,3 +480,16 @@ def test_unit_theory_rejects_bad_input():
         unit_theory(3, -1.0, "relu")
     with pytest.raises(SettingsError):
         unit_theory(3, 1.0, "softplus")
+
+
+@pytest.mark.parametrize("kernel", [1, 3, 5, 7, 15])
+@pytest.mark.parametrize("n", [1, 2, 4, 8, 32])
+def test_box_sums_and_their_stride_2_samples_match_zero_padded_sums(n, kernel):
+    from cnnviz.core.theory import _box
+
+    a = np.random.default_rng(n * 100 + kernel).random((n, n))
+    p = kernel // 2
+    padded = np.pad(a, p)
+    want = np.array([[padded[y : y + kernel, x : x + kernel].sum() for x in range(n)] for y in range(n)])
+    np.testing.assert_allclose(_box(a, kernel), want, rtol=1e-12)
+    np.testing.assert_allclose(_box(a, kernel, 2), want[::2, ::2], rtol=1e-12)

@@ -30,8 +30,8 @@ def clip(tmp_path):
     return write_clip(tmp_path / "count.mp4", n=30)
 
 
-def _result(equivariance: bool):
-    return SimpleNamespace(pyramid=object(), profile=profile("playback", equivariance=equivariance))
+def _result(equivariance: bool):  # a whole result (interactive), or one streamed without equivariance
+    return SimpleNamespace(pyramid=object(), profile=profile("interactive" if equivariance else "playback"))
 
 
 def test_while_streaming_the_equivariance_pass_is_asked_for_once_an_interval():
@@ -65,6 +65,9 @@ def test_while_streaming_the_secondary_views_are_drawn_ten_times_a_second_from_w
     assert all(pacer.draw_secondary(_result(True), False, True) for _ in range(5)) and not pacer.stale
     assert Pacer.incomplete(_result(False), True) and not Pacer.incomplete(_result(False), False)
     assert not Pacer.incomplete(_result(True), True) and not Pacer.incomplete(None, True)
+    # a streamed frame with the equivariance pass still lacks the per-position theory
+    streamed = SimpleNamespace(pyramid=object(), profile=profile("playback", equivariance=True))
+    assert Pacer.incomplete(streamed, True)
 
 
 class _LayoutRequests(QObject):
