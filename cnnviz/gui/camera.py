@@ -1,11 +1,16 @@
 """A live camera in the window: File > Camera, the live view, freeze, fps and latency in the status bar.
 
 :class:`LiveCamera` is the Qt side of :mod:`cnnviz.io.camera`. The capture thread keeps only
-the newest frame; this controller takes it by the same rule as video playback
-(:mod:`.playback`): when the previous frame's result has arrived, the newest frame goes to the
-worker without cancelling anything, and every frame the camera sent meanwhile is dropped, never
-queued. So the view runs at the camera's rate when computing keeps up, and otherwise at the
-computing rate with the freshest picture.
+the newest frame and the source's converting thread turns it into the fitted RGB square, so
+the GUI thread only hands frames on (it never converts). This controller sends frames by the
+rule of video playback (:mod:`.playback`): without cancelling anything, up to :data:`PIPELINE`
+in flight (one computing, one queued behind it, so the worker starts the next frame the moment
+it finishes one instead of when the GUI thread, busy drawing, gets round to sending it). A
+queued frame is never left to age: when a newer frame arrives while one still waits in the
+worker's queue, the newer one replaces it there (the worker drops the old one unseen). Every
+other frame the camera sent meanwhile is dropped, never queued. So the view runs at the
+camera's rate when computing keeps up, and otherwise at the computing rate with the freshest
+picture.
 
 - File > Camera lists the cameras each time it opens (one plugged in later shows up), the live
   one ticked, "Stop camera" below; with none, one disabled "no camera found" item (its tip says
@@ -41,6 +46,10 @@ from .steady import SteadyLabel
 if TYPE_CHECKING:
     from .main_window import MainWindow
 
+# Frames in flight while live: one computing and one queued behind it, kept fresh (see above).
+# 1: the next frame is sent only when the previous result has come back (scripts/bench_camera.py
+# compares both with --camera-pipeline).
+PIPELINE = 2
 LATENCY_FRAMES = 15  # the latency shown is the median over this many drawn frames
 FPS_WINDOW_S = 2.0
 
@@ -65,7 +74,7 @@ class LiveCamera(QObject):
         self.last_index = -1
         self.frames_drawn = 0
         self.last_captured = math.nan  # capture instant (perf_counter) of the frame drawn last
-        self._awaiting: int | None = None  # generation of the frame in flight
+        self._inflight: list[int] = []  # generations of the frames sent whose results have not come
         self._captured: dict[int, float] = {}  # generation -> capture instant
         self._panel: dict[int, tuple[np.ndarray, str]] = {}  # generation -> frame, description
         self._latency: deque[float] = deque(maxlen=LATENCY_FRAMES)
@@ -157,7 +166,7 @@ class LiveCamera(QObject):
             self.source.close()
             self.source = None
         self._watch.stop()
-        self._awaiting = None
+        self._inflight.clear()
         self._captured.clear()
         self._panel.clear()
         self.frozen = False
@@ -195,23 +204,34 @@ class LiveCamera(QObject):
         self._take()
 
     def _take(self) -> None:
-        """Send the newest frame when nothing is in flight (frames in between are dropped)."""
+        """Send the newest converted frame when fewer than :data:`PIPELINE` are in flight, or in
+        place of the one still queued in the worker (frames in between are dropped)."""
         source, w = self.source, self.window
-        if source is None or self.frozen or self._awaiting is not None:
+        if source is None or self.frozen:
             return
-        source.size = w.settings.size
+        replace = None
+        if len(self._inflight) >= PIPELINE:
+            last = self._inflight[-1]
+            if len(self._inflight) < 2 or not w.worker.is_queued(last):
+                return
+            replace = last
+        source.size = w.settings.size  # a new size: the converting thread fits the newest frame anew
         try:
-            frame = source.newest()
+            frame = source.newest(wait=False)  # converted on the camera's own thread: never here
         except InputError as err:  # a frame the converter refuses: keep the last good one
             self._say_problem(str(err))
             return
-        if frame is None or frame.index == self.last_index:
+        if frame is None or frame.index <= self.last_index:
             return
         self.last_index = frame.index
         self._show(frame)
         gen = w._submit(cancel_running=False)
         if gen is not None:
-            self._awaiting = gen
+            if replace is not None and w.worker.is_queued(gen):  # it took the old one's place, unseen
+                self._inflight.remove(replace)
+                self._captured.pop(replace, None)
+                self._panel.pop(replace, None)
+            self._inflight.append(gen)
             self._captured[gen] = frame.captured
             self._panel[gen] = (frame.rgb, w.frame_description)
 
@@ -241,13 +261,13 @@ class LiveCamera(QObject):
         return ClipInput(np.stack([f for _, f in recent]), tuple(i for i, _ in recent))
 
     def _on_result(self, generation: int, _result: object) -> None:
-        if self._awaiting is not None and generation >= self._awaiting:
-            self._awaiting = None
-            self._take()
+        if self._inflight and generation >= self._inflight[0]:
+            self._inflight = [g for g in self._inflight if g > generation]
+            self._take()  # before this result is drawn: the worker has the next frame at once
 
     def _watchdog(self) -> None:
-        if self._awaiting is not None and self.window.worker.is_idle():
-            self._awaiting = None
+        if self._inflight and self.window.worker.is_idle():
+            self._inflight.clear()
         if self.source is not None:
             if self.source.problem and not self.problem:
                 self._lost()

@@ -167,6 +167,11 @@ class ComputeWorker(QObject):
             self._min_valid = self._generation + 1
             return had
 
+    def is_queued(self, generation: int) -> bool:
+        """True while job ``generation`` waits behind the running one (a newer submit would replace it unseen)."""
+        with self._cond:
+            return self._pending is not None and self._pending.generation == generation
+
     def is_idle(self) -> bool:
         with self._cond:
             return self._pending is None and self._running is None

@@ -20,11 +20,17 @@ attributes (``_glob``, ``_os_open``, ``_ioctl``, ``_av_open``) so tests replace 
 **Capture** (:func:`open_camera`, :func:`open_input`, :func:`paced_clip`). A
 :class:`CameraSource` owns one PyAV input container and a capture thread that reads every
 frame the device sends but keeps only the newest one (frames are dropped, never queued, so
-latency stays at most one frame interval however slow the consumer is). The consumer takes
-frames with :meth:`CameraSource.newest` / :meth:`CameraSource.newest_frame_at` (the
-interface :class:`~cnnviz.io.video.VideoReader` gives playback) or waits for the next one
-with :meth:`CameraSource.wait_newer`. Conversion to RGB and fitting happen in the consumer,
-only for the frames it takes. Each :class:`CameraFrame` carries ``captured``, the
+latency stays at most one frame interval however slow the consumer is), and a converting
+thread that turns the newest raw frame into RGB float32 fitted to the square (about 3 ms for
+640x480 to 256^2), so the consumer (the window's GUI thread) never pays for it. The converting
+thread takes only the newest raw frame: older ones were already replaced, so a slow conversion
+never queues frames; a frame the device sends meanwhile waits as the one raw frame, converted
+next. ``on_frame`` is called from the converting thread when a converted frame is ready (and with
+-1 once, after the last one, when capture fails). The consumer takes frames with
+:meth:`CameraSource.newest` (``wait=False``: what is converted now, never converting on the
+caller) / :meth:`CameraSource.newest_frame_at` (the interface
+:class:`~cnnviz.io.video.VideoReader` gives playback) or waits for the next one with
+:meth:`CameraSource.wait_newer`. Each :class:`CameraFrame` carries ``captured``, the
 ``time.perf_counter()`` instant the capture thread received it, for capture-to-pixels latency.
 
 The capture code takes any PyAV input: :func:`open_input` opens a URL with any FFmpeg
@@ -430,9 +436,11 @@ class CameraSource:
     taken uses it). ``pace``: release frames at the stream's frame rate (a file played as a
     camera); ``loop``: start the input again at its end instead of ending. ``timeout``: seconds
     without a frame before :attr:`problem` says the camera gives no picture. ``on_frame`` is
-    called from the capture thread with each new frame's index (keep it quick: a Qt signal).
+    called from the converting thread with each converted frame's index, and with -1 once after
+    the last one when capture fails (keep it quick: a Qt signal).
 
-    Thread-safe for one consumer thread; the container is touched only by the capture thread.
+    Thread-safe for one consumer thread; the container is touched only by the capture thread,
+    raw frames are converted only by the converting thread (or by :meth:`newest` once closed).
     """
 
     def __init__(
@@ -449,7 +457,7 @@ class CameraSource:
         on_frame: Callable[[int], None] | None = None,
     ) -> None:
         self.name = name
-        self.size = size
+        self._size: int | None = size
         self.timeout = float(timeout)
         self.on_frame = on_frame
         self._container = container
@@ -473,14 +481,34 @@ class CameraSource:
         self._raw_index = -1
         self._raw_captured = 0.0
         self._frame: CameraFrame | None = None  # newest converted frame
+        self._tried: tuple[int, int | None] = (-1, None)  # (index, size) the converter last worked on
+        self._bad: tuple[int, InputError] | None = None  # a raw frame the converter refused
+        self._handed = -1  # index of the frame the consumer was last given
+        self._told_failure = False  # on_frame has been told of a failure (after the last frame)
         self._first_captured: float | None = None
         self._times: deque[float] = deque(maxlen=FPS_WINDOW + 1)
         self._error: InputError | None = None
         self.frames_captured = 0  # frames the device sent
-        self.frames_taken = 0  # frames converted for the consumer (the rest were dropped)
+        self.frames_taken = 0  # frames handed to the consumer (the rest were dropped)
+        self.frames_converted = 0  # conversions done (a frame refitted after a size change counts again)
+        self.converted_on: set[str] = set()  # names of the threads that converted frames (tests, benchmarks)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._capture, name=f"capture {name}", daemon=True)
+        self._converter = threading.Thread(target=self._converting, name=f"convert {name}", daemon=True)
+        self._converter.start()
         self._thread.start()
+
+    @property
+    def size(self) -> int | None:
+        """The 2^k side frames are fitted to (None: as captured); a new value reconverts the newest frame."""
+        return self._size
+
+    @size.setter
+    def size(self, value: int | None) -> None:
+        with self._cond:
+            if value != self._size:
+                self._size = value
+                self._cond.notify_all()
 
     # -- the capture thread --------------------------------------------------------------
     def _capture(self) -> None:
@@ -533,54 +561,133 @@ class CameraSource:
             self.frames_captured += 1
             self._times.append(now)
             self._cond.notify_all()
-            index = self._raw_index
-        callback = self.on_frame
-        if callback is not None:
-            try:
-                callback(index)
-            except Exception:
-                pass
 
     def _fail(self, err: InputError) -> None:
         with self._cond:
             if self._error is None and not self._stop.is_set():
                 self._error = err
-            self._cond.notify_all()
-        callback = self.on_frame
-        if callback is not None:
+            self._cond.notify_all()  # the converting thread tells on_frame, after the last frame
+
+    # -- the converting thread -----------------------------------------------------------
+    def _job(self) -> tuple[Any, int, float, int | None] | None:
+        """(raw, index, captured, size) of the newest raw frame when it is not yet converted at
+        the current size (with the condition held)."""
+        if self._raw is None or self._tried == (self._raw_index, self._size):
+            return None
+        return self._raw, self._raw_index, self._raw_captured, self._size
+
+    def _converting(self) -> None:
+        told = False
+        while True:
+            with self._cond:
+                while True:
+                    if self._stop.is_set():
+                        return
+                    job = self._job()
+                    if job is not None:
+                        self._tried = (job[1], job[3])
+                        break
+                    if self._error is not None and not told:
+                        break
+                    self._cond.wait()
+            if job is None:
+                told = True
+                self._tell(-1)
+                with self._cond:
+                    self._told_failure = True  # wait_newer gives up only now: on_frame has heard
+                    self._cond.notify_all()
+                continue
+            raw, index, captured, size = job
             try:
-                callback(-1)
+                frame = self._convert(raw, index, captured, size)
+            except InputError as err:
+                with self._cond:
+                    self._bad = (index, err)
+                    self._cond.notify_all()
+                self._tell(index)
+                continue
+            except Exception as err:  # never die silently: the frame is refused in one line
+                with self._cond:
+                    self._bad = (index, InputError(f"{self.name}: cannot convert frame {index}: {_one_line(err)}"))
+                    self._cond.notify_all()
+                self._tell(index)
+                continue
+            with self._cond:
+                self._keep(frame)
+            self._tell(index)
+
+    def _keep(self, frame: CameraFrame) -> None:
+        """Make ``frame`` the converted one unless a newer one (at the current size) is there (condition held)."""
+        old = self._frame
+        if old is None or old.index < frame.index or (old.index == frame.index and not _fitted(old, self._size)):
+            self._frame = frame
+            if self._bad is not None and self._bad[0] <= frame.index:
+                self._bad = None
+        self._cond.notify_all()
+
+    def _tell(self, index: int) -> None:
+        callback = self.on_frame
+        if callback is not None and not self._stop.is_set():
+            try:
+                callback(index)
             except Exception:
                 pass
 
     # -- the consumer --------------------------------------------------------------------
-    def _convert(self, raw: Any, index: int, captured: float) -> CameraFrame:
+    def _convert(self, raw: Any, index: int, captured: float, size: int | None) -> CameraFrame:
+        self.converted_on.add(threading.current_thread().name)
+        self.frames_converted += 1
         rgb = raw.to_ndarray(format="rgb24")  # [H, W, 3] uint8
-        if self.size is None:
+        if size is None:
             out, fit = np.ascontiguousarray(rgb, dtype=np.float32) / np.float32(255), None
         else:
-            out, fit = fit_to_size(rgb, self.size)
+            out, fit = fit_to_size(rgb, size)
         first = self._first_captured if self._first_captured is not None else captured
         return CameraFrame(index=index, time=captured - first, rgb=out, fit=fit, captured=captured)
 
-    def newest(self) -> CameraFrame | None:
-        """The newest frame, converted and fitted to :attr:`size` (None before the first frame).
+    def _done(self, target: int) -> bool:
+        """A frame at least as new as ``target`` is converted at the current size, or refused (condition held)."""
+        frame, bad = self._frame, self._bad
+        if bad is not None and bad[0] >= target:
+            return True
+        return frame is not None and frame.index >= target and _fitted(frame, self._size)
 
-        After a failure it is the last good frame. Asking again before a new frame arrives
-        returns the same object without converting.
+    def newest(self, wait: bool = True) -> CameraFrame | None:
+        """The newest frame, RGB float32 ``[size, size, 3]`` fitted to :attr:`size` (None before the first frame).
+
+        ``wait=True``: the newest frame the device had sent when called (or a newer one), waiting
+        for the converting thread to finish it (a few ms; converted here only once the source is
+        closed). ``wait=False`` (the
+        GUI thread): the newest frame converted at the current size now, never waiting nor
+        converting on the caller; None when there is none at this size yet (``on_frame`` tells
+        when there is). After a failure it is the last good frame. Asking again before a new
+        frame arrives returns the same object. Raises InputError when the newest frame could not
+        be converted (and no newer one was).
         """
         with self._cond:
-            raw, index, captured, cached = self._raw, self._raw_index, self._raw_captured, self._frame
-        if raw is None:
-            return cached
-        if cached is not None and cached.index == index and _fitted(cached, self.size):
-            return cached
-        frame = self._convert(raw, index, captured)
+            target = self._raw_index
+            if wait and self._converter.is_alive() and not self._stop.is_set():
+                self._cond.wait_for(lambda: self._done(target) or self._stop.is_set(), self.timeout)
+            frame, bad = self._frame, self._bad
+            if bad is not None and (frame is None or bad[0] > frame.index) and (wait or bad[0] > self._handed):
+                self._handed = max(self._handed, bad[0])
+                raise bad[1]
+            if frame is not None and not _fitted(frame, self._size):
+                frame = None
+            job = None
+            if wait and self._raw is not None and (frame is None or frame.index < target):
+                job = (self._raw, self._raw_index, self._raw_captured, self._size)
+        if job is not None:  # closed (or the converter is late): convert here
+            converted = self._convert(*job)
+            with self._cond:
+                self._keep(converted)
+                frame = self._frame if self._frame is not None and _fitted(self._frame, self._size) else converted
+        if frame is None:
+            return None
         with self._cond:
-            if self._frame is None or self._frame.index <= index:
-                if self._frame is None or self._frame.index != index:
-                    self.frames_taken += 1
-                self._frame = frame
+            if frame.index > self._handed:
+                self._handed = frame.index
+                self.frames_taken += 1
         return frame
 
     def newest_frame_at(self, t: float | None = None) -> CameraFrame | None:
@@ -594,9 +701,7 @@ class CameraSource:
         Returns None on timeout, after a failure (see :attr:`problem`) or once closed.
         """
         with self._cond:
-            self._cond.wait_for(
-                lambda: self._raw_index > after or self._error is not None or self._stop.is_set(), timeout
-            )
+            self._cond.wait_for(lambda: self._raw_index > after or self._told_failure or self._stop.is_set(), timeout)
             if self._raw_index <= after or self._stop.is_set():
                 return None
         return self.newest()
@@ -646,8 +751,7 @@ class CameraSource:
     def frames_dropped(self) -> int:
         """Frames the device sent that nobody took (a newer one came first)."""
         with self._cond:
-            taken = self._frame.index if self._frame is not None else -1
-            waiting = 1 if self._raw_index > taken else 0  # the newest one may still be taken
+            waiting = 1 if self._raw_index > self._handed else 0  # the newest one may still be taken
             return max(0, self.frames_captured - self.frames_taken - waiting)
 
     @property
@@ -660,8 +764,10 @@ class CameraSource:
         self._stop.set()
         with self._cond:
             self._cond.notify_all()
-        if self._thread.is_alive() and threading.current_thread() is not self._thread:
-            self._thread.join(wait)
+        end = time.monotonic() + wait
+        for thread in (self._thread, self._converter):
+            if thread.is_alive() and threading.current_thread() is not thread:
+                thread.join(max(0.0, end - time.monotonic()))
 
     def __enter__(self) -> CameraSource:
         return self

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import re
+import threading
 from pathlib import Path
 
 import clips
@@ -126,6 +127,27 @@ def test_freeze_holds_the_frame_and_the_controls_stay_live(make_window, cameras,
     qtbot.keyClick(w, Qt.Key.Key_F)
     assert not w.camera.frozen
     qtbot.waitUntil(lambda: w.frame is not held, timeout=30_000)
+
+
+def test_frames_are_converted_off_the_gui_thread_and_freeze_still_holds(make_window, cameras, qtbot, tmp_path, settle):
+    """The GUI thread only hands frames on: RGB conversion and fitting run on the camera's
+    converting thread, live and frozen alike; frozen, the window keeps its frame."""
+    cameras(WEBCAM)
+    w = make_window()
+    go_live(w, qtbot, write_clip(tmp_path / "cam.avi"), frames=4)
+    source = w.camera.source
+    gui = threading.current_thread().name
+    assert source.converted_on == {f"convert {source.name}"} and gui not in source.converted_on
+    w.camera.toggle_freeze()
+    settle(w)
+    held, converted = w.frame, source.frames_converted
+    qtbot.waitUntil(lambda: source.frames_converted >= converted + 5, timeout=30_000)
+    settle(w)
+    assert w.camera.frozen and w.frame is held and read_code(held) == w.camera.last_index % 2**BITS
+    assert w.camera.status.text() == "❄ frozen (F: live)" and gui not in source.converted_on
+    w.camera.toggle_freeze()
+    qtbot.waitUntil(lambda: w.frame is not held, timeout=30_000)
+    assert gui not in source.converted_on
 
 
 def test_a_camera_that_disappears_keeps_the_last_frame(make_window, cameras, qtbot, tmp_path, settle):

@@ -516,3 +516,36 @@ def test_dshow_busy_and_refused_mode(monkeypatch):
     with open_camera(0, probe=USB_DSHOW, fit=32) as source:
         assert asked[-1] == {} and len(asked) == 3
         assert source.info.describe() == 'camera "USB Camera": 160x120 at 30 fps (asked for 640x480)'
+
+
+def test_frames_are_converted_on_the_sources_own_thread_newest_first(tmp_path, monkeypatch):
+    """A conversion slower than the camera never queues frames: the converting thread takes the
+    newest raw frame each time (the ones in between are dropped), and the consumer never converts."""
+    slow = camera.fit_to_size
+
+    def slow_fit(rgb, size):
+        time.sleep(0.1)  # three frame intervals at 30 fps
+        return slow(rgb, size)
+
+    monkeypatch.setattr(camera, "fit_to_size", slow_fit)
+    told = []
+    clip = write_clip(tmp_path / "clip.avi", n=30)
+    with paced_clip(clip, fit=32, on_frame=told.append) as source:
+        while source.frames_captured < 20:
+            assert source.newest(wait=False) is None or source.newest(wait=False).rgb.shape == (32, 32, 3)
+            time.sleep(0.01)
+        assert source.converted_on == {f"convert {source.name}"}
+        assert threading.current_thread().name not in source.converted_on
+        assert source.frames_converted < source.frames_captured - 3  # the rest were dropped, not queued
+        assert any(b - a > 1 for a, b in itertools.pairwise(told))  # each time the newest, skipping some
+        assert told == sorted(told)
+
+
+def test_newest_without_waiting_never_converts_on_the_caller(tmp_path):
+    clip = write_clip(tmp_path / "clip.avi")
+    with paced_clip(clip, fit=32) as source:
+        source.size = 64
+        got = source.newest(wait=False)  # what is converted at 64 now: none yet, or one from the converter
+        assert got is None or got.rgb.shape == (64, 64, 3)
+        assert source.newest().rgb.shape == (64, 64, 3)
+        assert threading.current_thread().name not in source.converted_on
