@@ -10,19 +10,30 @@ picture, released at the clip's frame rate and looping, through the same capture
 newest-frame dropping, RGB conversion and fit as a real camera. ``--source lavfi`` uses
 FFmpeg's ``testsrc2`` pattern paced by its ``realtime`` filter instead.
 
-The consumer is what the window's worker does per frame: take the newest frame (conversion
-and fit to 256^2 happen here, only for frames taken), ``engine.run`` with the interactive profile
+The consumer is what the window's worker does per frame: take the newest frame (converted to
+RGB and fitted to 256^2 by the source's converting thread, the newest raw frame only; before that
+change, by the consumer itself), ``engine.run`` with the interactive profile
 as for a playing clip (display maps, the selected histogram, theory, the equivariance readout the
 scale-sharing lesson needs); ``--profile playback`` leaves the equivariance pass out. Measured
 per result:
 
 - capture -> result: from the instant the capture thread received the frame to the Result
   being ready (the window's drawing comes after; it is measured once the window side exists);
-- its parts: capture -> taken (waiting for the consumer, conversion, fit) and engine.run;
+- its parts: capture -> taken (conversion, fit, waiting for the consumer) and engine.run;
 - results per second against the camera's rate, and frames dropped (never queued).
 
 Targets (issue 14, 2-core CPU): capture-to-pixels under 80 ms at 256^2; the camera's frame rate
 held up to 30 fps at 256^2; memory flat over a soak (the issue says 10 minutes; --soak sets it).
+
+The window part (``--window``) also gives the GUI thread's CPU per frame drawn and the longest
+GUI stall with the CPU the GUI thread spent inside it; ``--stall-stacks`` samples where the GUI
+thread is during stalls; ``--camera-pipeline N`` sets the frames in flight (gui/camera.py). The
+window part paints by ``processEvents`` inside ``result_drawn``, which may draw the next result
+re-entrantly before this one's latency is taken: that inflates the tail of capture -> pixels,
+alike for every variant compared (each latency is that of the frame whose draw took it).
+
+To compare with older code, copy this script into a checkout of it (it uses only
+``newest()``, ``wait_newer()`` and the window's camera controller) and run both in turns.
 
 Usage: python scripts/bench_camera.py [--rates 15 25 30] [--seconds 10] [--soak 60] [--threads N]
 """
@@ -205,16 +216,70 @@ def soak(kind: str, rate: int, settings: Settings, seconds: float, folder: Path,
     }
 
 
-def window_run(rate: int, size: int, seconds: float, folder: Path, threads: int) -> dict:
-    """The window offscreen at 1600x900, live on the paced clip: capture -> result drawn -> painted."""
+class StallSampler:
+    """A thread that, while the GUI thread has missed its heartbeat for over ``after_s``, samples
+    where it is (its Python stack) every ``every_s``: what the longest stalls are made of."""
+
+    def __init__(self, state: dict, after_s: float = 0.05, every_s: float = 0.01) -> None:
+        import collections
+        import threading
+
+        self.state, self.after_s, self.every_s = state, after_s, every_s
+        self.counts: collections.Counter[str] = collections.Counter()
+        self.main = threading.main_thread().ident
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="stall sampler", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        import traceback
+
+        while not self._stop.wait(self.every_s):
+            if not self.state["counting"] or time.perf_counter() - self.state["last"] < self.after_s:
+                continue
+            frame = sys._current_frames().get(self.main)
+            if frame is None:
+                continue
+            stack = traceback.extract_stack(frame)[-6:]
+            self.counts[" <- ".join(f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in reversed(stack))] += 1
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(1.0)
+        total = sum(self.counts.values())
+        print(f"    where the GUI thread was during stalls (>{self.after_s * 1e3:.0f} ms), {total} samples:")
+        for stack, n in self.counts.most_common(8):
+            print(f"    {n:>4}  {stack}")
+
+
+def window_run(
+    rate: int,
+    size: int,
+    seconds: float,
+    folder: Path,
+    threads: int,
+    pipeline: int | None = None,
+    stall_stacks: bool = False,
+) -> dict:
+    """The window offscreen at 1600x900, live on the paced clip: capture -> result drawn -> painted.
+
+    Also measured: the GUI thread's CPU per frame drawn (``time.thread_time`` of this thread, which
+    runs the window), and the longest stall (the longest gap between 5 ms heartbeats) with the
+    GUI thread's CPU inside that gap: a stall whose CPU is near its length is work on the GUI
+    thread (a draw, a collection); one with little CPU is the thread waiting (a lock, a join) or
+    not scheduled (a loaded host). ``pipeline`` sets gui/camera.py's PIPELINE (frames in flight)."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     os.environ.setdefault("CNNVIZ_CONFIG_DIR", str(folder / "config"))
     os.environ["CNNVIZ_TORCH_THREADS"] = str(threads)
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
+    from cnnviz.gui import camera as gui_camera
     from cnnviz.gui.main_window import MainWindow
     from cnnviz.io.camera import CameraInfo
+
+    if pipeline is not None and hasattr(gui_camera, "PIPELINE"):
+        gui_camera.PIPELINE = pipeline
 
     app = QApplication.instance() or QApplication([])
     clip = folder / f"camera_{rate}fps.avi"
@@ -225,23 +290,25 @@ def window_run(rate: int, size: int, seconds: float, folder: Path, threads: int)
     w.show()
     latencies: list[float] = []
     draws: list[float] = []
-    stalls: list[float] = []
-    state = {"last": time.perf_counter(), "counting": False}
+    stalls: list[tuple[float, float]] = []  # (wall ms, GUI thread CPU ms) between heartbeats
+    state = {"last": time.perf_counter(), "cpu": time.thread_time(), "counting": False}
 
     def drawn(_gen: int, result: object) -> None:
         if result is None or not state["counting"] or not math.isfinite(w.camera.last_captured):
             return
+        captured = w.camera.last_captured  # this frame's: a result drawn inside the paint below sets a newer one
         app.processEvents()  # the paint
-        latencies.append((time.perf_counter() - w.camera.last_captured) * 1e3)
+        latencies.append((time.perf_counter() - captured) * 1e3)
         draws.append(w.timings.get("draw_ms", math.nan))
 
     def beat() -> None:  # the longest the GUI thread went without handling events
-        now = time.perf_counter()
+        now, cpu = time.perf_counter(), time.thread_time()
         if state["counting"]:
-            stalls.append((now - state["last"]) * 1e3)
-        state["last"] = now
+            stalls.append(((now - state["last"]) * 1e3, (cpu - state["cpu"]) * 1e3))
+        state["last"], state["cpu"] = now, cpu
 
     w.result_drawn.connect(drawn)
+    sampler = StallSampler(state) if stall_stacks else None
     heart = QTimer()
     heart.timeout.connect(beat)
     heart.start(5)
@@ -253,16 +320,21 @@ def window_run(rate: int, size: int, seconds: float, folder: Path, threads: int)
         time.sleep(0.001)
     state["counting"] = True
     drawn0, captured0 = w.camera.frames_drawn, w.camera.source.frames_captured
+    gui_cpu0, proc_cpu0 = time.thread_time(), time.process_time()
     t0 = time.perf_counter()
     while time.perf_counter() - t0 < seconds:
         app.processEvents()
         time.sleep(0.001)
     elapsed = time.perf_counter() - t0
+    gui_cpu, proc_cpu = time.thread_time() - gui_cpu0, time.process_time() - proc_cpu0
     state["counting"] = False
     frames = w.camera.frames_drawn - drawn0
+    converted_on = sorted(getattr(w.camera.source, "converted_on", ()))
     captured = w.camera.source.frames_captured - captured0
     status = w.camera.status.text()
     heart.stop()
+    if sampler is not None:
+        sampler.stop()
     w.close()
     w.deleteLater()
     app.processEvents()
@@ -275,7 +347,14 @@ def window_run(rate: int, size: int, seconds: float, folder: Path, threads: int)
         "capture_to_pixels_ms_median": pct(latencies, 50),
         "capture_to_pixels_ms_p95": pct(latencies, 95),
         "draw_ms_median": pct(draws, 50),
-        "longest_gui_stall_ms": max(stalls) if stalls else math.nan,
+        "gui_cpu_ms_per_frame": gui_cpu * 1e3 / max(frames, 1),
+        "process_cores_busy": proc_cpu / elapsed,
+        "longest_gui_stall_ms": max(stalls)[0] if stalls else math.nan,
+        "longest_gui_stall_cpu_ms": max(stalls)[1] if stalls else math.nan,
+        "gui_stalls_over_100ms": sum(1 for wall, _ in stalls if wall > 100),
+        "gui_stalls_over_100ms_cpu_ms_median": pct([c for wall, c in stalls if wall > 100], 50),
+        "converted_on": converted_on,
+        "pipeline": getattr(gui_camera, "PIPELINE", 1),
         "status_bar": status,
         "seconds": elapsed,
     }
@@ -292,6 +371,8 @@ def main() -> int:
     p.add_argument("--source", choices=("clip", "lavfi"), default="clip")
     p.add_argument("--profile", default=PROFILE, help="engine profile per frame (playback: no equivariance pass)")
     p.add_argument("--window", type=float, default=10.0, help="seconds of the window live per rate (0: skip)")
+    p.add_argument("--camera-pipeline", type=int, default=None, help="frames in flight in the window (gui/camera.py)")
+    p.add_argument("--stall-stacks", action="store_true", help="sample where the GUI thread is during stalls")
     p.add_argument("--json", type=Path, default=ROOT / "bench-results" / "camera.json")
     args = p.parse_args()
 
@@ -341,16 +422,18 @@ def main() -> int:
             out["window"] = []
             print(
                 f"{'window':>7} {'drawn/s':>8} {'held':>4} {'dropped':>7} {'cap->pixels med':>15} {'p95':>6} "
-                f"{'draw':>5} {'GUI stall':>9}  (ms; offscreen 1600x900)"
+                f"{'draw':>5} {'GUI cpu/fr':>10} {'GUI stall':>9} {'its cpu':>7} {'>100ms':>6}  (ms; offscreen 1600x900)"
             )
             for rate in args.rates:
-                r = window_run(rate, args.size, args.window, folder, threads)
+                r = window_run(rate, args.size, args.window, folder, threads, args.camera_pipeline, args.stall_stacks)
                 out["window"].append(r)
                 print(
                     f"{rate:>5}fps {r['drawn_per_s']:>8.1f} {'yes' if r['held'] else 'no':>4} "
                     f"{r['frames_dropped']:>7} {r['capture_to_pixels_ms_median']:>15.1f} "
                     f"{r['capture_to_pixels_ms_p95']:>6.1f} {r['draw_ms_median']:>5.1f} "
-                    f"{r['longest_gui_stall_ms']:>9.0f}   [{r['status_bar']}]",
+                    f"{r['gui_cpu_ms_per_frame']:>10.1f} {r['longest_gui_stall_ms']:>9.0f} "
+                    f"{r['longest_gui_stall_cpu_ms']:>7.0f} {r['gui_stalls_over_100ms']:>6}   "
+                    f"[{r['status_bar']}] pipeline {r['pipeline']}, converted on {r['converted_on'] or 'the GUI thread'}",
                     flush=True,
                 )
         if args.soak > 0:

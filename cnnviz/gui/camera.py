@@ -2,15 +2,19 @@
 
 :class:`LiveCamera` is the Qt side of :mod:`cnnviz.io.camera`. The capture thread keeps only
 the newest frame and the source's converting thread turns it into the fitted RGB square, so
-the GUI thread only hands frames on (it never converts). This controller sends frames by the
-rule of video playback (:mod:`.playback`): without cancelling anything, up to :data:`PIPELINE`
-in flight (one computing, one queued behind it, so the worker starts the next frame the moment
-it finishes one instead of when the GUI thread, busy drawing, gets round to sending it). A
-queued frame is never left to age: when a newer frame arrives while one still waits in the
-worker's queue, the newer one replaces it there (the worker drops the old one unseen). Every
-other frame the camera sent meanwhile is dropped, never queued. So the view runs at the
-camera's rate when computing keeps up, and otherwise at the computing rate with the freshest
-picture.
+the GUI thread only hands frames on (it never converts). This controller sends frames without
+cancelling anything, up to :data:`PIPELINE` in flight; every frame the camera sent meanwhile is
+dropped, never queued. So the view runs at the camera's rate when computing keeps up, and
+otherwise at the computing rate with the freshest picture.
+
+One frame in flight (the next sent when the previous result arrives, before it is drawn) is
+the default. Playback's two (:mod:`.playback`: one computing, one queued) is here too
+(``PIPELINE = 2``), with the queued frame kept fresh: a newer frame that arrives while it still
+waits in the worker's queue takes its place there (the worker drops the old one unseen). It did
+not pay for a camera: latency counts from capture, the queued frame still waits a compute time,
+and a worker never idle slows the drawing it shares two cores with. Interleaved on a shared
+2-core host (scripts/bench_camera.py --camera-pipeline), capture -> pixels medians over 8 runs
+each were 38 ms with one in flight and 62 ms with two, at the same frames drawn per second.
 
 - File > Camera lists the cameras each time it opens (one plugged in later shows up), the live
   one ticked, "Stop camera" below; with none, one disabled "no camera found" item (its tip says
@@ -46,10 +50,9 @@ from .steady import SteadyLabel
 if TYPE_CHECKING:
     from .main_window import MainWindow
 
-# Frames in flight while live: one computing and one queued behind it, kept fresh (see above).
-# 1: the next frame is sent only when the previous result has come back (scripts/bench_camera.py
-# compares both with --camera-pipeline).
-PIPELINE = 2
+# Frames in flight while live: 1, the next frame sent when the previous result has come back;
+# 2, one computing and one queued behind it, kept fresh (see the module docstring: it measured worse).
+PIPELINE = 1
 LATENCY_FRAMES = 15  # the latency shown is the median over this many drawn frames
 FPS_WINDOW_S = 2.0
 

@@ -217,3 +217,26 @@ def test_the_video_network_sees_the_last_live_frames(make_window, cameras, qtbot
     video = w.result.video
     assert not video.still
     assert list(video.frames) == sorted(video.frames) and video.frames[-1] <= w.camera.last_index
+
+
+def test_two_frames_in_flight_keep_the_queued_one_fresh(make_window, cameras, qtbot, tmp_path, monkeypatch):
+    """PIPELINE = 2 (playback's rule, measured and not the default): one computing, one queued;
+    never more in flight, and the window still goes through newer frames."""
+    from cnnviz.gui import camera as gui_camera
+
+    monkeypatch.setattr(gui_camera, "PIPELINE", 2)
+    cameras(WEBCAM)
+    w = make_window()
+    sizes = []
+    take = w.camera._take
+
+    def counting_take():
+        take()
+        sizes.append(len(w.camera._inflight))
+
+    monkeypatch.setattr(w.camera, "_take", counting_take)
+    go_live(w, qtbot, write_clip(tmp_path / "cam.avi"), frames=4)
+    seen = w.camera.last_index
+    qtbot.waitUntil(lambda: w.camera.last_index > seen + 2, timeout=30_000)
+    assert sizes and max(sizes) <= 2
+    assert gui_camera.PIPELINE == 2 and w.camera.frames_drawn >= 4
