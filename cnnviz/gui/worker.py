@@ -15,6 +15,7 @@ frozen :class:`~cnnviz.core.result.Result` objects of numpy copies: nothing is s
 from __future__ import annotations
 
 import functools
+import os
 import threading
 import traceback
 import weakref
@@ -200,6 +201,10 @@ class ComputeWorker(QObject):
         from ..core.device import available_devices, configure_threads
 
         configure_threads()
+        # engine.run's side thread takes the core the GUI thread draws on: measured on the quiet
+        # 2-core host it cost the window (playback at 2x 41.6 -> 33.6 fps at 256^2, longest stall
+        # in a drag 23 -> 169 ms), so the window runs each stage serially; CNNVIZ_SIDE_THREAD=1 opts in.
+        engine.OVERLAP = os.environ.get("CNNVIZ_SIDE_THREAD", "").strip() == "1"
         self.devices_ready.emit(available_devices())
         with self._cond:
             first = self._pending

@@ -80,3 +80,25 @@ def test_a_click_on_another_cell_is_a_new_request_for_its_histogram(qtbot, worke
     result = dict(got)[gen]
     assert result.profile.selected == (2, 1)
     assert [(st.level, st.scale) for st in result.pyramid.layers if st.hist_counts.size] == [(2, 1)]
+
+
+@pytest.mark.parametrize("env, expected", [(None, False), ("1", True)])
+def test_the_window_runs_the_engine_without_its_side_thread(qtbot, monkeypatch, frame, env, expected):
+    """engine.run's side thread would take the core the GUI thread draws on (slower playback,
+    long stalls in a drag): the window's worker turns it off unless CNNVIZ_SIDE_THREAD=1."""
+    from cnnviz.core import engine
+
+    monkeypatch.setattr(engine, "OVERLAP", not expected)
+    if env is None:
+        monkeypatch.delenv("CNNVIZ_SIDE_THREAD", raising=False)
+    else:
+        monkeypatch.setenv("CNNVIZ_SIDE_THREAD", env)
+    w = ComputeWorker()
+    got = collect(w)
+    w.start()
+    try:
+        w.submit(Settings(size=64, depth=3, channels=4), frame[:64, :64])
+        qtbot.waitUntil(lambda: bool(got), timeout=60_000)
+        assert engine.OVERLAP is expected
+    finally:
+        assert w.shutdown(30_000)
