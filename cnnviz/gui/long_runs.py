@@ -48,8 +48,9 @@ def _device(settings: Settings) -> str:
 def describe(est: budget.Estimate) -> str:
     """The status bar's line before a long run."""
     return (
-        f"about {budget.format_seconds(est.seconds)}, {budget.format_bytes(est.bytes)} — "
-        f"choose {est.lower} to speed it up (Esc cancels)"
+        # Esc first: at 1280 px the status bar's right-hand labels cut the end of this line.
+        f"Esc cancels · about {budget.format_seconds(est.seconds)}, {budget.format_bytes(est.bytes)} — "
+        f"choose {est.lower} to speed it up"
     )
 
 
@@ -137,7 +138,10 @@ class LongRuns(QObject):
         if shown is not None:
             self._restore(shown.settings)
         w._drawn_gen = w.worker.latest_generation  # nothing newer is coming
-        w.say("cancelled: the previous result stays on screen")
+        if shown is None:  # the first request of the session was the long one
+            w.say("cancelled: nothing computed yet; choose a smaller input size or fewer channels")
+        else:
+            w.say("cancelled: the previous result stays on screen")
 
     def _restore(self, settings: Settings) -> None:
         """Show ``settings`` (those of the result on screen) again without computing anything."""

@@ -52,7 +52,7 @@ def test_a_long_request_says_its_estimate_and_shows_its_progress(qtbot, settle, 
     w.request(target)
     message = w.statusBar().currentMessage()
     est = long_runs.estimate_of(target)
-    assert message.startswith("about ") and budget.format_bytes(est.bytes) in message
+    assert message.startswith("Esc cancels · about ") and budget.format_bytes(est.bytes) in message
     assert "smaller input size or fewer channels" in message and "Esc" in message
     assert w.long_runs.bar.isVisibleTo(w) and w.long_runs.cancel_button.isVisibleTo(w)
     settle(w)
@@ -67,7 +67,7 @@ def test_short_requests_show_no_estimate_and_no_bar(settle, make_window, small):
     w = make_window(small)
     w.request(small.replace(depth=small.depth - 1))
     assert not w.long_runs.bar.isVisibleTo(w)
-    assert not w.statusBar().currentMessage().startswith("about ")
+    assert "about " not in w.statusBar().currentMessage()
     settle(w)
 
 
@@ -118,3 +118,26 @@ def test_esc_with_nothing_running_says_so(settle, make_window, small):
     w.long_runs.cancel()
     assert w.statusBar().currentMessage() == "nothing is being computed"
     assert w.result is not None
+
+
+def test_cancelling_the_first_request_says_nothing_was_computed(qtbot, small, everything_is_long, slow_engine):
+    """Started on settings too heavy to wait for: Esc says what to change, not that a previous
+    result (there is none) stays on screen."""
+    from cnnviz.gui.main_window import MainWindow
+
+    w = MainWindow(small.replace(channels=SLOW_CHANNELS, size=128), store=None)
+    w.resize(1400, 850)
+    w.show()
+    try:
+        qtbot.waitExposed(w)
+        assert slow_engine.wait(30)
+        assert w.long_runs.running
+        w.commands.by_name["cancel_run"].trigger()  # what Esc does
+        qtbot.waitUntil(w.worker.is_idle, timeout=5_000)
+        message = w.statusBar().currentMessage()
+        assert message.startswith("cancelled: nothing computed yet") and "fewer channels" in message
+        assert w.result is None
+    finally:
+        w.close()
+        assert w.worker.shutdown(30_000)
+        w.deleteLater()
