@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtCore import QSize, Qt
+from PySide6.QtCore import QEvent, QSize, Qt
 from PySide6.QtGui import QFont, QResizeEvent
 from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
 
@@ -38,6 +38,13 @@ class SteadyLabel(QLabel):
     def setFont(self, font: QFont | str | Sequence[str]) -> None:
         super().setFont(font)
         self.release()
+
+    def changeEvent(self, event: QEvent) -> None:
+        # A font set on the window (A+ / A-) reaches the label by propagation, not by setFont:
+        # without this its fixed size stays that of the old font and the text is cut.
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
+            self.release()
 
     def release(self) -> None:
         """Let the label shrink to its current text (a relayout; e.g. when its clip closes)."""
@@ -97,6 +104,11 @@ class SteadyText(QWidget):
         super().setFont(font)
         self.label.setFont(font)
         self._fit()
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)  # a window font (A+ / A-) changes the wrapped height
+        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
+            self._fit()
 
     def setMinimumHeight(self, h: int) -> None:
         self._floor = int(h)

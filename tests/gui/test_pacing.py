@@ -153,3 +153,27 @@ def test_a_playing_clip_draws_maps_every_frame_and_curves_less_often_then_whole_
     assert read_code(w.result.pyramid.image) == w.playback.index
     assert math.isfinite(w.curves.equivariance_error)
     assert "Traceback" not in "".join(capfd.readouterr())
+
+
+def test_a_bigger_window_font_widens_a_steady_label_so_no_text_is_cut(qtbot):
+    """A+ sets the window's font; it reaches the labels by propagation, not by their setFont."""
+    from PySide6.QtGui import QFontMetrics
+
+    top = QWidget()
+    lay = QVBoxLayout(top)
+    label = SteadyLabel("device: cpu  compute: 26 ms  draw: 36 ms")
+    text = SteadyText("frame 29 of 100 (1.16 s of 4.0 s), 512x512, resized to 256x256 " * 2)
+    lay.addWidget(label)
+    lay.addWidget(text)
+    top.resize(300, 200)
+    top.show()
+    qtbot.waitExposed(top)
+    QApplication.processEvents()
+    before_w, before_h = label.width(), text.height()
+    font = top.font()
+    font.setPointSizeF(font.pointSizeF() * 1.6)
+    top.setFont(font)
+    QApplication.processEvents()
+    needed = QFontMetrics(label.font()).horizontalAdvance(label.text())
+    assert label.width() >= needed > before_w
+    assert text.height() > before_h  # the same words take more wrapped lines
