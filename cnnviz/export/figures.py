@@ -48,6 +48,7 @@ from ..core.result import PyramidResult, ResidualResult, Result, UnitResult
 from ..errors import ExportError
 from ..io.files import atomic_path
 from ..maps import grid_keys, levels_for, map_image, pyramid_rgb
+from ..numtext import human
 from ..scene import Scene
 from .naming import FIGURE_FORMATS, FIGURES
 from .stamp import PNG_KEY, stamp_text
@@ -129,17 +130,8 @@ def _video(result: Result) -> VideoNetResult:
 
 # -- numbers and captions -------------------------------------------------------------------
 def fmt(x: float, digits: int = 3) -> str:
-    """A number for a person: plain near 1, scientific far from it, 'inf'/'NaN' as they are."""
-    x = float(x)
-    if math.isnan(x):
-        return "NaN"
-    if math.isinf(x):
-        return "∞" if x > 0 else "−∞"
-    if x == 0:
-        return "0"
-    if 1e-3 <= abs(x) < 1e4:
-        return f"{x:.{digits}g}"
-    return f"{x:.{max(digits - 1, 1)}e}".replace("e-0", "e-").replace("e+0", "e").replace("e+", "e")
+    """A number for a person, written as the window writes it (:func:`cnnviz.numtext.human`)."""
+    return human(x, digits)
 
 
 def caption(result: Result, scene: Scene, figure: str) -> str:

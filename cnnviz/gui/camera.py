@@ -44,6 +44,7 @@ from PySide6.QtWidgets import QMenu
 from ..errors import InputError
 from ..io import camera as cam_io
 from ..io.camera import CameraFrame, CameraInfo, CameraSource
+from .pacing import achieved_fps
 from .source import Source
 from .steady import SteadyLabel
 
@@ -54,7 +55,6 @@ if TYPE_CHECKING:
 # 2, one computing and one queued behind it, kept fresh (see the module docstring: it measured worse).
 PIPELINE = 1
 LATENCY_FRAMES = 15  # the latency shown is the median over this many drawn frames
-FPS_WINDOW_S = 2.0
 
 
 class _Bridge(QObject):
@@ -310,11 +310,7 @@ class LiveCamera(QObject):
 
     # -- status -----------------------------------------------------------------------------
     def achieved_fps(self) -> float:
-        now = time.monotonic()
-        recent = [t for t in self._drawn_at if now - t <= FPS_WINDOW_S]
-        if len(recent) < 2:
-            return 0.0
-        return (len(recent) - 1) / max(recent[-1] - recent[0], 1e-6)
+        return achieved_fps(self._drawn_at, time.monotonic())
 
     def latency_ms(self) -> float:
         """Median capture-to-pixels latency over the last frames drawn (NaN before the first)."""

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from PySide6.QtCore import QEvent, QObject
 from PySide6.QtWidgets import QWidget
@@ -26,7 +26,17 @@ from PySide6.QtWidgets import QWidget
 from ..core.result import Profile, Result
 from ..core.result import profile as make_profile
 
+FPS_WINDOW_S = 2.0  # achieved fps over the last two seconds
 SECONDARY_INTERVAL_S = 0.1  # the curves, the pyramid strip and the inspector: ten times a second at most
+
+
+def achieved_fps(drawn_at: Iterable[float], now: float) -> float:
+    """Frames drawn per second over the last :data:`FPS_WINDOW_S` (``drawn_at``: monotonic
+    times, oldest first); 0 with fewer than two frames in that window."""
+    recent = [t for t in drawn_at if now - t <= FPS_WINDOW_S]
+    if len(recent) < 2:
+        return 0.0
+    return (len(recent) - 1) / max(recent[-1] - recent[0], 1e-6)
 
 
 class Pacer:

@@ -49,6 +49,7 @@ from PySide6.QtWidgets import (
 from ..errors import CnnvizError, InputError
 from ..io.video import Frame, VideoReader, describe_frame
 from . import theme
+from .pacing import achieved_fps
 from .steady import SteadyLabel
 
 if TYPE_CHECKING:
@@ -57,7 +58,6 @@ if TYPE_CHECKING:
 
 SPEEDS = (0.25, 0.5, 1.0, 1.5, 2.0)
 DECODE_THREADS = 1  # FFmpeg threads for playback: the cores belong to the computation
-FPS_WINDOW_S = 2.0  # achieved fps over the last two seconds
 # Frames in flight while playing: one computing and one queued behind it, so the worker starts
 # the next frame the moment it finishes one (rather than when the GUI thread, busy drawing and
 # painting, gets round to sending it). More would only add latency: the worker's queue holds one.
@@ -731,11 +731,7 @@ class Playback(QObject):
 
     # -- status ----------------------------------------------------------------------------------
     def achieved_fps(self) -> float:
-        now = time.monotonic()
-        recent = [t for t in self._drawn_at if now - t <= FPS_WINDOW_S]
-        if len(recent) < 2:
-            return 0.0
-        return (len(recent) - 1) / max(recent[-1] - recent[0], 1e-6)
+        return achieved_fps(self._drawn_at, time.monotonic())
 
     def _status(self) -> None:
         if not self.active:
