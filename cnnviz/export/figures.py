@@ -134,6 +134,9 @@ def fmt(x: float, digits: int = 3) -> str:
     return human(x, digits)
 
 
+CAPTION_NAME_CHARS = 48  # a longer source name is shortened in the middle (the caption wraps at the figure's width)
+
+
 def caption(result: Result, scene: Scene, figure: str) -> str:
     """The settings behind ``figure`` in one line, printed small under it: a slide says what made it."""
     s = result.settings
@@ -167,6 +170,9 @@ def caption(result: Result, scene: Scene, figure: str) -> str:
             f"{s.size}×{s.size} input, depth {s.depth}, J = {s.channels}, D = {s.kernel}, {s.activation}, "
             f"Var(w) = {var} ({s.init}), {'shared' if s.shared else 'unshared'} weights"
         )
+    if len(src) > CAPTION_NAME_CHARS:  # the full name is in the stamp; the caption keeps its ends
+        half = CAPTION_NAME_CHARS // 2 - 1
+        src = f"{src[:half]}…{src[-half:]}"
     src = src.replace("$", r"\$")  # a file name is text, never mathtext
     parts = [f"cnnviz {__version__}", src, net, f"seed {s.seed}"]
     return "  ·  ".join(p for p in parts if p)
@@ -182,7 +188,7 @@ def _figure(
     a full text layout per figure, a third of the export's time.
     """
     fig = Figure(figsize=(width, height), dpi=BASE_DPI)
-    fig.text(0.01, 0.012, caption(result, scene, figure), fontsize=7.5, color=MUTED, ha="left", va="bottom")
+    fig.text(0.01, 0.012, caption(result, scene, figure), fontsize=7.5, color=MUTED, ha="left", va="bottom", wrap=True)
     left, right, bottom, top = 0.95, (2.3 if legend_outside else 0.3), 0.78, 0.42
     fig.add_axes((left / width, bottom / height, 1 - (left + right) / width, 1 - (bottom + top) / height))
     return fig
@@ -490,6 +496,10 @@ def fig_histogram(result: Result, scene: Scene) -> Figure:
         ax.set_yscale("log")
         ax.set_ylim(0.5, 10 ** math.ceil(math.log10(max(counts.max(), 1)) + 0.15))
         _log_ticks(ax)
+    else:  # every value inf/NaN (an overflowed layer): say so where the bars would be
+        ax.text(0.5, 0.5, "no finite values to count", transform=ax.transAxes, ha="center", va="center", fontsize=12)
+        ax.set_xticks([])
+        ax.set_yticks([])
     if math.isfinite(st.mean):
         ax.axvline(st.mean, color=SELECT, lw=1.5, label=f"mean {fmt(st.mean)}")
     note = f"variance {fmt(st.var)}"

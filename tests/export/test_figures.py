@@ -169,3 +169,29 @@ def test_figures_never_load_pyplot_or_qt():
 
 def test_scene_type_is_the_stamp(scene):
     assert isinstance(scene, Scene)
+
+
+def test_a_long_caption_stays_inside_the_figure(tmp_path, frame, scene):
+    """A long file name and settings: the caption under the figure wraps, never runs off its edge."""
+    import dataclasses
+
+    from cnnviz.scene import SourceRef
+
+    name = "lecture_photo_taken_in_the_main_hall_on_the_second_day_of_the_course_2026.png"
+    long_scene = dataclasses.replace(scene, source=SourceRef(name=name))
+    res = run(scene.settings.replace(init=1e30), frame)
+    for figure in ("histogram", "variance"):
+        fig = figures.render(res, long_scene, figure)
+        fig.canvas.draw()
+        text = fig.texts[0]
+        box = text.get_window_extent()
+        assert "…" in text.get_text() and name[:10] in text.get_text() and name[-8:] in text.get_text()
+        assert box.x0 >= 0 and box.x1 <= fig.bbox.width + 0.5, (figure, box, fig.bbox)
+
+
+def test_the_histogram_of_an_overflowed_layer_says_it_has_nothing_to_count(frame, scene):
+    res = run(scene.settings.replace(init=1e40), frame)
+    st = res.pyramid.layer(*scene.view.selected)
+    assert st.nonfinite == int(np.prod(st.shape))  # every value of the selected layer overflowed
+    fig = figures.render(res, scene, "histogram")
+    assert any(t.get_text() == "no finite values to count" for t in fig.axes[0].texts)
