@@ -46,6 +46,7 @@ from ..errors import CnnvizError
 from ..export import DATA_FORMATS, FIGURE_FORMATS, FIGURES, FORMATS, stem
 from ..export.data import has_full_maps
 from ..scene import Scene
+from . import ask
 
 DEFAULT_FORMATS = ("png", "svg", "pdf", "csv", "json")
 WINDOW_FIGURE = "window"
@@ -164,18 +165,10 @@ class ExportDialog(QDialog):
 
     def confirm_replace(self, existing: list[Path]) -> bool:
         """Ask before replacing files (a test may replace this method)."""
-        more = f" and {len(existing) - 1} more" if len(existing) > 1 else ""
-        answer = QMessageBox.question(
-            self,
-            "Replace files?",
-            f"{existing[0].name}{more} already exist in {existing[0].parent}. Replace them?",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-            QMessageBox.StandardButton.No,
-        )
-        return answer == QMessageBox.StandardButton.Yes
+        return ask.replace_files(self, existing)
 
     def show_error(self, message: str) -> None:
-        self.status.setText(f"<span style='color:#b35900'>{message}</span>")
+        self.status.setText(ask.error_html(message))
 
     # -- doing it -------------------------------------------------------------------------------
     def export(self) -> bool:

@@ -23,7 +23,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QMessageBox,
     QProgressDialog,
     QPushButton,
     QSpinBox,
@@ -36,6 +35,7 @@ from ..export import movie
 from ..export.naming import stem
 from ..scene import Scene
 from ..settings import INIT_FIELDS, Settings
+from . import ask
 from .export_dialog import _Memory, last_folder
 
 if TYPE_CHECKING:
@@ -249,18 +249,11 @@ class MovieDialog(QDialog):
 
     def confirm_replace(self, path: Path) -> bool:
         """Ask before replacing a file (a test may replace this method)."""
-        answer = QMessageBox.question(
-            self,
-            "Replace file?",
-            f"{path.name} already exists in {path.parent}. Replace it?",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-            QMessageBox.StandardButton.No,
-        )
-        return answer == QMessageBox.StandardButton.Yes
+        return ask.replace_files(self, [path])
 
     def show_error(self, message: str) -> None:
         self.error = message
-        self.status.setText(f"<span style='color:#b35900'>{message}</span>")
+        self.status.setText(ask.error_html(message))
 
     def job(self) -> dict[str, Any]:
         """What to make, checked (CnnvizError in one line when a choice is bad)."""
