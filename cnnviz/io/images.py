@@ -339,7 +339,18 @@ def _check_size(size: int) -> None:
 def _box_reduce(crop: np.ndarray, f: int, scale: np.float32) -> np.ndarray:
     """Mean of each f x f block of ``crop`` ``[f*n, f*n, 3]`` -> float32 ``[n, n, 3]`` times scale."""
     n = crop.shape[0] // f
-    if f > 4:  # few large blocks: one reshaped sum beats f^2 strided adds
+    if crop.dtype == np.uint8 and f <= 16:
+        # 8-bit pixels (video frames): the block sums are exact in uint16 (at most 16^2 * 255),
+        # so this gives the same floats as summing in float32, about 4x faster (a 512^2 frame
+        # fitted to 256 per played frame, on the decoder thread).
+        rows = crop[0::f].astype(np.uint16)
+        for i in range(1, f):
+            rows += crop[i::f]
+        sums = rows[:, 0::f].copy()
+        for j in range(1, f):
+            sums += rows[:, j::f]
+        out = sums.astype(np.float32)
+    elif f > 4:  # few large blocks: one reshaped sum beats f^2 strided adds
         c = crop.astype(np.float32).reshape(n, f, n * f * 3).sum(axis=1)
         out = c.reshape(n, n, f, 3).sum(axis=2)
     else:  # strided adds keep numpy on contiguous inner loops (2x faster at f = 2)

@@ -539,3 +539,20 @@ def test_an_exact_halving_is_the_pyramids_own_2x2_average(dtype):
     level1 = image_pyramid(torch.from_numpy(crop).permute(2, 0, 1)[None])[1][0].permute(1, 2, 0).numpy()
     np.testing.assert_allclose(small, level1, atol=1e-6)
     assert info.crop == (6, 0, 134, 128)
+
+
+@pytest.mark.parametrize("factor", [2, 3, 5, 16])
+def test_an_integer_shrink_of_8_bit_pixels_is_the_exact_block_mean(factor):
+    """A 512^2 video frame fitted to 256 is its pyramid level I_1: the mean of each block, the
+    same floats from uint8 pixels as from the same pixels already in [0, 1]."""
+    n = 32
+    rng = np.random.default_rng(factor)
+    rgb = rng.integers(0, 256, (n * factor, n * factor, 3), dtype=np.uint8)
+    rgb[:factor, :factor] = 255  # a block of full-scale pixels: the largest sum
+    got, _ = fit_to_size(rgb, n)
+    want = rgb.astype(np.float64).reshape(n, factor, n, factor, 3).mean(axis=(1, 3)) / 255
+    assert got.dtype == np.float32 and got.shape == (n, n, 3)
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-7)
+    assert got[0, 0].tolist() == [1.0, 1.0, 1.0]
+    from_float, _ = fit_to_size(rgb.astype(np.float32) / np.float32(255), n)
+    np.testing.assert_allclose(got, from_float, rtol=0, atol=3e-7)  # that one rounds each pixel first
