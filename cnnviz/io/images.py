@@ -378,10 +378,11 @@ def fit_to_size(rgb: np.ndarray, size: int) -> tuple[np.ndarray, FitInfo]:
     crop = rgb[top : top + side, left : left + side]
     info = FitInfo(original=(w, h), crop=(left, top, left + side, top + side), size=size)
     if side == size:
-        out = np.asarray(crop, dtype=np.float32)
-        if rgb.dtype == np.uint8:
-            out = out / np.float32(255)
-        return np.ascontiguousarray(out), info
+        if rgb.dtype == np.uint8:  # one new array, divided in place (a frame per played frame)
+            out = np.array(crop, dtype=np.float32, order="C")
+            out /= np.float32(255)
+            return out, info
+        return np.ascontiguousarray(crop, dtype=np.float32), info
     scale = np.float32(1 / 255) if rgb.dtype == np.uint8 else np.float32(1)
     if side > size and side % size == 0:
         # An exact integer reduction is a box average, the pyramid's own 2x2 mean repeated:
