@@ -19,7 +19,10 @@ before a long run. No Qt, no torch needed (torch is asked only about a GPU when 
 
 from __future__ import annotations
 
+import functools
 import sys
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -99,7 +102,12 @@ def _level_values(k: int, level: int, channels: int) -> int:
 
 def pyramid_estimate(settings: Settings) -> Estimate:
     """The scale-shared network (Problem 3) on a ``size`` x ``size`` image, forward and backward."""
-    k, depth, J, D = settings.k, settings.depth, settings.channels, settings.kernel
+    return _pyramid_estimate(settings.size, settings.k, settings.depth, settings.channels, settings.kernel, _threads())
+
+
+@functools.lru_cache(maxsize=32)
+def _pyramid_estimate(size: int, k: int, depth: int, J: int, D: int, threads: int) -> Estimate:
+    """The estimate depends on these numbers only (every video frame and redraw repeats them)."""
     pyramid = _level_values(k, 0, 3)
     maps = [_level_values(k, level, J) for level in range(1, depth + 1)]
     kept = pyramid + 2 * sum(maps) + maps[-1] + sum(maps) // 4
@@ -109,8 +117,8 @@ def pyramid_estimate(settings: Settings) -> Estimate:
     forward = sum(r.multiplies for r in rows)
     level1 = sum(r.multiplies for r in rows if r.level == 1)
     total = forward + (forward - level1) * 2 + forward // 4  # backward: input and weight-free grads
-    what = f"the pyramid network at size {settings.size} with {J} channels, depth {depth}, kernel {D}"
-    return Estimate(peak, total, total / (CPU_RATE * _threads()), what, "a smaller input size or fewer channels")
+    what = f"the pyramid network at size {size} with {J} channels, depth {depth}, kernel {D}"
+    return Estimate(peak, total, total / (CPU_RATE * threads), what, "a smaller input size or fewer channels")
 
 
 def residual_estimate(settings: Settings) -> Estimate:
@@ -200,8 +208,31 @@ def meminfo_available() -> int | None:
     return None
 
 
+# The host's reading is reused for this long: every engine.run (each video frame, each slider
+# step) asks, and reading the cgroup's and /proc's files took about half a millisecond.
+HOST_MEMORY_FRESH_S = 1.0
+_host_memory: tuple[float, int | None] | None = None  # (time.monotonic() of the reading, bytes)
+_host_lock = threading.Lock()
+
+
+def host_memory() -> int | None:
+    """The smaller of :func:`cgroup_limit` and :func:`meminfo_available` (None if neither is
+    known), read again when the last reading is older than :data:`HOST_MEMORY_FRESH_S`."""
+    global _host_memory
+    now = time.monotonic()
+    with _host_lock:  # the GUI thread (long-run estimates) and the worker both ask
+        cached = _host_memory
+        if cached is not None and 0 <= now - cached[0] < HOST_MEMORY_FRESH_S:
+            return cached[1]
+        found = [v for v in (cgroup_limit(), meminfo_available()) if v is not None]
+        value = min(found) if found else None
+        _host_memory = (now, value)
+        return value
+
+
 def available_memory(device: str = "cpu") -> int | None:
-    """Bytes a computation on ``device`` may allocate now, or None when this cannot be known."""
+    """Bytes a computation on ``device`` may allocate now, or None when this cannot be known
+    (the host's memory as read at most :data:`HOST_MEMORY_FRESH_S` ago)."""
     if device.startswith("cuda") and "torch" in sys.modules:
         try:
             import torch
@@ -210,8 +241,7 @@ def available_memory(device: str = "cpu") -> int | None:
                 return int(torch.cuda.mem_get_info()[0])
         except Exception:  # a broken driver: fall back to the host's memory
             pass
-    found = [v for v in (cgroup_limit(), meminfo_available()) if v is not None]
-    return min(found) if found else None
+    return host_memory()
 
 
 def check(settings: Settings, device: str = "cpu", est: Estimate | None = None) -> Estimate:

@@ -107,6 +107,26 @@ def test_available_memory_reads_the_system():
     assert free is None or free > 0
 
 
+def test_the_hosts_memory_is_read_again_once_the_reading_is_stale(monkeypatch):
+    """Every run asks (each video frame): one reading serves for HOST_MEMORY_FRESH_S, then the
+    files are read again, so memory freed or taken meanwhile is seen."""
+    reads = []
+    free = [8 * GB]
+    monkeypatch.setattr(budget, "cgroup_limit", lambda: reads.append(1) or free[0])
+    monkeypatch.setattr(budget, "meminfo_available", lambda: None)
+    clock = [1000.0]
+    monkeypatch.setattr(budget.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(budget, "_host_memory", None)
+    assert budget.available_memory() == 8 * GB
+    free[0] = 1 * GB
+    clock[0] += budget.HOST_MEMORY_FRESH_S / 2
+    assert budget.available_memory() == 8 * GB and len(reads) == 1
+    clock[0] += budget.HOST_MEMORY_FRESH_S
+    assert budget.available_memory() == 1 * GB and len(reads) == 2
+    with pytest.raises(BudgetError, match="is available"):  # the fresh reading refuses what no longer fits
+        check(Settings(size=2048, channels=64))
+
+
 def test_cancel_is_polled_between_scales():
     """A level of a large image can be abandoned part-way: the cancel token is asked per scale."""
     import torch
