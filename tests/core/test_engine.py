@@ -71,6 +71,79 @@ def test_equivariance_readout_is_rounding_with_sharing_and_large_without(image):
     assert np.nanmax(unshared[1:]) > 0.1
 
 
+def _equivariance_by_torch(net, layers):
+    """The readout written plainly: the network on the image shrunk by 2 (the pyramid I_1 ..
+    I_k, as avg_pool2d gives it), every max by torch, per level over the scales."""
+    out = np.full(len(layers), np.nan)
+    with torch.no_grad():
+        pyr = image_pyramid(torch.nn.functional.avg_pool2d(layers[0][0], 2))
+        assert all(torch.equal(a, b) for a, b in zip(pyr, layers[0][1:]))  # the run's own pyramid, bitwise
+        shrunk = [list(pyr)]
+        for i in range(min(net.depth, len(pyr) - 1)):  # depth = k: the shrunk image has a level too few
+            shrunk.append(net.level(i, shrunk[-1]))
+        for level, maps in enumerate(shrunk):
+            if not maps or level >= len(layers):
+                break
+            diff = torch.stack([(a - layers[level][s + 1]).abs().amax() for s, a in enumerate(maps)]).amax()
+            ref = torch.stack([layers[level][s + 1].abs().amax() for s in range(len(maps))]).amax()
+            diff, ref = float(diff), float(ref)
+            out[level] = diff / ref if ref > 0 else (0.0 if diff == 0 else np.inf)
+    return out
+
+
+@pytest.mark.parametrize(
+    ("settings", "exact"),
+    [
+        (Settings(size=64, depth=4), True),
+        (Settings(size=64, depth=4, shared=False), False),
+        (Settings(size=64, depth=6, activation="tanh"), True),
+        (Settings(size=64, depth=6, init=1e30), False),  # overflow: inf and NaN maps
+        (Settings(size=32, depth=5), True),  # depth = k: the shrunk run stops a level short
+    ],
+)
+def test_equivariance_readout_is_the_plain_computation(image, settings, exact):
+    """The engine's readout (numpy maxima over views, the pyramid reused) gives the numbers of
+    the plain torch computation, shared or not, through inf and NaN; with shared weights it is
+    exactly 0 at every level."""
+    frame = image if settings.size == 64 else image[::2, ::2].copy()
+    r = engine.run(settings, frame, profile="stats", equivariance=True)
+    k = settings.k
+    net = engine._scale_net(
+        settings.channels,
+        settings.depth,
+        settings.kernel,
+        settings.activation,
+        settings.init,
+        settings.shared,
+        settings.seed,
+        12 if settings.shared else k + 1,
+        "cpu",
+    )  # the engine's network (channels_last), so both runs go through the same kernels
+    with torch.no_grad():
+        layers = net(image_pyramid(engine._network_input_nhwc(frame)))
+    expected = _equivariance_by_torch(net, layers)
+    np.testing.assert_allclose(r.pyramid.equivariance, expected, rtol=1e-5, equal_nan=True)
+    got = engine._equivariance(net, [list(level) for level in layers])
+    np.testing.assert_allclose(got, expected, rtol=1e-5, equal_nan=True)
+    if exact:
+        assert np.all(r.pyramid.equivariance[: settings.depth] == 0)
+    if settings.init == 1e30:
+        assert not np.isfinite(r.pyramid.equivariance[1:]).all()
+
+
+def test_equivariance_maxima_off_numpy_take_torchs_path():
+    """Tensors numpy cannot view (another device; here float16) give the same maxima by torch."""
+    gen = torch.Generator().manual_seed(0)
+    a, b = torch.randn(1, 4, 8, 8, generator=gen), torch.randn(1, 4, 8, 8, generator=gen)
+    b[0, 1, 2, 3] = -9.0
+    by_numpy = engine._max_abs_diff(a, b, in_place=False)
+    by_torch = engine._max_abs_diff(a.double().half(), b.half(), in_place=False)
+    assert by_numpy[1] == by_torch[1] == 9.0
+    assert by_torch[0] == pytest.approx(by_numpy[0], rel=1e-3)
+    b[0, 0, 0, 0] = float("nan")
+    assert all(np.isnan(v) for v in engine._max_abs_diff(a.half(), b.half(), in_place=True))
+
+
 def test_overflow_is_counted_and_warned_never_raised(image):
     r = engine.run(Settings(size=64, depth=6, init=1e30), image)
     assert r.pyramid.nonfinite_layers, "a 1e30 init must overflow float32"
