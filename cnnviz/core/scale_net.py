@@ -95,14 +95,16 @@ class ScaleSharedNet(nn.Module):
         abandoned part-way (:class:`Cancelled`). ``progress(multiplies)`` is called as they are done."""
         p = self.kernel // 2
         out = []
+        bias = self.bias[i]
+        # shared: one filter pair for every scale, looked up once (a ParameterList lookup costs
+        # as much as a small map's convolution)
+        pair = self.weights(i, 0) if self.shared else None
         for s in range(len(prev) - 1):
             if s > 0 and cancel is not None and cancel():
                 raise Cancelled
-            w_left, w_up = self.weights(i, s)
+            w_left, w_up = pair if pair is not None else self.weights(i, s)
             # W_<- * L_{i,s+1} (stride 1) + W_^ *_2 L_{i,s} (stride 2) + B: F.conv2d twice, or in strips
-            y = conv_sum(
-                ((prev[s + 1], w_left, 1), (prev[s], w_up, 2)), self.bias[i], p, cancel=cancel, progress=progress
-            )
+            y = conv_sum(((prev[s + 1], w_left, 1), (prev[s], w_up, 2)), bias, p, cancel=cancel, progress=progress)
             out.append(self._act(y))
         return out
 
