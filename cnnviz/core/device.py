@@ -109,9 +109,39 @@ class ThreadPolicy:
     torch_threads: int
     blas_threads: int  # numpy's BLAS pool
     cores: int
+    malloc_kept: bool = False  # glibc keeps freed tensor memory for the next run (see keep_freed_memory)
 
     def describe(self) -> str:
-        return f"{self.torch_threads} torch thread(s), numpy BLAS {self.blas_threads}, {self.cores} core(s)"
+        kept = ", freed memory kept for the next run" if self.malloc_kept else ""
+        return f"{self.torch_threads} torch thread(s), numpy BLAS {self.blas_threads}, {self.cores} core(s){kept}"
+
+
+# glibc's mallopt parameters (malloc.h)
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+MMAP_THRESHOLD = 32 * 2**20  # glibc's largest: blocks below it come from the heap, never a fresh mmap
+TRIM_THRESHOLD = 256 * 2**20  # free memory kept at the heap's top before it is given back
+
+
+def keep_freed_memory() -> bool:
+    """Ask glibc's malloc to keep the memory a run frees for the next run (True where it did).
+
+    Every engine.run allocates and frees the same tens of MB of maps and gradients (blocks of
+    0.1-4 MB). glibc serves such blocks by mmap and gives them back on free, adjusting its
+    threshold only as it goes, so a run could pay page faults on every new tensor and munmap on
+    every freed one: 1-3 ms of a 20 ms run at 512^2 (scripts/bench.py, interleaved). A fixed
+    32 MB mmap threshold and a 256 MB trim threshold keep them in the heap; blocks over 32 MB
+    (a 2048^2 input's first level) are still mapped and given back. The peak memory is unchanged
+    (it is the run's own); CNNVIZ_MALLOC=0 leaves malloc as it is. No-op off glibc."""
+    if os.environ.get("CNNVIZ_MALLOC", "1").strip() == "0":
+        return False
+    try:
+        import ctypes
+
+        mallopt = ctypes.CDLL(None).mallopt  # glibc (and musl's stub) export it; others raise
+        mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+        return bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD))
+    except (OSError, AttributeError, TypeError):
+        return False
 
 
 _BLAS_LIMIT: object = None  # keeps threadpoolctl's limiter alive
@@ -123,7 +153,8 @@ def configure_threads(requested: int | str | None = None) -> ThreadPolicy:
     torch gets :func:`torch_threads` intra-op threads (and one inter-op thread, if it has not
     started its pool yet). numpy's BLAS pool is cut to one thread: the engine's numpy work is
     elementwise and small matrix products, and a BLAS pool spinning beside torch's only steals
-    its cores (the oversubscription measured in issue 16).
+    its cores (the oversubscription measured in issue 16). Freed tensor memory is kept for
+    the next run (:func:`keep_freed_memory`).
     """
     global _BLAS_LIMIT
     import torch
@@ -141,4 +172,4 @@ def configure_threads(requested: int | str | None = None) -> ThreadPolicy:
         _BLAS_LIMIT = threadpool_limits(limits=blas, user_api="blas")
     except Exception:  # threadpoolctl missing or a BLAS it cannot drive: leave the pool as it is
         blas = -1
-    return ThreadPolicy(torch_threads=n, blas_threads=blas, cores=available_cores())
+    return ThreadPolicy(torch_threads=n, blas_threads=blas, cores=available_cores(), malloc_kept=keep_freed_memory())
