@@ -183,10 +183,9 @@ def _pyramid_result(
         with torch.enable_grad():
             g_top = _top_gradient([m.shape for m in layers[depth]], settings.seed, device)
             inputs = [m for level in layers[1:] for m in level]
-            if cancel is not None:  # the backward pass stops at the next layer once a newer request came
-                for level in layers[1:depth]:
-                    for m in level:
-                        m.register_hook(_cancel_hook(cancel))
+            if cancel is not None:  # the backward pass stops at the next layer once a newer request came:
+                for level in layers[1:depth]:  # asked as a level's finest map's gradient is complete, before
+                    level[0].register_hook(_cancel_hook(cancel))  # its largest convolution (a hook per map cost more)
             grads = torch.autograd.grad(layers[depth], inputs, grad_outputs=g_top)
         lap("backward")
         grad_of = {}

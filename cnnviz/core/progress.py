@@ -8,6 +8,7 @@ front end's ``report(fraction)``, at most once per ``step`` of progress.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 from .cost import conv_multiplies, scale_net_costs
@@ -22,6 +23,9 @@ class Tracker:
         self.total, self.report, self.step = max(1, int(total)), report, step
         self.done = 0
         self._said = 0.0
+        # work below this many multiplies cannot move the fraction by a step on its own: the
+        # network reports such convolutions' backward passes together (ScaleSharedNet.level)
+        self.fine = int(self.total * step)
 
     def __call__(self, multiplies: int) -> None:
         self.done += int(multiplies)
@@ -31,6 +35,7 @@ class Tracker:
             self.report(fraction)
 
 
+@functools.lru_cache(maxsize=32)
 def pyramid_total(k: int, depth: int, channels: int, kernel: int, grad_from_level: int = 1) -> int:
     """Multiplies of the scale-shared network's forward pass plus the input-gradient backward pass
     through the levels above ``grad_from_level`` (each costs what its forward did)."""

@@ -19,9 +19,10 @@ import torch
 from torch import nn
 
 from ..errors import SettingsError
+from . import strips
 from .activations import make_activation
 from .init import scale_net_init_vars
-from .strips import Cancelled, Progress, conv_sum
+from .strips import Cancelled, Progress, conv_sum, sum_multiplies
 
 __all__ = ["Cancelled", "ScaleSharedNet"]
 
@@ -99,13 +100,28 @@ class ScaleSharedNet(nn.Module):
         # shared: one filter pair for every scale, looked up once (a ParameterList lookup costs
         # as much as a small map's convolution)
         pair = self.weights(i, 0) if self.shared else None
+        # Backward progress: a gradient hook per map cost more than the small maps' own backward
+        # passes; maps that cannot move the fraction by a step alone (``progress.fine``, see
+        # progress.Tracker) report theirs together, from one hook on the finest of them (the
+        # coarser ones' backward passes run before its own).
+        fine = getattr(progress, "fine", 0)
+        pending, first_small = 0, None
         for s in range(len(prev) - 1):
             if s > 0 and cancel is not None and cancel():
                 raise Cancelled
             w_left, w_up = pair if pair is not None else self.weights(i, s)
+            branches = ((prev[s + 1], w_left, 1), (prev[s], w_up, 2))
+            n = prev[s + 1].shape[2]  # the output's side: centred filters, padding D // 2
+            mult = sum_multiplies(branches, n, prev[s + 1].shape[3]) if fine else 0
+            small = 0 < mult < fine and mult <= 2 * strips.STRIP_MULTIPLIES  # unsplit: no reports of its own
             # W_<- * L_{i,s+1} (stride 1) + W_^ *_2 L_{i,s} (stride 2) + B: F.conv2d twice, or in strips
-            y = conv_sum(((prev[s + 1], w_left, 1), (prev[s], w_up, 2)), bias, p, cancel=cancel, progress=progress)
+            y = conv_sum(branches, bias, p, cancel=cancel, progress=progress, backward_progress=not small)
+            if small and y.requires_grad:
+                pending += mult
+                first_small = y if first_small is None else first_small
             out.append(self._act(y))
+        if first_small is not None and progress is not None:
+            first_small.register_hook(lambda _g, m=pending: progress(m))  # type: ignore[no-untyped-call]
         return out
 
     def forward(

@@ -226,6 +226,7 @@ def conv_sum(
     cancel: Callable[[], bool] | None = None,
     progress: Progress | None = None,
     limit: int | None = None,
+    backward_progress: bool = True,
 ) -> torch.Tensor:
     """``sum_b F.conv2d(x_b, w_b, stride=s_b, padding=padding)`` plus ``bias`` (added once).
 
@@ -234,6 +235,8 @@ def conv_sum(
     multiplies (:data:`STRIP_MULTIPLIES`) in pieces (:func:`plan`), forward and backward,
     polling ``cancel`` between pieces (:class:`Cancelled`) and calling ``progress(multiplies)``
     after each. The result equals the unsplit sum to float rounding, and so do its gradients.
+    ``backward_progress=False``: an unsplit sum does not report its backward multiplies (the
+    caller reports them with others'; a gradient hook per small map costs more than its work).
     """
     x0, w0, s0 = branches[0]
     n_out = (x0.shape[2] + 2 * padding - w0.shape[2]) // s0 + 1
@@ -248,7 +251,9 @@ def conv_sum(
         assert y is not None
         if progress is not None:
             progress(total)
-            if y.requires_grad:  # its gradient arriving means the backward of these convolutions is next
+            if (
+                backward_progress and y.requires_grad
+            ):  # its gradient arriving: the backward of these convolutions is next
                 y.register_hook(lambda _g: progress(total))  # type: ignore[no-untyped-call]
         return y
     meta = {

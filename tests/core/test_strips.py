@@ -190,3 +190,38 @@ def test_the_engine_reports_progress_up_to_the_whole_run(monkeypatch, split, mod
     for a, b in zip(layers, ref_layers, strict=True):
         assert a.var == pytest.approx(b.var, rel=1e-5, nan_ok=True)
         assert a.grad_rms == pytest.approx(b.grad_rms, rel=1e-5, nan_ok=True)  # level 0 has none
+
+
+@pytest.mark.parametrize("split", [False, True])
+def test_small_maps_report_their_backward_passes_together_and_every_multiply_is_counted(monkeypatch, split):
+    """The backward pass of the maps too small to move the progress by a step alone is reported
+    from one gradient hook per level, never lost: the count reaches the whole run's exactly."""
+    from cnnviz.core.progress import Tracker, pyramid_total
+
+    if split:
+        monkeypatch.setattr(strips, "STRIP_MULTIPLIES", 10_000)
+    k, depth, J, D = 7, 4, 8, 3
+    net = ScaleSharedNet(3, J, depth, D)
+    x = torch.rand(1, 3, 2**k, 2**k)
+    seen: list[float] = []
+    calls = {"backward": 0}
+    track = Tracker(pyramid_total(k, depth, J, D), seen.append)
+    with torch.enable_grad():
+        layers = net(image_pyramid(x), grad_from_level=1, progress=track)
+        forward_done = track.done
+        real = track.__call__
+
+        def counting(multiplies: int) -> None:
+            calls["backward"] += 1
+            real(multiplies)
+
+        inputs = [m for level in layers[1:] for m in level]
+        track_call = Tracker.__call__
+        monkeypatch.setattr(Tracker, "__call__", lambda self, m: (counting if self is track else track_call)(m))
+        torch.autograd.grad(layers[depth], inputs, grad_outputs=[torch.ones_like(m) for m in layers[depth]])
+    assert track.done == track.total  # every multiply, forward and backward
+    assert seen[-1] == pytest.approx(1.0) and seen == sorted(seen)
+    backward_maps = sum(len(level) for level in layers[2:])
+    if not split:  # one hook per map would be one call per map of levels >= 2
+        assert calls["backward"] < backward_maps
+    assert forward_done < track.total
