@@ -56,11 +56,16 @@ def _network_input_nhwc(frame: np.ndarray, device: torch.device | str = "cpu") -
     return x.permute(2, 0, 1).unsqueeze(0) - INPUT_OFFSET
 
 
+_TORCH_COPY = 65_536  # from this many values on, torch makes the copy: its transposing copy uses every thread
+
+
 def _numpy(t: torch.Tensor) -> np.ndarray:
     """A fresh C-contiguous float32 numpy copy of ``t`` (one copy, whatever t's layout)."""
     t = t.detach()
     if t.device.type != "cpu" or t.dtype != torch.float32:
         t = t.to("cpu", torch.float32)
+    if t.numel() >= _TORCH_COPY:  # numpy's copy of a channels_last map is one thread, torch's all of them
+        return t.clone(memory_format=torch.contiguous_format).numpy()
     return np.array(t.numpy(), dtype=np.float32, order="C", copy=True)
 
 
