@@ -26,7 +26,7 @@ from . import budget, cost, theory
 from .device import available_cores, pick_device
 from .init import resolve_init_var, scale_net_fan_in
 from .progress import Tracker, pyramid_total, residual_total
-from .pyramid import _mean2x2, image_pyramid
+from .pyramid import image_pyramid
 from .residual import ResidualStack
 from .result import DISPLAY_SIZE, CostRow, LayerStats, Profile, PyramidResult, ResidualResult, Result
 from .result import profile as make_profile
@@ -56,7 +56,7 @@ def _network_input_nhwc(frame: np.ndarray, device: torch.device | str = "cpu") -
     return x.permute(2, 0, 1).unsqueeze(0) - INPUT_OFFSET
 
 
-_TORCH_COPY = 65_536  # from this many values on, torch makes the copy: its transposing copy uses every thread
+_TORCH_COPY = 65_536  # from this many values on, torch makes the copy where it has threads to spare
 
 
 def _numpy(t: torch.Tensor) -> np.ndarray:
@@ -64,7 +64,9 @@ def _numpy(t: torch.Tensor) -> np.ndarray:
     t = t.detach()
     if t.device.type != "cpu" or t.dtype != torch.float32:
         t = t.to("cpu", torch.float32)
-    if t.numel() >= _TORCH_COPY:  # numpy's copy of a channels_last map is one thread, torch's all of them
+    if t.numel() >= _TORCH_COPY and torch.get_num_threads() > 1:
+        # numpy's transposing copy of a channels_last map is one thread; torch's uses them all
+        # (at 2 threads 69 us for 16x128x128 against 119; at one thread numpy's is the faster)
         return t.clone(memory_format=torch.contiguous_format).numpy()
     return np.array(t.numpy(), dtype=np.float32, order="C", copy=True)
 
@@ -77,14 +79,10 @@ def _hwc(p: torch.Tensor) -> np.ndarray:
 
 
 def _display(m: torch.Tensor, size: int) -> np.ndarray:
-    """``[1, C, n, n]`` -> float32 ``[C, min(n, size), ...]``, the mean of each block of
-    (n / size)^2 values when larger (avg_pool2d's floats where n = 2 size: the 2x2 mean of the
-    pyramid's formula, about 1.7x faster than avg_pool2d on channels_last maps)."""
+    """``[1, C, n, n]`` -> float32 ``[C, min(n, size), ...]``, average-pooled when larger."""
     n = m.shape[-1]
     m = m.detach()
-    if n == 2 * size:
-        m = _mean2x2(m)
-    elif n > size:
+    if n > size:
         m = F.avg_pool2d(m, n // size)
     return _numpy(m[0])
 

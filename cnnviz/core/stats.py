@@ -221,7 +221,11 @@ def _summary(a: np.ndarray, extremes: bool) -> Summary | None:
 
 def summarize(x: torch.Tensor, extremes: bool = True) -> Summary:
     """Float64 moments and the zero count of x (any shape), with ``extremes`` its finite min and max."""
-    a = _cpu_values(x)
+    return _summarize(x, _cpu_values(x), extremes)
+
+
+def _summarize(x: torch.Tensor, a: np.ndarray | None, extremes: bool) -> Summary:
+    """:func:`summarize` with ``a = _cpu_values(x)`` already taken."""
     if a is not None:
         fast = _summary(a, extremes)
         if fast is not None:
@@ -251,15 +255,28 @@ def layer_stats(
 
     ``extra`` fills the remaining :class:`LayerStats` fields (multiplies, theory values).
     """
-    sm = summarize(x, extremes=hist)  # min and max only set the histogram's range
+    return _layer_stats(x, _cpu_values(x), level, scale, grad, None, hist, extra)
+
+
+def _layer_stats(
+    x: torch.Tensor,
+    a: np.ndarray | None,
+    level: int,
+    scale: int,
+    grad: torch.Tensor | None,
+    grad_fields: dict[str, Any] | None,
+    hist: bool,
+    extra: dict[str, Any],
+) -> LayerStats:
+    """:func:`layer_stats` with ``a = _cpu_values(x)`` taken and the gradient's fields, where
+    given, already summarised."""
+    sm = _summarize(x, a, extremes=hist)  # min and max only set the histogram's range
     m, lo, hi, zeros = sm.moments, sm.lo, sm.hi, sm.zeros
     numel = x.numel()
     if hist:
         finite = sm.finite
         if finite is None:  # the fast path: every value is finite
-            finite = _cpu_values(x)
-            if finite is None:
-                finite = flatten(x)
+            finite = a if a is not None else flatten(x)
         counts, edges = histogram(finite, lo, hi)
     else:
         counts, edges = _NO_COUNTS, _NO_EDGES
@@ -275,17 +292,27 @@ def layer_stats(
         hist_counts=counts,
         hist_edges=edges,
     )
-    if grad is not None:
-        g = _grad_moments(grad, _cpu_values(grad))
-        fields.update(grad_var=float(g.var), grad_rms=float(np.sqrt(g.mean_sq)), grad_nonfinite=int(g.nonfinite))
+    if grad_fields is not None:
+        fields.update(grad_fields)
+    elif grad is not None:
+        fields.update(_grad_fields(grad, _cpu_values(grad)))
     fields.update(extra)
     return LayerStats(**fields)
+
+
+def _grad_fields(grad: torch.Tensor, a: np.ndarray | None) -> dict[str, Any]:
+    g = _grad_moments(grad, a)
+    return dict(grad_var=float(g.var), grad_rms=float(np.sqrt(g.mean_sq)), grad_nonfinite=int(g.nonfinite))
 
 
 def saturated_fraction(x: torch.Tensor, low: float, high: float) -> float:
     """Fraction of the values of ``x`` (any shape) outside ``(low, high)``, over the values that are
     not NaN (an overflowed inf counts as saturated); NaN if there are none."""
-    a: Any = _cpu_values(x)
+    return _saturated(_cpu_values(x), x, low, high)
+
+
+def _saturated(a: Any, x: torch.Tensor, low: float, high: float) -> float:
+    """:func:`saturated_fraction` with ``a = _cpu_values(x)`` already taken."""
     if a is None:
         a = flatten(x)
     xp = _xp(a)
@@ -361,11 +388,36 @@ def _batch_moments(arrays: list[np.ndarray], bounds: tuple[float, float] | None 
     return lens, s1, s2, shift, zeros, out
 
 
-def _small_values(x: torch.Tensor | None) -> np.ndarray | None:
-    if x is None:
-        return None
-    a = _cpu_values(x)
-    return a if a is not None and 0 < a.size <= BATCH else None
+def _small(a: np.ndarray) -> bool:
+    return 0 < a.size <= BATCH
+
+
+def _batch_fields(arrays: list[np.ndarray], saturation: tuple[float, float] | None) -> list[dict[str, Any] | None]:
+    """The moment fields of :class:`LayerStats` (mean, var, mean_sq, zero_frac, nonfinite and,
+    with ``saturation``, sat_frac) of each small array, summed together (:func:`_batch_moments`);
+    None for an array with a non-finite value (the exact path decides)."""
+    n, s1, s2, shift, zeros, out = _batch_moments(arrays, saturation)
+    with np.errstate(invalid="ignore", over="ignore"):
+        mean_d = s1 / n
+        var = np.maximum(s2 / n - mean_d * mean_d, 0.0)
+        mean = shift + mean_d
+        mean_sq = var + mean * mean
+    ok = (np.isfinite(s1) & np.isfinite(s2)).tolist()
+    rows = zip(ok, mean.tolist(), var.tolist(), mean_sq.tolist(), zeros.tolist(), out.tolist(), n.tolist())
+    found: list[dict[str, Any] | None] = []
+    for good, mu, v, msq, z, o, count in rows:
+        if not good:
+            found.append(None)
+            continue
+        fields = dict(mean=mu, var=v, mean_sq=msq, zero_frac=z / count, nonfinite=0)
+        if saturation is not None:
+            fields["sat_frac"] = o / count
+        found.append(fields)
+    return found
+
+
+def _as_grad_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    return dict(grad_var=fields["var"], grad_rms=math.sqrt(fields["mean_sq"]), grad_nonfinite=0)
 
 
 def layer_stats_batch(
@@ -374,50 +426,39 @@ def layer_stats_batch(
 ) -> list[LayerStats]:
     """:func:`layer_stats` of many layers ``(x, level, scale, grad, hist, extra)``, in order.
 
-    The layers of at most :data:`BATCH` values on the CPU (most of a pyramid's, the coarse
-    scales) are summarised together in float64 (:func:`_batch_moments`): one set of numpy
-    calls instead of one per layer, whose per-call cost was most of the statistics stage. A
-    layer with a non-finite value, or more values, takes :func:`layer_stats` itself; the numbers
-    agree with it to float64 rounding. Which path a layer takes never depends on ``hist``, so
-    every profile gives the same numbers. ``saturation`` (low, high) adds
-    ``sat_frac`` (:func:`saturated_fraction`) to every layer."""
-    xs = [_small_values(x) for x, _l, _s, _g, _h, _e in layers]
-    small = {i: a for i, a in enumerate(xs) if a is not None}
-    idx = list(small)
-    fast: dict[int, dict[str, Any]] = {}
-    if idx:
-        n, s1, s2, shift, zeros, out = _batch_moments(list(small.values()), saturation)
-        with np.errstate(invalid="ignore", over="ignore"):
-            mean_d = s1 / n
-            var = np.maximum(s2 / n - mean_d * mean_d, 0.0)
-            mean = shift + mean_d
-        ok = np.isfinite(s1) & np.isfinite(s2)
-        for j, i in enumerate(idx):
-            if ok[j]:
-                fields: dict[str, Any] = dict(
-                    mean=float(mean[j]),
-                    var=float(var[j]),
-                    mean_sq=float(var[j] + mean[j] * mean[j]),
-                    zero_frac=int(zeros[j]) / int(n[j]),
-                    nonfinite=0,
-                )
-                if saturation is not None:
-                    fields["sat_frac"] = int(out[j]) / int(n[j])
-                fast[i] = fields
-    grads = {i: g for i, (_x, _l, _s, g, _h, _e) in enumerate(layers) if g is not None}
-    grad_fields = dict(zip(grads, grad_stats_batch(list(grads.values()))))
+    The layers and gradients of at most :data:`BATCH` values on the CPU (most of a pyramid's,
+    the coarse scales) are summarised together in float64 (:func:`_batch_moments`, one set of
+    numpy calls for all of them instead of one per layer, whose per-call cost was most of the
+    statistics stage); each tensor's memory is viewed once. A layer with a non-finite value, or
+    more values, takes :func:`layer_stats`'s own path; the numbers agree with it to float64
+    rounding. Which path a layer takes never depends on ``hist``, so every profile gives the
+    same numbers. ``saturation`` (low, high) adds ``sat_frac`` (:func:`saturated_fraction`)."""
+    xs = [_cpu_values(x) for x, _l, _s, _g, _h, _e in layers]
+    gs = [None if g is None else _cpu_values(g) for _x, _l, _s, g, _h, _e in layers]
+    small_x = [(i, a) for i, a in enumerate(xs) if a is not None and _small(a)]
+    small_g = [(i, a) for i, a in enumerate(gs) if a is not None and _small(a)]
+    arrays = [a for _i, a in small_x] + [a for _i, a in small_g]
+    found = _batch_fields(arrays, saturation) if arrays else []
+    fast = {i: f for (i, _a), f in zip(small_x, found)}
+    grad_fast = {i: None if f is None else _as_grad_fields(f) for (i, _a), f in zip(small_g, found[len(small_x) :])}
     results = []
-    for i, (x, level, scale, _grad, hist, extra) in enumerate(layers):
-        found = fast.get(i)
-        if found is None:
-            sat = {} if saturation is None else {"sat_frac": saturated_fraction(x, *saturation)}
-            results.append(layer_stats(x, level, scale, None, hist, **sat, **grad_fields.get(i, {}), **extra))
+    for i, (x, level, scale, grad, hist, extra) in enumerate(layers):
+        gfields = grad_fast.get(i)
+        if gfields is None and grad is not None:
+            gfields = _grad_fields(grad, gs[i])
+        fields = fast.get(i)
+        if fields is None:
+            a = xs[i]
+            if saturation is not None:
+                extra = {"sat_frac": _saturated(a, x, *saturation), **extra}
+            results.append(_layer_stats(x, a, level, scale, grad, gfields, hist, extra))
             continue
-        fields = found
-        fields.update(grad_fields.get(i, {}))
+        if gfields is not None:
+            fields.update(gfields)
         counts, edges = _NO_COUNTS, _NO_EDGES
         if hist:
-            a = small[i]
+            a = xs[i]
+            assert a is not None
             counts, edges = histogram(a, float(a.min()), float(a.max()))
         results.append(
             LayerStats(
@@ -437,22 +478,11 @@ def grad_stats_batch(grads: list[torch.Tensor]) -> list[dict[str, Any]]:
     """The gradient fields of :class:`LayerStats` (``grad_var``, ``grad_rms``, ``grad_nonfinite``)
     for each of ``grads``, as :func:`layer_stats` gives them; the small ones summed together
     (:func:`_batch_moments`), the others, and any with a non-finite value, one at a time."""
-    small = {i: a for i, a in enumerate(_small_values(g) for g in grads) if a is not None}
-    idx = list(small)
-    out: list[dict[str, Any] | None] = [None] * len(grads)
-    if idx:
-        n, s1, s2, shift, _z, _o = _batch_moments(list(small.values()))
-        with np.errstate(invalid="ignore", over="ignore"):
-            mean_d = s1 / n
-            var = np.maximum(s2 / n - mean_d * mean_d, 0.0)
-            mean = shift + mean_d
-        for j, i in enumerate(idx):
-            if np.isfinite(s1[j]) and np.isfinite(s2[j]):
-                out[i] = dict(
-                    grad_var=float(var[j]), grad_rms=float(np.sqrt(var[j] + mean[j] * mean[j])), grad_nonfinite=0
-                )
+    gs = [_cpu_values(g) for g in grads]
+    small = [(i, a) for i, a in enumerate(gs) if a is not None and _small(a)]
+    found = {i: f for (i, _a), f in zip(small, _batch_fields([a for _i, a in small], None))} if small else {}
+    out = []
     for i, g in enumerate(grads):
-        if out[i] is None:
-            m = _grad_moments(g, _cpu_values(g))
-            out[i] = dict(grad_var=float(m.var), grad_rms=float(np.sqrt(m.mean_sq)), grad_nonfinite=int(m.nonfinite))
-    return out  # type: ignore[return-value]
+        fields = found.get(i)
+        out.append(_as_grad_fields(fields) if fields is not None else _grad_fields(g, gs[i]))
+    return out

@@ -144,11 +144,18 @@ def test_equivariance_maxima_off_numpy_take_torchs_path():
     assert all(np.isnan(v) for v in engine._max_abs_diff(a.half(), b.half(), in_place=True))
 
 
-@pytest.mark.parametrize("size", [8, 16, 128])
-def test_display_maps_are_the_layers_average_pooled_to_the_display_size(image, size):
+@pytest.mark.parametrize(("size", "threads"), [(8, 1), (16, 1), (128, 1), (16, 2)])
+def test_display_maps_are_the_layers_average_pooled_to_the_display_size(image, size, threads, monkeypatch):
     """Each display map is its layer's mean over blocks of (n / size)^2 values (avg_pool2d's
-    floats), or the layer itself where it is small enough; a fresh C-contiguous float32 copy."""
-    r = engine.run(Settings(size=64, depth=4, channels=6), image, profile="export", display_size=size).pyramid
+    floats), or the layer itself where it is small enough; a fresh C-contiguous float32 copy,
+    made by numpy or (more than one torch thread) by torch."""
+    monkeypatch.setattr(engine, "_TORCH_COPY", 1)  # every map takes torch's copy where threads > 1
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        r = engine.run(Settings(size=64, depth=4, channels=6), image, profile="export", display_size=size).pyramid
+    finally:
+        torch.set_num_threads(before)
     for (level, s), m in r.maps.items():
         if level == 0:
             continue
@@ -156,10 +163,7 @@ def test_display_maps_are_the_layers_average_pooled_to_the_display_size(image, s
         n = full.shape[-1]
         want = torch.nn.functional.avg_pool2d(full, n // size)[0] if n > size else full[0]
         assert m.shape == tuple(want.shape) and m.dtype == np.float32 and m.flags.c_contiguous
-        if n <= 2 * size:  # the layer itself, or its 2x2 mean: avg_pool2d's floats exactly
-            np.testing.assert_array_equal(m, want.numpy())
-        else:
-            np.testing.assert_allclose(m, want.numpy(), rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(m, want.numpy(), rtol=1e-6, atol=1e-6)  # avg_pool2d in another layout
         assert not np.shares_memory(m, r.maps_full[level, s])
 
 
