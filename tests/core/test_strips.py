@@ -225,3 +225,24 @@ def test_small_maps_report_their_backward_passes_together_and_every_multiply_is_
     if not split:  # one hook per map would be one call per map of levels >= 2
         assert calls["backward"] < backward_maps
     assert forward_done < track.total
+
+
+@pytest.mark.parametrize(("channels", "n"), [(16, 32), (3, 64), (16, 16)])
+def test_small_convolutions_sent_to_onednn_give_torchs_numbers(channels, n):
+    """A sum whose stride-1 input torch would convolve by im2col may go to oneDNN instead (faster
+    there): the same maps and gradients as F.conv2d's."""
+    gen = torch.Generator().manual_seed(0)
+    cl = torch.channels_last
+    x1 = torch.randn(1, channels, n, n, generator=gen).contiguous(memory_format=cl).requires_grad_()
+    x2 = torch.randn(1, channels, 2 * n, 2 * n, generator=gen).contiguous(memory_format=cl).requires_grad_()
+    w1 = torch.randn(16, channels, 3, 3, generator=gen).contiguous(memory_format=cl)
+    w2 = torch.randn(16, channels, 3, 3, generator=gen).contiguous(memory_format=cl)
+    bias = torch.randn(16, generator=gen)
+    assert strips._onednn_is_faster(x1, w1, 1) == (channels * n * n > strips.ONEDNN_FROM)
+    got = strips.conv_sum(((x1, w1, 1), (x2, w2, 2)), bias, 1)
+    want = F.conv2d(x1, w1, None, 1, 1) + F.conv2d(x2, w2, bias, 2, 1)
+    torch.testing.assert_close(got, want)
+    assert got.is_contiguous(memory_format=cl)
+    g = torch.randn(want.shape, generator=gen)
+    for a, b in zip(torch.autograd.grad(got, (x1, x2), g), torch.autograd.grad(want, (x1, x2), g), strict=True):
+        torch.testing.assert_close(a, b)
