@@ -16,12 +16,10 @@ For each size and depth (default 512^2, depth 8; J = 16, D = 3), interleaved rep
   run interactive     engine.run, interactive profile, one histogram (the selected cell),
                       display maps and the equivariance pass
   run interactive-eq  the same with the equivariance panel hidden (equivariance=False)
-  run serial          interactive with every stage on the calling thread (engine.OVERLAP off,
-                      as the window runs it): where torch leaves a core idle (1 thread on 2
-                      cores) engine.run does the gradient-free work (level-0 statistics, theory,
-                      display maps, equivariance) on a second thread beside the backward pass,
-                      and where torch has every core the equivariance pass on a second thread
-                      after it; this is the run without either
+  run serial          interactive with every stage on the calling thread (engine.OVERLAP off):
+                      where torch leaves a core idle (1 thread on 2 cores) engine.run does the
+                      gradient-free work (level-0 statistics, theory, display maps, equivariance)
+                      on a second thread beside the backward pass; this is the run without it
   run stats           engine.run, numbers only (the CLI's profile)
   public net fwd+bwd  cnnviz.core's image_pyramid + ScaleSharedNet as a notebook uses them:
                       NCHW input, forward, gradient to the input image
@@ -184,7 +182,7 @@ def bench(size: int, depth: int, reps: int, threads: list[int], channels: int = 
                 "channels": channels,
                 "kernel": kernel,
                 "torch_threads": n,
-                "side_thread": engine._side_mode(),  # beside the backward pass, after it, or inline
+                "side_thread": n < available_cores(),  # engine.run's gradient-free work beside the backward
                 "reps": reps,
                 "forward_multiplies": mults,
                 "matmul_gflops": matmul_gflops(),
@@ -238,7 +236,7 @@ def main() -> None:
                 print(
                     f"\n{size}^2 depth {depth} J 16 D 3, {r['torch_threads']} torch thread(s) "
                     f"({r['forward_multiplies'] / 1e6:.0f} M multiplies; matmul {r['matmul_gflops']:.0f} GFLOP/s; "
-                    f"side thread: {r['side_thread']}), "
+                    f"side thread {'on' if r['side_thread'] else 'off'}), "
                     f"median of {args.reps} interleaved runs:"
                 )
                 for name, v in m.items():

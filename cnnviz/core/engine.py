@@ -679,10 +679,8 @@ def run(
     Where torch leaves a core idle (its thread count below the cores available: the app's
     policy on a 2-core machine), what needs no gradient (level 0's statistics and the theory,
     display maps, the equivariance pass, the pyramid strip) runs on a second thread beside
-    the backward pass; where torch has every core, the equivariance pass runs on a second
-    thread after it, beside the rest; with ``OVERLAP`` off (the window) everything runs on the
-    calling thread. The numbers are the same either way. The second thread's stages are timed
-    as ``"side stats"``, ``"side theory"``, ``"side maps"``, ``"side equivariance"`` in
+    the backward pass; the numbers are the same either way. Its stages are timed as
+    ``"side stats"``, ``"side theory"``, ``"side maps"``, ``"side equivariance"`` in
     ``Result.timings`` (they overlap the others; ``"total"`` is the wall time).
 
     ``cancel`` is polled between levels; when it returns True, :class:`Cancelled` is raised
