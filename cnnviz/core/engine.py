@@ -176,17 +176,12 @@ def _pyramid_result(
     costs = _costs(k, depth, J, D)
     # What needs no gradient (level 0's statistics and the theory they start, display maps,
     # the equivariance pass, the pyramid strip) runs beside the backward pass on a spare
-    # core, beside the statistics after it where torch has every core, or before it (see
-    # _side_mode).
-    mode = _side_mode()
-    side = _Side(settings, frame, net, layers, pyr, prof, cancel, mode)
-    job: _Job | None = None
-    later: _Job | None = None
-    if mode != "after":
-        job = _Job(side.run, side.threaded)
-        if not side.threaded:  # run here, now: a failure or a cancel stops the run before the backward pass
-            job.result()
-            lap.skip()  # its stages are timed by its own clock, added below
+    # core, or before it where there is none (see _side_thread).
+    side = _Side(settings, frame, net, layers, pyr, prof, cancel)
+    job = _Job(side.run, side.threaded)
+    if job.done():  # run here, now: a failure or a cancel stops the run before the backward pass
+        job.result()
+        lap.skip()  # its stages are timed by its own clock, added below
     try:
         with torch.enable_grad():
             g_top = _top_gradient([m.shape for m in layers[depth]], settings.seed, device)
@@ -196,22 +191,11 @@ def _pyramid_result(
                     level[0].register_hook(_cancel_hook(cancel))  # its largest convolution (a hook per map cost more)
             grads = torch.autograd.grad(layers[depth], inputs, grad_outputs=g_top)
         lap("backward")
-        if mode == "after":  # the equivariance pass on a thread of its own, beside the rest here
-            if side.equivariance_later:
-                later = _Job(functools.partial(_equivariance_job, net, layers), True)
-            job = _Job(side.run, False)
-            job.result()
-            lap.skip()
-        assert job is not None  # started before the backward pass, or just now
         grad_of = {}
         it = iter(grads)
         for level in range(1, depth + 1):
             for s in range(len(layers[level])):
                 grad_of[level, s] = next(it)
-        fields_of = None
-        if side.threaded:  # the gradients need no theory: summarised while the side job starts it
-            fields_of = grad_stats_batch(list(grad_of.values()))
-            lap("stats")
         side.theory_ready.wait()
         lap("wait")
         mf = side.mf
@@ -219,35 +203,29 @@ def _pyramid_result(
             job.result()
             raise AssertionError("unreachable")
         mult = side.mult
-        if fields_of is None:
-            stats = side.stats0 + layer_stats_batch(_upper_layers(layers, prof, mf, mult, grad_of), side.saturation)
+        if side.acts_too:  # the side job summarises the activations; here only their gradients
+            keys = list(grad_of)
+            fields_of = grad_stats_batch([grad_of[key] for key in keys])
+            lap("stats")
+            side.acts_ready.wait()
+            lap("wait")
+            if len(side.acts) != len(keys):  # the side job failed: its exception is raised below
+                job.result()
+            stats = side.stats0 + [dataclasses.replace(st, **f) for st, f in zip(side.acts, fields_of)]
         else:
-            if side.acts_too:  # the side job summarises the activations; here only their gradients
-                side.acts_ready.wait()
-                lap("wait")
-                acts = side.acts
-                if len(acts) != len(grad_of):  # the side job failed: its exception is raised below
-                    job.result()
-            else:
-                acts = layer_stats_batch(_upper_layers(layers, prof, mf, mult, None), side.saturation)
-            stats = side.stats0 + [dataclasses.replace(st, **f) for st, f in zip(acts, fields_of)]
+            stats = side.stats0 + layer_stats_batch(_upper_layers(layers, prof, mf, mult, grad_of), side.saturation)
         lap("stats")
         grads_full = {key: _numpy(g[0]) for key, g in grad_of.items()} if prof.full_maps else {}
         lap("maps")
     except BaseException:
         side.stop = True  # a failure or a cancel here: the side job stops at its next step,
-        if job is not None:  # and is never left running (it holds the layers)
-            job.wait()
-        if later is not None:
-            later.wait()
+        job.wait()  # and is never left running (it holds the layers)
         raise
     fields = job.result()
-    if later is not None:
-        fields["equivariance"], side.timings["equivariance"] = later.result()["equivariance"]
     lap("wait")
-    # the side job's stages, on its own clock: "side ..." where they overlapped the main thread's
+    # the side job's stages, on its own clock: "side ..." where they overlapped the backward pass
+    prefix = "side " if side.threaded else ""
     for name, ms in side.timings.items():
-        prefix = "side " if side.threaded or (name == "equivariance" and later is not None) else ""
         lap.timings[prefix + name] = lap.timings.get(prefix + name, 0.0) + ms
     result = PyramidResult(
         k=k,
@@ -306,21 +284,17 @@ class _Side:
         pyr: list[torch.Tensor],
         prof: Profile,
         cancel: Callable[[], bool] | None,
-        mode: str = "inline",
     ) -> None:
         self.settings, self.frame, self.net, self.layers, self.pyr = settings, frame, net, layers, pyr
         self.prof, self.cancel = prof, cancel
-        # "after": one thread, beside the statistics' (torch's thread count is the calling thread's own)
         self.threads = torch.get_num_threads()
         self.theory_ready = threading.Event()
         self.stats0: list[LayerStats] = []
         self.mf: theory.MeanField | None = None
         self.stop = False
         self.timings: dict[str, float] = {}
-        self.threaded = mode == "beside"  # on a thread of its own beside the backward pass, else before it
+        self.threaded = _side_thread()  # on the side thread beside the backward pass, else before it
         self.acts_too = self.threaded and not prof.equivariance
-        # "after": all of it after the backward pass, the equivariance pass on a thread of its own
-        self.equivariance_later = mode == "after" and prof.equivariance
         self.acts_ready = threading.Event()
         self.acts: list[LayerStats] = []
         self.saturation = SATURATION.get(settings.activation)
@@ -391,7 +365,7 @@ class _Side:
         strip: tuple[np.ndarray, ...] = (image, *(_hwc(p) for p in pyr[1:] if size > 0))
         lap("maps")
         self._check()
-        if prof.equivariance and not self.equivariance_later:
+        if prof.equivariance:
             readout = _equivariance(self.net, layers)
             lap("equivariance")
         else:
@@ -408,28 +382,11 @@ class _Side:
         )
 
 
-def _equivariance_job(net: ScaleSharedNet, layers: list[list[torch.Tensor]]) -> dict[str, Any]:
-    """:func:`_equivariance` on a thread of its own, with one torch thread (the count is each
-    thread's own: the caller's stays as it is); returns ``{"equivariance": (readout, ms)}``."""
-    torch.set_num_threads(1)
-    t = time.perf_counter()
-    readout = _equivariance(net, layers)
-    return {"equivariance": (readout, (time.perf_counter() - t) * 1e3)}
-
-
-def _side_mode() -> str:
-    """Where a run's gradient-free work goes: ``"beside"`` the backward pass on a second thread
-    where torch leaves a core idle (1 torch thread on 2 cores, the CLI's and the benchmarks'
-    policy); ``"after"`` it where torch has every core: the equivariance pass on a second thread
-    with one torch thread, beside the rest (statistics, theory, display maps: numpy's work,
-    mostly one thread, so the other core idled there; beside the backward pass it only stole
-    torch's cores);
-    ``"inline"`` before the backward pass, on the calling thread, with :data:`OVERLAP` off (the
-    window, whose GUI thread needs the other core) or a single core."""
-    cores = available_cores()
-    if not OVERLAP or cores < 2:
-        return "inline"
-    return "beside" if torch.get_num_threads() < cores else "after"
+def _side_thread() -> bool:
+    """Whether a run's gradient-free work goes to a second thread: only where torch leaves a
+    core idle (the app's policy on a 2-core machine: 1 torch thread). There it overlaps the
+    backward pass; with every core busy it would only steal torch's (issue 16's oversubscription)."""
+    return OVERLAP and torch.get_num_threads() < available_cores()
 
 
 # False (or CNNVIZ_SIDE_THREAD=0): every stage on the calling thread, one after another
@@ -437,28 +394,20 @@ OVERLAP = os.environ.get("CNNVIZ_SIDE_THREAD", "1").strip() != "0"
 
 
 class _Job:
-    """``fn()`` on a thread of its own for this run (started here or by :meth:`start`, joined by
-    :meth:`result`), or here and now. A thread per run (about 0.1 ms) rather than a pool:
-    nothing outlives the run, so nothing is left to a forked child or to the end of the process."""
+    """``fn()`` on a thread of its own for this run (started here, joined by :meth:`result`), or
+    here and now. A thread per run (about 0.1 ms) rather than a pool: nothing outlives the run,
+    so nothing is left to a forked child or to the end of the process."""
 
-    def __init__(self, fn: Callable[[], dict[str, Any]], threaded: bool, start: bool = True) -> None:
+    def __init__(self, fn: Callable[[], dict[str, Any]], threaded: bool) -> None:
         self._fn = fn
         self._value: dict[str, Any] = {}
         self._error: BaseException | None = None
         self._thread: threading.Thread | None = None
-        self._started = False
         if threaded:
             self._thread = threading.Thread(target=self._run, name="cnnviz-side", daemon=True)
-            if start:
-                self.start()
+            self._thread.start()
         else:
             self._run()
-
-    def start(self) -> None:
-        """Start the thread if it was not yet (no-op otherwise, or without a thread)."""
-        if self._thread is not None and not self._started:
-            self._started = True
-            self._thread.start()
 
     def _run(self) -> None:
         try:
@@ -466,12 +415,14 @@ class _Job:
         except BaseException as err:  # raised where the result is asked for
             self._error = err
 
+    def done(self) -> bool:
+        return self._thread is None or not self._thread.is_alive()
+
     def wait(self) -> None:
-        if self._thread is not None and self._started:
+        if self._thread is not None:
             self._thread.join()
 
     def result(self) -> dict[str, Any]:
-        self.start()
         self.wait()
         if self._error is not None:
             raise self._error

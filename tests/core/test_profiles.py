@@ -141,19 +141,15 @@ def test_the_per_position_theory_is_the_per_position_recursion_on_the_measured_i
     assert runs["stats"].pyramid.theory_var_local is None and runs["playback"].pyramid.theory_grad_rms_local is None
 
 
-@pytest.mark.parametrize(
-    ("activation", "equivariance", "mode"),
-    [("relu", True, "beside"), ("tanh", True, "beside"), ("tanh", False, "beside"), ("relu", True, "after")],
-)
-def test_the_side_thread_changes_no_number(image, monkeypatch, activation, equivariance, mode):
-    """The gradient-free work runs beside the backward pass where a core is spare, beside the
-    statistics after it where torch has every core, or before it (without the equivariance
-    pass the side thread also summarises the activations)."""
+@pytest.mark.parametrize(("activation", "equivariance"), [("relu", True), ("tanh", True), ("tanh", False)])
+def test_the_side_thread_changes_no_number(image, monkeypatch, activation, equivariance):
+    """The gradient-free work runs beside the backward pass where a core is spare, or before it
+    (without the equivariance pass the side thread also summarises the activations)."""
     s = Settings(size=64, depth=4, channels=5, activation=activation, seed=4)
     runs = {}
     for overlap in (True, False):
         monkeypatch.setattr(engine, "OVERLAP", overlap)
-        monkeypatch.setattr(engine, "_side_mode", lambda: mode if engine.OVERLAP else "inline")
+        monkeypatch.setattr(engine, "available_cores", lambda: torch.get_num_threads() + 1)
         runs[overlap] = engine.run(s, image, profile="export", equivariance=equivariance)
         assert any(k.startswith("side ") for k in runs[overlap].timings) == overlap
     a, b = runs[True].pyramid, runs[False].pyramid
@@ -168,28 +164,8 @@ def test_the_side_thread_changes_no_number(image, monkeypatch, activation, equiv
         assert np.array_equal(x, y)
 
 
-@pytest.mark.parametrize(
-    ("overlap", "threads", "cores", "mode"),
-    [
-        (True, 1, 2, "beside"),
-        (True, 2, 2, "after"),
-        (True, 1, 1, "inline"),
-        (False, 1, 2, "inline"),
-        (False, 2, 2, "inline"),
-    ],
-)
-def test_the_side_job_goes_where_a_core_is_idle(monkeypatch, overlap, threads, cores, mode):
-    """Beside the backward pass where torch leaves a core idle, after it (beside the statistics)
-    where torch has them all, on the calling thread with the side thread off or one core."""
-    monkeypatch.setattr(engine, "OVERLAP", overlap)
-    monkeypatch.setattr(engine, "available_cores", lambda: cores)
-    monkeypatch.setattr(engine.torch, "get_num_threads", lambda: threads)
-    assert engine._side_mode() == mode
-
-
-@pytest.mark.parametrize("mode", ["beside", "after"])
-def test_a_cancel_during_the_backward_pass_stops_the_side_job_too(image, monkeypatch, mode):
-    monkeypatch.setattr(engine, "_side_mode", lambda: mode)
+def test_a_cancel_during_the_backward_pass_stops_the_side_job_too(image, monkeypatch):
+    monkeypatch.setattr(engine, "available_cores", lambda: torch.get_num_threads() + 1)
     newer = []
     top_gradient = engine._top_gradient
 
