@@ -408,7 +408,10 @@ class FeatureGridView(QWidget):
             return
         log = self._view.normalisation == "log"
         signed = theme.is_signed(result.settings.activation) and not log
-        self.cbar.setColorMap(theme.colormap(theme.DIVERGING_MAP if signed else self._view.colormap))
+        cmap = theme.DIVERGING_MAP if signed else self._view.colormap
+        if cmap != getattr(self, "_cbar_cmap", None):  # a new colour map redraws the bar's image
+            self._cbar_cmap = cmap
+            self.cbar.setColorMap(theme.colormap(cmap))
         key = self._selected if self._selected and self._selected[0] >= 1 else None
         if key is None:
             key = next((k for k in sorted(self._cells) if k[0] >= 1), None)

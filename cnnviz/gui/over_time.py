@@ -18,6 +18,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, QThread, QTimer, Signal
 from PySide6.QtWidgets import (
     QDockWidget,
+    QGraphicsItem,
     QHBoxLayout,
     QLabel,
     QProgressBar,
@@ -33,6 +34,7 @@ from .plots import CurveSet, plain_plot, style_plot
 if TYPE_CHECKING:
     from .playback import Playback
 
+CURSOR_INTERVAL_MS = 100  # the cursor's pace while a clip plays
 _FIELDS = (("var", "Var(L<sub>l</sub>)"), ("grad_rms", "grad RMS"))
 
 
@@ -121,6 +123,13 @@ class OverTimeView(QWidget):
         self._redraw_timer.setSingleShot(True)
         self._redraw_timer.setInterval(250)
         self._redraw_timer.timeout.connect(self._redraw)
+        # While a clip plays the cursor moves ten times a second at most: each move repaints
+        # the plots under it (the curves are drawn four times a second, from the same frames).
+        self._cursor_index: int | None = None
+        self._cursor_timer = QTimer(self)
+        self._cursor_timer.setSingleShot(True)
+        self._cursor_timer.setInterval(CURSOR_INTERVAL_MS)
+        self._cursor_timer.timeout.connect(self._move_cursor)
         self.plots = pg.GraphicsLayoutWidget()
         self.plots.setBackground("w")
         self.plot: dict[str, pg.PlotItem] = {}
@@ -135,6 +144,9 @@ class OverTimeView(QWidget):
         self.curves: dict[str, CurveSet] = {}
         for name, _ in _FIELDS:  # every level's curve in one item: a redraw costs about one paint
             self.curves[name] = CurveSet()
+            # Kept as a pixmap between data redraws: the moving cursor repaints a strip of the
+            # plot, which is then a copy of pixels, not every level's curve stroked again.
+            self.curves[name].setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
             self.plot[name].addItem(self.curves[name])
         self.legend = QLabel("")
         self.legend.setTextFormat(Qt.TextFormat.RichText)
@@ -184,8 +196,26 @@ class OverTimeView(QWidget):
             self._redraw_timer.start()
 
     def set_current(self, index: int) -> None:
+        """The cursor on frame ``index``: at once when paused (a step, a scrub), else within
+        :data:`CURSOR_INTERVAL_MS` (always landing on the newest frame)."""
+        self._cursor_index = int(index)
+        if not self.playback.playing:
+            self._cursor_timer.stop()
+            self._move_cursor()
+        elif not self._cursor_timer.isActive():
+            self._cursor_timer.start()
+
+    @property
+    def cursor_index(self) -> float:
+        """The frame index the cursor stands on."""
+        return self.cursors[_FIELDS[0][0]].value()
+
+    def _move_cursor(self) -> None:
+        if self._cursor_index is None:
+            return
         for line in self.cursors.values():
-            line.setValue(index)
+            if line.value() != self._cursor_index:
+                line.setValue(self._cursor_index)
 
     def _redraw(self) -> None:
         frames = sorted(self.rows)

@@ -370,3 +370,18 @@ def test_a_dropped_clip_and_the_recent_menu_open_it_with_its_controls(qtbot, mak
     assert recent, "the clip is in the recent-files menu"
     recent[0].trigger()
     assert w.playback.active and w.source.name == clip.name
+
+
+def test_the_over_time_cursor_stands_on_the_frame_shown(qtbot, make_window, clip, no_traceback):
+    w = make_window()
+    assert w.open_file(str(clip))
+    _shown(qtbot, w, 0)
+    view = w.playback.over_time.view
+    w.playback.seek(7)
+    _shown(qtbot, w, 7)
+    assert view.cursor_index == 7  # paused: a scrub moves it at once
+    w.playback.play()
+    qtbot.waitUntil(lambda: w.playback.index >= 10, timeout=30_000)
+    qtbot.waitUntil(lambda: view.cursor_index >= 10, timeout=5_000)  # it follows while playing
+    w.playback.pause()
+    qtbot.waitUntil(lambda: w.worker.is_idle() and view.cursor_index == w.playback.index, timeout=10_000)
