@@ -6,18 +6,23 @@ L_{l,s+1} to its right (<-, stride 1, same size) and L_{l,s} below it (^, stride
 size). The diagonal is the input pyramid I_s = L_{0,s}.
 
 All cells live in one ViewBox (one scene, cheap to redraw, zoomable with the mouse wheel);
-each cell is one RGBA ImageItem coloured in numpy with explicit levels, so NaN/inf get the
-marked colour and mosaic gaps are transparent.
+each cell is one RGBA image coloured in numpy with explicit levels, so NaN/inf get the
+marked colour and mosaic gaps are transparent. Every cell's image is painted by one item
+(:class:`CellImages`): while a clip plays the grid is drawn 30-60 times a second, and each
+item of a scene costs the GUI thread Python calls per paint, each of which waits for the
+compute thread's hold on the interpreter (its GIL) to end.
 """
 
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QFont
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QFont, QImage, QPainter
 from PySide6.QtWidgets import (
     QGraphicsItem,
     QGraphicsRectItem,
@@ -37,20 +42,57 @@ from .qt import pg
 from .steady import SteadyText
 
 PITCH = 1.35  # the least cell pitch: cell size 1 plus the gap that holds titles and arrows
+COLORBAR_INTERVAL_S = 0.1  # while frames stream, the colour bar follows the maps ten times a second
 LABEL_PX = 15.0  # grid labels at zoom 1, in screen pixels (>= 14: readable from the back row)
 
 
 @dataclass
 class _Cell:
     key: tuple[int, int]
-    item: pg.ImageItem
     title: DiagramText
     frame: QGraphicsRectItem
     rect: QRectF
     image: MapImage | None = None
     levels: tuple[float, float] = (0.0, 1.0)
-    # the image's rect (x, y, w, h) and the image's pixel shape it was set for
-    placed: tuple[float, ...] | None = None
+    # what is drawn: uint8 [H, W, 4] (RGBA) or [H, W, 3] (the input I_s), and where (view units)
+    pixels: np.ndarray | None = None
+    image_rect: QRectF | None = None
+
+
+class CellImages(pg.GraphicsObject):
+    """The images of every cell, painted by one item in one call.
+
+    Each image is a uint8 ``[H, W, 4]`` (RGBA) or ``[H, W, 3]`` (RGB) array, drawn pixel for
+    pixel (no smoothing) into its rect in view units; the arrays are kept (the QImages wrap them).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._images: dict[tuple[int, int], tuple[QRectF, QImage, np.ndarray]] = {}
+        self._bounds = QRectF()
+
+    def set_bounds(self, rect: QRectF) -> None:
+        self.prepareGeometryChange()
+        self._bounds = QRectF(rect)
+
+    def clear(self) -> None:
+        self._images.clear()
+        self.update()
+
+    def set_image(self, key: tuple[int, int], pixels: np.ndarray, rect: QRectF) -> None:
+        """Show ``pixels`` (uint8 [H, W, 4] or [H, W, 3]) in ``rect``; call :meth:`update` after a batch."""
+        pixels = np.ascontiguousarray(pixels)
+        h, w, c = pixels.shape
+        fmt = QImage.Format.Format_RGBA8888 if c == 4 else QImage.Format.Format_RGB888
+        self._images[key] = (QRectF(rect), QImage(pixels.data, w, h, c * w, fmt), pixels)
+
+    def boundingRect(self) -> QRectF:
+        return self._bounds
+
+    def paint(self, p: QPainter, *args) -> None:
+        p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
+        for rect, image, _ in self._images.values():
+            p.drawImage(rect, image)
 
 
 FONT_PX = 40.0  # labels are laid out at this pixel size, then scaled into view units
@@ -133,6 +175,14 @@ class FeatureGridView(QWidget):
         self._inputs_shown: tuple = ()  # the pyramid I_s the l = 0 cells show
         self._pitch, self._th = PITCH, 0.27  # cell pitch and label height in view units (fit_pitch)
         self._hover: tuple[tuple[int, int], float, float] | None = None  # cell under the mouse, (fx, fy)
+        # Set by the window: True while a clip plays or the camera is live. The colour bar's axis
+        # (its tick text) is then redrawn at most every COLORBAR_INTERVAL_S, and always for the
+        # last result drawn; the maps are drawn for every result.
+        self.streaming: Callable[[], bool] | None = None
+        self._cbar_at = -math.inf
+        self._cbar_timer = QTimer(self)
+        self._cbar_timer.setSingleShot(True)
+        self._cbar_timer.timeout.connect(self._update_colorbar)
 
         self.glw = pg.GraphicsLayoutWidget()
         self.glw.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
@@ -164,6 +214,10 @@ class FeatureGridView(QWidget):
         lay.addWidget(self.legend)
         lay.addWidget(self.readout)
 
+        self.images = CellImages()  # every cell's image
+        self.images.setZValue(1)
+        self.vb.addItem(self.images)
+
         self.sel_frame = QGraphicsRectItem()
         self.sel_frame.setPen(pg.mkPen(theme.SELECT_HEX, width=3, cosmetic=True))
         self.sel_frame.setZValue(20)
@@ -190,6 +244,20 @@ class FeatureGridView(QWidget):
 
     def cell_image(self, key: tuple[int, int]) -> MapImage | None:
         return self._cells[key].image
+
+    def cell_pixels(self, key: tuple[int, int]) -> np.ndarray | None:
+        """The pixels cell ``key`` shows: uint8 [H, W, 4] (RGBA, a map) or [H, W, 3] (the input I_s)."""
+        return self._cells[key].pixels
+
+    def image_rect(self, key: tuple[int, int]) -> QRectF | None:
+        """Where cell ``key``'s image is drawn, in view units (a cell is 1 x 1)."""
+        r = self._cells[key].image_rect
+        return QRectF(r) if r is not None else None
+
+    def image_scene_rect(self, key: tuple[int, int]) -> QRectF | None:
+        """Where cell ``key``'s image is drawn, in the scene's coordinates (for mouse positions)."""
+        r = self._cells[key].image_rect
+        return self.images.mapRectToScene(r) if r is not None else None
 
     def marked_cells(self) -> list[tuple[int, int]]:
         """Cells framed as overflowed (their layer holds inf or NaN)."""
@@ -230,8 +298,10 @@ class FeatureGridView(QWidget):
         if self._structure == (k, depth) and not force:
             return
         for cell in self._cells.values():
-            for it in (cell.item, cell.title, cell.frame):
+            for it in (cell.title, cell.frame):
                 self.vb.removeItem(it)
+        self.images.clear()
+        self._inputs_shown = ()  # the l = 0 cells are set again
         for it in self._static:
             self.vb.removeItem(it)
         self._cells, self._static = {}, []
@@ -240,9 +310,6 @@ class FeatureGridView(QWidget):
         th, pitch = self._th, self._pitch
         for key in grid_keys(k, depth):
             x, y = cell_origin(k, *key, pitch)
-            item = pg.ImageItem(axisOrder="row-major")
-            item.setZValue(1)
-            self.vb.addItem(item)
             title = DiagramText(self._title_html(key, False), th, anchor=(0.0, 1.0))
             title.place(x - 0.02, y - 0.01)
             self.vb.addItem(title, ignoreBounds=True)
@@ -253,8 +320,9 @@ class FeatureGridView(QWidget):
             frame.setZValue(10)
             frame.hide()
             self.vb.addItem(frame, ignoreBounds=True)
-            self._cells[key] = _Cell(key, item, title, frame, QRectF(x, y, 1, 1))
+            self._cells[key] = _Cell(key, title, frame, QRectF(x, y, 1, 1))
         self._add_labels(k, depth)
+        self.images.set_bounds(QRectF(0, 0, (k + 1) * pitch, (k + 1) * pitch))
         right = max([(k + 1) * pitch] + [it.pos().x() + it.view_width() for it in self._static if it.isVisible()])
         self.vb.setRange(QRectF(-0.1, -0.1 - 1.3 * th, right + 0.2, (k + 1) * pitch + 3.8 * th + 0.2), padding=0.0)
 
@@ -356,17 +424,16 @@ class FeatureGridView(QWidget):
             if partner:
                 partner = {key: log_image(im) for key, im in partner.items()}
         stats = {(st.level, st.scale): st for st in pyr.layers}
-        # The inputs I_s do not change while a slider moves: redrawn only when the image does.
         same_inputs = same_arrays(pyr.pyramid, self._inputs_shown)
         self._inputs_shown = tuple(pyr.pyramid)
         for key, cell in self._cells.items():
             st = stats.get(key)
             bad = bool(st is not None and st.nonfinite)
             if key[0] == 0:
-                if not (same_inputs and cell.item.image is not None):
-                    cell.item.setImage(pyramid_rgb(pyr, key[1]), autoLevels=False, levels=(0, 255))
                 cell.image = None
-                aspect = 1.0
+                # The inputs I_s do not change while a slider moves: redrawn only when the image does.
+                if not (same_inputs and cell.pixels is not None):
+                    self._show_pixels(cell, pyramid_rgb(pyr, key[1]))
             else:
                 im = images[key]
                 cell.image = im
@@ -374,24 +441,25 @@ class FeatureGridView(QWidget):
                 if partner and key in partner:  # A/B: one colour scale for both grids
                     theirs = levels_for(partner, key, view.normalisation, signed)
                     cell.levels = theme.finite_range([cell.levels, theirs], signed)
-                cell.item.setImage(theme.colorize(im.data, cell.levels, table, im.gap_mask), autoLevels=False)
-                aspect = im.data.shape[0] / im.data.shape[1]
-            x, y = cell.rect.x(), cell.rect.y()
-            w, h = (1.0, aspect) if aspect <= 1 else (1 / aspect, 1.0)
-            # pyqtgraph keeps an ImageItem's scale per pixel: a new image shape (the mosaic on or
-            # off, a new size) must be placed again, or it grows out of its cell over the others.
-            shape = cell.item.image.shape[:2] if cell.item.image is not None else (0, 0)
-            placed = (x + (1 - w) / 2, y + (1 - h) / 2, w, h, *shape)
-            if placed != cell.placed:
-                cell.placed = placed
-                cell.item.setRect(QRectF(*placed[:4]))
+                self._show_pixels(cell, theme.colorize(im.data, cell.levels, table, im.gap_mask))
             if bad != cell.frame.isVisible():
                 cell.frame.setVisible(bad)
                 cell.title.set_html(self._title_html(key, bad))
+        self.images.update()
         self._update_selection()
-        self._update_colorbar()
+        self._colorbar_when_due()
         self._update_legend(pyr.nonfinite_layers)
         self._update_readout()
+
+    def _show_pixels(self, cell: _Cell, pixels: np.ndarray) -> None:
+        """Draw ``pixels`` (uint8 [H, W, 3 or 4]) centred in the cell, as large as fits, aspect kept."""
+        rows, cols = pixels.shape[:2]
+        aspect = rows / cols
+        w, h = (1.0, aspect) if aspect <= 1 else (1 / aspect, 1.0)
+        x, y = cell.rect.x(), cell.rect.y()
+        cell.pixels = pixels
+        cell.image_rect = QRectF(x + (1 - w) / 2, y + (1 - h) / 2, w, h)
+        self.images.set_image(cell.key, pixels, cell.image_rect)
 
     def _update_selection(self) -> None:
         cell = self._cells.get(self._selected) if self._selected else None
@@ -402,7 +470,23 @@ class FeatureGridView(QWidget):
         self.sel_frame.setRect(QRectF(r.x() - 0.07, r.y() - 0.07, 1.14, 1.14))
         self.sel_frame.show()
 
+    def _colorbar_when_due(self) -> None:
+        if self.streaming is not None and self.streaming():
+            wait = COLORBAR_INTERVAL_S - (time.monotonic() - self._cbar_at)
+            if wait > 0:
+                if not self._cbar_timer.isActive():
+                    self._cbar_timer.start(max(1, math.ceil(wait * 1e3)))
+                return
+        self._update_colorbar()
+
+    def colorbar_levels(self) -> tuple[float, float]:
+        """The (lo, hi) the colour bar shows."""
+        lo, hi = self.cbar.levels()
+        return float(lo), float(hi)
+
     def _update_colorbar(self) -> None:
+        self._cbar_timer.stop()
+        self._cbar_at = time.monotonic()
         result = self._result
         if result is None:
             return
@@ -469,7 +553,7 @@ class FeatureGridView(QWidget):
             return None
         p = self.vb.mapSceneToView(scene_pos)
         for cell in self._cells.values():
-            r = cell.item.mapRectToView(cell.item.boundingRect()) if cell.item.image is not None else None
+            r = cell.image_rect
             if r is not None and r.contains(p):
                 return cell, (p.x() - r.x()) / r.width(), (p.y() - r.y()) / r.height()
         return None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PIL import Image
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QImage, QPainter
 
 from cnnviz.gui.plots import GridAxis, style_plot
@@ -48,13 +48,13 @@ def test_grid_axis_draws_exactly_the_pixels_of_pyqtgraphs_grid_lines(qtbot, x_ra
 
 def test_a_new_image_redraws_the_input_cells_and_the_pyramid_strip(qtbot, settle, main_window, tmp_path):
     w = main_window
-    before_cell = np.array(w.grid._cells[(0, 0)].item.image, copy=True)
+    before_cell = np.array(w.grid.cell_pixels((0, 0)), copy=True)
     before_strip = [QImage(im) for im in w.source_panel.strip._images]
     path = tmp_path / "red.png"
     Image.new("RGB", (80, 80), (220, 20, 20)).save(path)
     assert w.open_file(str(path))
     settle(w)
-    after_cell = w.grid._cells[(0, 0)].item.image
+    after_cell = w.grid.cell_pixels((0, 0))
     assert not np.array_equal(after_cell, before_cell)
     np.testing.assert_allclose(after_cell[3, 3, :3], [220, 20, 20], atol=2)
     assert w.source_panel.strip._images[0] != before_strip[0]
@@ -64,7 +64,7 @@ def test_a_new_image_redraws_the_input_cells_and_the_pyramid_strip(qtbot, settle
     slider.setValue(slider.value() + 1)
     settle(w)
     assert w.source_panel.strip._images is shown
-    np.testing.assert_array_equal(w.grid._cells[(0, 0)].item.image, after_cell)
+    np.testing.assert_array_equal(w.grid.cell_pixels((0, 0)), after_cell)
 
 
 def test_the_curves_plot_every_scale_and_the_theory(qtbot, settle, main_window):
@@ -97,3 +97,50 @@ def test_log_axis_labels_read_as_a_person_writes_them(qtbot):
     axis = PlainAxis("left")
     values = [math.log10(v) for v in (500, 0.002, 5e5, 100, 2e-6)]
     assert axis.logTickStrings(values, 1, 1) == ["500", "0.002", "5·10⁵", "100", "2·10⁻⁶"]
+
+
+@pytest.mark.parametrize("mosaic", [False, True])
+def test_every_cell_shows_its_own_pixels_in_its_place(qtbot, settle, main_window, mosaic):
+    """One item paints every cell: what is on screen at a point inside a cell's image is that
+    cell's pixel there (maps and inputs alike), and no map is drawn over another."""
+    w = main_window
+    if mosaic:
+        w.change_view(lambda v: v.replace(mosaic=True))
+        settle(w)
+    grid = w.grid
+    shot = grid.glw.grab().toImage().convertToFormat(QImage.Format.Format_RGB888)
+    assert shot.width() > 100 and grid.cell_keys
+    bg = grid.glw.backgroundBrush().color()
+    background = (bg.red(), bg.green(), bg.blue())
+    for key in grid.cell_keys:
+        pixels = grid.cell_pixels(key)
+        rect = grid.image_scene_rect(key)
+        rows, cols = pixels.shape[:2]
+        for fy, fx in ((0.31, 0.37), (0.72, 0.64)):
+            r, c = int(fy * rows), int(fx * cols)
+            if pixels.shape[2] == 4 and pixels[r, c, 3] == 0:
+                continue  # a mosaic gap: transparent
+            centre = rect.topLeft() + QPointF((c + 0.5) / cols * rect.width(), (r + 0.5) / rows * rect.height())
+            at = grid.glw.mapFromScene(centre)
+            shown = shot.pixelColor(at.x(), at.y())
+            # one of the image's pixels next to (r, c): screen pixels and image pixels seldom align
+            d = 1 + int(np.ceil(rows / max(rect.height(), 1e-9)))
+            near = pixels[max(r - d, 0) : r + d + 1, max(c - d, 0) : c + d + 1].reshape(-1, pixels.shape[2]).copy()
+            if near.shape[1] == 4:  # a gap shows the background
+                near[near[:, 3] == 0, :3] = background
+            rgb = (shown.red(), shown.green(), shown.blue())
+            assert (near[:, :3] == rgb).all(axis=1).any(), (key, r, c, rgb, pixels[r, c, :3])
+
+
+def test_while_frames_stream_the_colour_bar_ends_on_the_last_result(qtbot, settle, main_window):
+    """The colour bar follows the maps at most ten times a second while a clip plays, and
+    always lands on the levels of the result on screen."""
+    w = main_window
+    grid = w.grid
+    grid.streaming = lambda: True
+    for seed in (3, 4, 5):
+        w.change(lambda s, seed=seed: s.replace(seed=seed))
+        settle(w)
+    key = grid.selected
+    assert key is not None and key[0] >= 1
+    qtbot.waitUntil(lambda: grid.colorbar_levels() == pytest.approx(grid._cells[key].levels), timeout=5_000)

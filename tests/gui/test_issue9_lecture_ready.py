@@ -92,8 +92,7 @@ def test_every_axis_shows_the_data_numbers_after_zoom_reset_preset_and_open(qtbo
 
 
 def hover(qtbot, window, key):
-    cell = window.grid._cells[key]
-    pos = window.grid.glw.mapFromScene(cell.item.mapToScene(cell.item.boundingRect().center()))
+    pos = window.grid.glw.mapFromScene(window.grid.image_scene_rect(key).center())
     qtbot.mouseMove(window.grid.glw.viewport(), pos - QPoint(3, 3))
     qtbot.wait(30)
     qtbot.mouseMove(window.grid.glw.viewport(), pos)
@@ -461,7 +460,7 @@ def test_the_grid_mosaic_keeps_every_map_inside_its_cell(qtbot, settle, make_win
     grid = w.grid
     rects = {}
     for key, cell in grid._cells.items():
-        r = cell.item.mapRectToView(cell.item.boundingRect())
+        r = grid.image_rect(key)
         assert cell.rect.adjusted(-1e-6, -1e-6, 1e-6, 1e-6).contains(r), f"{key} spills out of its cell"
         rects[key] = r
         if key[0] >= 1:

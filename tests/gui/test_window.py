@@ -126,9 +126,7 @@ def test_keyboard_shortcuts_change_settings(qtbot, settle, main_window):
 def test_hover_reads_values_and_click_opens_the_inspector(qtbot, settle, main_window):
     w = main_window
     key = (2, 1)
-    cell = w.grid._cells[key]
-    centre = cell.item.mapToScene(cell.item.boundingRect().center())
-    pos = w.grid.glw.mapFromScene(centre)
+    pos = w.grid.glw.mapFromScene(w.grid.image_scene_rect(key).center())
     qtbot.mouseMove(w.grid.glw.viewport(), pos)
     qtbot.waitUntil(lambda: "L<sub>2,1</sub>" in w.grid.readout.text())
     assert "value" in w.grid.readout.text()
