@@ -81,12 +81,17 @@ class DisplayBar(QWidget):
         self._show_colormap()
 
     def _request(self, **changes: object) -> None:
+        self._shown = None  # the boxes show the user's choice until the window shows a view again
         self.view_requested.emit(self._view.replace(**changes))
 
     def show_view(self, view: ViewState, channels: int, signed: bool | None = None) -> None:
         """Show ``view`` for a network of ``channels`` channels, without emitting. ``signed``: the
         drawn layers are signed (tanh, identity), so the box shows the diverging map they are
         drawn with (None keeps the last)."""
+        shown = (view, channels, self._signed if signed is None else signed)
+        if shown == getattr(self, "_shown", None):  # every result of a clip asks: nothing to redo
+            return
+        self._shown = shown
         self._view = view
         if signed is not None:
             self._signed = signed

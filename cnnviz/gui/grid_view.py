@@ -42,7 +42,7 @@ from .qt import pg
 from .steady import SteadyText
 
 PITCH = 1.35  # the least cell pitch: cell size 1 plus the gap that holds titles and arrows
-COLORBAR_INTERVAL_S = 0.1  # while frames stream, the colour bar follows the maps ten times a second
+COLORBAR_INTERVAL_S = 0.1  # while frames stream, the colour bar and readout follow the maps ten times a second
 LABEL_PX = 15.0  # grid labels at zoom 1, in screen pixels (>= 14: readable from the back row)
 
 
@@ -176,13 +176,13 @@ class FeatureGridView(QWidget):
         self._pitch, self._th = PITCH, 0.27  # cell pitch and label height in view units (fit_pitch)
         self._hover: tuple[tuple[int, int], float, float] | None = None  # cell under the mouse, (fx, fy)
         # Set by the window: True while a clip plays or the camera is live. The colour bar's axis
-        # (its tick text) is then redrawn at most every COLORBAR_INTERVAL_S, and always for the
-        # last result drawn; the maps are drawn for every result.
+        # (its tick text) and the readout's numbers are then redrawn at most every
+        # COLORBAR_INTERVAL_S, and always for the last result drawn; the maps for every result.
         self.streaming: Callable[[], bool] | None = None
         self._cbar_at = -math.inf
         self._cbar_timer = QTimer(self)
         self._cbar_timer.setSingleShot(True)
-        self._cbar_timer.timeout.connect(self._update_colorbar)
+        self._cbar_timer.timeout.connect(self._update_numbers)
 
         self.glw = pg.GraphicsLayoutWidget()
         self.glw.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
@@ -447,9 +447,8 @@ class FeatureGridView(QWidget):
                 cell.title.set_html(self._title_html(key, bad))
         self.images.update()
         self._update_selection()
-        self._colorbar_when_due()
         self._update_legend(pyr.nonfinite_layers)
-        self._update_readout()
+        self._numbers_when_due()
 
     def _show_pixels(self, cell: _Cell, pixels: np.ndarray) -> None:
         """Draw ``pixels`` (uint8 [H, W, 3 or 4]) centred in the cell, as large as fits, aspect kept."""
@@ -470,14 +469,19 @@ class FeatureGridView(QWidget):
         self.sel_frame.setRect(QRectF(r.x() - 0.07, r.y() - 0.07, 1.14, 1.14))
         self.sel_frame.show()
 
-    def _colorbar_when_due(self) -> None:
+    def _numbers_when_due(self) -> None:
         if self.streaming is not None and self.streaming():
             wait = COLORBAR_INTERVAL_S - (time.monotonic() - self._cbar_at)
             if wait > 0:
                 if not self._cbar_timer.isActive():
                     self._cbar_timer.start(max(1, math.ceil(wait * 1e3)))
                 return
+        self._update_numbers()
+
+    def _update_numbers(self) -> None:
+        """The colour bar and the readout, for the result on screen."""
         self._update_colorbar()
+        self._update_readout()
 
     def colorbar_levels(self) -> tuple[float, float]:
         """The (lo, hi) the colour bar shows."""

@@ -8,6 +8,7 @@ from PIL import Image
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QImage, QPainter
 
+from cnnviz.gui import theme
 from cnnviz.gui.plots import GridAxis, style_plot
 from cnnviz.gui.qt import pg
 
@@ -144,3 +145,13 @@ def test_while_frames_stream_the_colour_bar_ends_on_the_last_result(qtbot, settl
     key = grid.selected
     assert key is not None and key[0] >= 1
     qtbot.waitUntil(lambda: grid.colorbar_levels() == pytest.approx(grid._cells[key].levels), timeout=5_000)
+
+
+def test_while_frames_stream_the_readout_ends_on_the_last_result(qtbot, settle, main_window):
+    w = main_window
+    w.grid.streaming = lambda: True
+    for seed in (3, 4, 5):
+        w.change(lambda s, seed=seed: s.replace(seed=seed))
+        settle(w)
+    st = w.result.pyramid.layer(*w.grid.selected)
+    qtbot.waitUntil(lambda: f"var {theme.fmt(st.var)}" in w.grid.readout.text(), timeout=5_000)
