@@ -40,7 +40,7 @@ class LayoutMixin(MixinBase):
         self.banner.hide()
 
         self.grid = FeatureGridView()
-        self.grid.streaming = lambda: self.streaming
+        self.grid.streaming = lambda: self.streaming or self.pacer.dragging  # numbers paced (grid_view.py)
         self.curves = CurvesView()
         self.grid.cell_clicked.connect(self._open_inspector)
         self.grid.selection_changed.connect(self.curves.set_selected)

@@ -40,7 +40,7 @@ from .inspector import LayerInspector
 from .layout import PAGE, LayoutMixin
 from .lecture import Lecture
 from .long_runs import LongRuns
-from .pacing import Pacer, watch_shown
+from .pacing import CalmCollector, DragWatch, Pacer, watch_shown
 from .playback import Playback, compute
 from .source import Source, SourceMixin
 from .store import StateStore
@@ -111,6 +111,8 @@ class MainWindow(LayoutMixin, SourceMixin, QMainWindow):
         self.lecture: Lecture = Lecture(self)  # decks (gui/lecture.py)
         self.compare: Compare = Compare(self)  # A/B (gui/compare.py)
         watch_sliders(self)
+        self.drags = DragWatch(self)  # a held slider paces the drawing like a playing clip (gui/pacing.py)
+        CalmCollector(self)  # no full garbage collection of the libraries mid-drag (gui/pacing.py)
         watch_shown(self.curves, self._on_curves_shown)
         export_actions.install(self)  # right-click a plot or the grid: export or copy it
         self.playback = Playback(self)  # a clip's controls, decoding and over-time dock (gui/playback.py)
@@ -239,7 +241,9 @@ class MainWindow(LayoutMixin, SourceMixin, QMainWindow):
     def streaming_stopped(self) -> None:
         """Playback paused or the camera frozen or stopped: the result on screen is made whole
         (the curves drawn, the equivariance computed) by asking for it again if it is not."""
-        if not self.streaming and (self.pacer.stale or self.pacer.incomplete(self.result, self.equivariance_shown())):
+        if not (self.streaming or self.pacer.dragging) and (
+            self.pacer.stale or self.pacer.incomplete(self.result, self.equivariance_shown())
+        ):
             self._submit()
 
     def _on_curves_shown(self) -> None:
@@ -352,7 +356,7 @@ class MainWindow(LayoutMixin, SourceMixin, QMainWindow):
             sel = self.grid.selected  # the grid picks another cell when the old one is gone (depth, size)
             if sel is not None and result.pyramid.layer(*sel).hist_counts.size == 0:
                 QTimer.singleShot(0, self._submit)
-            elif not self.streaming and self.pacer.incomplete(result, eq_shown):
+            elif not (self.streaming or self.pacer.dragging) and self.pacer.incomplete(result, eq_shown):
                 QTimer.singleShot(0, self._submit)  # a frame computed while playing: now its equivariance
         if result.residual is not None or result.unit is not None:
             self.init_lab.set_result(result)

@@ -7,6 +7,12 @@ the layer inspector - change little from one frame to the next and cost about as
 and paint as the maps, so while streaming they are drawn at most every
 :data:`SECONDARY_INTERVAL_S` (ten times a second), always from a whole Result.
 
+A held slider of the controls (a drag) is paced the same way: the maps follow every result, the
+secondary views at most ten times a second, the equivariance pass is asked for once per
+:data:`SECONDARY_INTERVAL_S`; the profile stays ``interactive`` (the per-position theory is
+kept). When the slider is let go, the result on screen is made whole (drawn and computed again
+where it is not).
+
 The equivariance readout is a second forward pass of the network (about a quarter of a frame's
 compute at 256^2). The window asks the engine for it only while its panel is shown, and while
 streaming only for the frames whose curves will be drawn (at most every
@@ -16,12 +22,13 @@ paused with such frames in flight, the panel was shown again) is asked for again
 
 from __future__ import annotations
 
+import gc
 import math
 import time
 from collections.abc import Callable, Iterable
 
 from PySide6.QtCore import QEvent, QObject
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QAbstractSlider, QWidget
 
 from ..core.result import Profile, Result
 from ..core.result import profile as make_profile
@@ -48,22 +55,23 @@ class Pacer:
         self._drawn = -math.inf  # when the secondary views were last drawn while streaming
         self.stale = False  # the secondary views show an older result than the maps
         self.skipped = 0  # results whose secondary views were not drawn (for tests and benchmarks)
+        self.dragging = False  # a slider of the controls is held down (:class:`DragWatch`)
 
     def profile(self, streaming: bool, equivariance_shown: bool) -> Profile:
         """The engine profile of the next request: ``interactive``; while streaming ``playback``,
         with the equivariance pass for one frame per :data:`SECONDARY_INTERVAL_S`."""
-        if not streaming:
+        if not streaming and not self.dragging:
             return make_profile("interactive", equivariance=equivariance_shown)
         now = self._clock()
         want = equivariance_shown and now - self._asked >= SECONDARY_INTERVAL_S
         if want:
             self._asked = now
-        return make_profile("playback", equivariance=want)
+        return make_profile("playback" if streaming else "interactive", equivariance=want)
 
     def draw_secondary(self, result: Result, streaming: bool, equivariance_shown: bool) -> bool:
         """True when the secondary views should be drawn for ``result`` (False: only the maps)."""
         now = self._clock()
-        if streaming:
+        if streaming or self.dragging:
             complete = result.profile.equivariance or not equivariance_shown
             due = now - self._drawn >= (SECONDARY_INTERVAL_S / 2 if complete else 2 * SECONDARY_INTERVAL_S)
             if not due:
@@ -87,6 +95,50 @@ class Pacer:
             and equivariance_shown
             and not (result.profile.equivariance and result.profile.local_theory)
         )
+
+
+class DragWatch(QObject):
+    """Tells the window's :class:`Pacer` while a slider of the controls is held down, and calls
+    ``window.streaming_stopped`` when the last one is let go (the result is then made whole)."""
+
+    def __init__(self, window) -> None:
+        super().__init__(window)
+        self._sliders = window.controls.findChildren(QAbstractSlider)
+        for slider in self._sliders:  # bound methods of this GUI-thread object
+            slider.sliderPressed.connect(self._pressed)
+            slider.sliderReleased.connect(self._released)
+
+    def _pressed(self) -> None:
+        self.parent().pacer.dragging = True
+
+    def _released(self) -> None:
+        window = self.parent()
+        window.pacer.dragging = any(s.isSliderDown() for s in self._sliders)
+        if not window.pacer.dragging:
+            window.streaming_stopped()
+
+
+class CalmCollector(QObject):
+    """Python's full garbage collection walks every object the process holds (torch, Qt, numpy,
+    pyqtgraph: over a million), 50-160 ms on a 2-core host, on whichever thread allocates at that
+    moment: on the GUI thread, a freeze in the middle of a drag. Once the window has drawn its
+    first result, every object alive then (the libraries, the window) is moved out of the
+    collector's sight (``gc.freeze``, once per process); objects made later are collected as before."""
+
+    frozen = False
+
+    def __init__(self, window) -> None:
+        super().__init__(window)
+        if not CalmCollector.frozen:
+            window.result_drawn.connect(self._drawn)
+
+    def _drawn(self, *_) -> None:
+        self.parent().result_drawn.disconnect(self._drawn)
+        if not CalmCollector.frozen:
+            CalmCollector.frozen = True
+            # No gc.collect() first: it is itself such a pause. Garbage alive now stays (a few
+            # cycles of the start, once); gc.freeze() only moves a list, in microseconds.
+            gc.freeze()
 
 
 class _ShowWatcher(QObject):

@@ -177,3 +177,51 @@ def test_a_bigger_window_font_widens_a_steady_label_so_no_text_is_cut(qtbot):
     needed = QFontMetrics(label.font()).horizontalAdvance(label.text())
     assert label.width() >= needed > before_w
     assert text.height() > before_h  # the same words take more wrapped lines
+
+
+def test_while_a_slider_is_held_the_equivariance_pass_is_paced_and_the_theory_kept():
+    clock = Clock()
+    pacer = Pacer(clock)
+    pacer.dragging = True
+    asked = []
+    for _ in range(40):  # a drag: 40 steps 10 ms apart
+        p = pacer.profile(False, True)
+        assert p.name == "interactive"  # the per-position theory stays on the curves
+        asked.append(p.equivariance)
+        clock.t += 0.01
+    assert asked[0] and 3 <= sum(asked) <= 5
+    drawn = [pacer.draw_secondary(_result(i % 10 == 0), False, True) for i in range(3)]
+    assert drawn == [True, False, False] and pacer.stale
+    pacer.dragging = False  # let go: everything is drawn and computed again
+    assert pacer.profile(False, True).equivariance and pacer.draw_secondary(_result(True), False, True)
+
+
+def test_a_drag_draws_every_result_and_ends_whole_when_the_slider_is_let_go(qtbot, make_window, settle):
+    w = make_window()
+    w.pacer._clock = Clock()  # time stands still: only the drag's first result is due for the curves
+    slider = w.controls.init.slider
+    maps_drawn, curves_drawn = [], []
+    w.result_drawn.connect(lambda _g, r: maps_drawn.append(r) if r is not None else None)
+    real = w.curves.set_result
+    w.curves.set_result = lambda r: (curves_drawn.append(r), real(r))[-1]
+    slider.setSliderDown(True)  # the mouse holds the slider
+    assert w.pacer.dragging
+    for _ in range(6):
+        slider.setValue(slider.value() + 1)
+        settle(w)
+    assert maps_drawn[-1].settings == w.settings  # the maps follow the drag
+    assert len(maps_drawn) == 6 and len(curves_drawn) == 1  # the curves at most ten times a second
+    slider.setSliderDown(False)
+    assert not w.pacer.dragging
+    qtbot.waitUntil(lambda: w.worker.is_idle() and w.result.profile.equivariance, timeout=30_000)
+    settle(w)
+    assert w.result.settings == w.settings and w.result.profile.name == "interactive"
+    assert curves_drawn[-1] is w.result and math.isfinite(w.curves.equivariance_error)  # whole again
+
+
+def test_once_a_result_is_drawn_the_libraries_are_out_of_the_collectors_sight(qtbot, make_window):
+    """A full garbage collection of torch's and Qt's objects froze the GUI for 50-160 ms mid-drag."""
+    import gc
+
+    make_window()
+    qtbot.waitUntil(lambda: gc.get_freeze_count() > 0, timeout=5_000)
