@@ -155,3 +155,24 @@ def test_while_frames_stream_the_readout_ends_on_the_last_result(qtbot, settle, 
         settle(w)
     st = w.result.pyramid.layer(*w.grid.selected)
     qtbot.waitUntil(lambda: f"var {theme.fmt(st.var)}" in w.grid.readout.text(), timeout=5_000)
+
+
+def test_the_grid_colours_many_maps_at_once_exactly_as_one_at_a_time():
+    from cnnviz.gui.grid_view import colorize_cells
+
+    rng = np.random.default_rng(3)
+    datas, levels, gaps = [], [], []
+    for i, (h, w) in enumerate([(16, 16), (8, 8), (1, 1), (5, 7), (32, 32), (3, 3)]):
+        d = (rng.standard_normal((h, w)) * 10.0 ** rng.integers(-3, 4)).astype(np.float32)
+        if i == 1:
+            d[0, 0], d[1, 1], d[2, 2] = np.nan, np.inf, -np.inf  # overflowed layers: the marked colour
+        if i == 4:
+            d[:] = 3.4e38  # near the float32 limit
+        datas.append(d)
+        levels.append([(-1.0, 1.0), (0.0, 0.0), (2.0, 1.0), (-0.5, 2.5), (0.0, 3.4e38), (-np.inf, np.inf)][i])
+        gaps.append(rng.random((h, w)) < 0.2 if i in (0, 3) else None)
+    table = theme.lut("viridis")
+    many = colorize_cells(datas, levels, table, gaps)
+    for d, lv, g, got in zip(datas, levels, gaps, many):
+        np.testing.assert_array_equal(got, theme.colorize(d, lv, table, g))
+    assert colorize_cells([], [], table, []) == []
