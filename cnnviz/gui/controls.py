@@ -40,6 +40,7 @@ from ..settings import (
     Settings,
 )
 from . import theme
+from .steady import SteadyLabel
 
 LOG_MIN, LOG_MAX = -6.0, 3.0  # the slider's sigma_w^2 range, in decades
 TICKS_PER_DECADE = 100
@@ -87,7 +88,9 @@ class InitVarianceControl(QWidget):
         # No validator: one would drop a '-' or letters silently; a refusal is said instead (error).
         self.field.setToolTip("σ_w²: type a number (e.g. 0.01 or 2e-3) and press Enter")
         self.field.setMaximumWidth(110)
-        self.info = QLabel(" ")  # short lines, never wrapped (see the rule row)
+        # short lines, never wrapped (see the rule row); its size only grows, so a new value
+        # (every step of a drag) repaints the label alone, not the controls' layout (gui/steady.py)
+        self.info = SteadyLabel(" ")
         self.info.setTextFormat(Qt.TextFormat.RichText)
         self.buttons: dict[str, QToolButton] = {}
         # One row, never wrapped: the panel is as wide as this row needs at the current zoom
