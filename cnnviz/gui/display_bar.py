@@ -23,6 +23,7 @@ class DisplayBar(QWidget):
         super().__init__(parent)
         self._view = view
         self._signed = False
+        self._shown: tuple[ViewState, int, bool] | None = None  # what show_view last showed
         h = QHBoxLayout(self)
         h.setContentsMargins(2, 0, 2, 0)
         self.cmap_box = QComboBox()

@@ -26,12 +26,16 @@ import gc
 import math
 import time
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QObject
 from PySide6.QtWidgets import QAbstractSlider, QWidget
 
 from ..core.result import Profile, Result
 from ..core.result import profile as make_profile
+
+if TYPE_CHECKING:
+    from .main_window import MainWindow
 
 FPS_WINDOW_S = 2.0  # achieved fps over the last two seconds
 SECONDARY_INTERVAL_S = 0.1  # the curves, the pyramid strip and the inspector: ten times a second at most
@@ -101,18 +105,19 @@ class DragWatch(QObject):
     """Tells the window's :class:`Pacer` while a slider of the controls is held down, and calls
     ``window.streaming_stopped`` when the last one is let go (the result is then made whole)."""
 
-    def __init__(self, window) -> None:
+    def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
+        self._window = window
         self._sliders = window.controls.findChildren(QAbstractSlider)
         for slider in self._sliders:  # bound methods of this GUI-thread object
             slider.sliderPressed.connect(self._pressed)
             slider.sliderReleased.connect(self._released)
 
     def _pressed(self) -> None:
-        self.parent().pacer.dragging = True
+        self._window.pacer.dragging = True
 
     def _released(self) -> None:
-        window = self.parent()
+        window = self._window
         window.pacer.dragging = any(s.isSliderDown() for s in self._sliders)
         if not window.pacer.dragging:
             window.streaming_stopped()
@@ -127,13 +132,14 @@ class CalmCollector(QObject):
 
     frozen = False
 
-    def __init__(self, window) -> None:
+    def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
+        self._window = window
         if not CalmCollector.frozen:
             window.result_drawn.connect(self._drawn)
 
     def _drawn(self, *_) -> None:
-        self.parent().result_drawn.disconnect(self._drawn)
+        self._window.result_drawn.disconnect(self._drawn)
         if not CalmCollector.frozen:
             CalmCollector.frozen = True
             # No gc.collect() first: it is itself such a pause. Garbage alive now stays (a few

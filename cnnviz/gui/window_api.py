@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from ..view_state import ViewState
     from .actions import Actions
     from .camera import LiveCamera
+    from .pacing import Pacer
     from .playback import Playback
     from .source import Source
     from .source_panel import SourcePanel
@@ -39,6 +40,10 @@ if TYPE_CHECKING:
         camera: LiveCamera
         playback: Playback
         source_panel: SourcePanel  # built by LayoutMixin, used by SourceMixin
+        pacer: Pacer
+
+        @property
+        def streaming(self) -> bool: ...
 
         def request(self, settings: Settings) -> None: ...
         def say(self, message: str, ms: int = 8000) -> None: ...
