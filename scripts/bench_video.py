@@ -28,6 +28,7 @@ import json
 import os
 import platform
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -266,6 +267,7 @@ def window_playback(
                     r["draw_ms"].append(statistics.median(d for _, d in got))
                 pump(30, idle)
                 rss.append((time.perf_counter() - start, rss_bytes()))
+    clip_fps = w.playback.fps
     w.shutdown()
     w.close()
     out = {}
@@ -281,7 +283,8 @@ def window_playback(
         "reps": reps,
         "depth": depth,
         "channels": channels,
-        "clip_fps": 25,
+        "clip": path.name,
+        "clip_fps": clip_fps,
         "rss_mib": [(round(t, 1), round(r / 2**20, 1)) for t, r in rss],
         "compute": "stub (one cached Result: decode, draw and paint only)" if stub else "engine.run per frame",
         "runs": out,
@@ -331,6 +334,11 @@ def window_memory(path: Path, size: int, depth: int, channels: int, minutes: flo
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(allow_abbrev=False, description=__doc__.splitlines()[0])
     parser.add_argument("--video", type=Path, default=SAMPLE_VIDEO)
+    parser.add_argument(
+        "--clip-fps",
+        type=int,
+        help="play the sample zoom made at this frame rate (in a temporary folder) instead of --video",
+    )
     parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512])
     parser.add_argument("--depth", type=int, default=6)
     parser.add_argument("--channels", type=int, default=16)
@@ -348,6 +356,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=6.0, help="length of each window playback run")
     parser.add_argument("--reps", type=int, default=3, help="interleaved repetitions of the window runs")
     args = parser.parse_args(argv)
+    if args.clip_fps:
+        # The sample zoom made at this rate: a 60 fps clip at 1x asks the window for a display's
+        # refresh with every frame shown, without the frames a faster clock makes it decode and skip.
+        from make_sample_video import make
+
+        folder = Path(tempfile.mkdtemp(prefix="cnnviz-bench-"))
+        args.video = make(folder / f"chelsea_zoom_{args.clip_fps}fps.mp4", 4.0, args.clip_fps, 512)
     if args.window and args.window_minutes:
         res = window_memory(args.video, 256, args.depth, args.channels, args.window_minutes)
         print(f"window memory loop at 256^2, {res['minutes']} min, {res['frames_drawn']} frames drawn:")
@@ -368,7 +383,7 @@ def main(argv: list[str] | None = None) -> int:
             f"window playback, depth {args.depth}, torch threads {res['torch_threads']}, "
             f"OMP_NUM_THREADS {res['omp_num_threads']}, decoder threads 1"
         )
-        print(f"  compute: {res['compute']}")
+        print(f"  clip: {res['clip']} at {res['clip_fps']:g} fps; compute: {res['compute']}")
         print(f"  resident memory (s, MiB) after each run: {res['rss_mib']}")
         for key, r in res["runs"].items():
             print(
