@@ -159,11 +159,19 @@ class ContextKeys(QObject):
                     return b
         return None
 
+    def _for_this_window(self, obj: QObject) -> bool:
+        """The key is this window's: it is the active window, or the key goes to one of its widgets
+        (seen under X without a window manager: after a file dialog closed, no window was made
+        active again, and Space opened the focused combo box instead of playing the clip)."""
+        if QApplication.activeWindow() is self.window:
+            return True
+        return isinstance(obj, QWidget) and obj.window() is self.window
+
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:
         kind = event.type()
         if kind not in (QEvent.Type.ShortcutOverride, QEvent.Type.KeyPress):
             return False
-        if QApplication.activeWindow() is not self.window or not isinstance(event, QKeyEvent):
+        if not isinstance(event, QKeyEvent) or not self._for_this_window(obj):
             return False
         b = self.match(event)
         if b is None:

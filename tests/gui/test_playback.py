@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from clips import noise, read_code, write_audio_only, write_clip
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QWidget
 
 from cnnviz.settings import Settings
 
@@ -52,6 +53,26 @@ def _shown(qtbot, window, index: int, timeout: int = 30_000) -> None:
         return read_code(image) == index and window.drawn_generation >= window.worker.latest_generation
 
     qtbot.waitUntil(done, timeout=timeout)
+
+
+def test_space_plays_with_focus_on_a_combo_box_of_a_window_not_made_active(qtbot, make_window, clip, no_traceback):
+    """After a file dialog closes, the focus may sit on the colour map's combo box and (under X
+    without a window manager) no window is active again: Space must still play the clip, and not
+    open the combo box."""
+    w = make_window()
+    assert w.open_file(str(clip))
+    _shown(qtbot, w, 0)
+    other = QWidget()  # some other window is the active one, as far as Qt knows
+    qtbot.addWidget(other)
+    other.show()
+    other.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is other)
+    combo = w.display_bar.cmap_box
+    combo.setFocus()
+    qtbot.keyClick(combo, Qt.Key.Key_Space)
+    assert w.playback.playing
+    assert not combo.view().isVisible()
+    w.playback.pause()
 
 
 def test_a_clip_plays_frames_advance_and_results_are_drawn(qtbot, make_window, clip, no_traceback):
