@@ -69,16 +69,12 @@ def main() -> int:
         stages.append(r.timings)
     names = list(stages[0])
     median_stages = {n: round(statistics.median(s.get(n, 0.0) for s in stages), 2) for n in names}
-    # torch.profiler records the calling thread: the side thread's work (engine.OVERLAP, where
-    # torch leaves a core idle) is moved onto it for the operator table, so every operator shows.
-    overlap = getattr(engine, "OVERLAP", None)
-    if overlap is not None:
-        engine.OVERLAP = False
+    # torch.profiler records the calling thread: the side thread's work (where torch leaves a
+    # core idle) is moved onto it for the operator table, so every operator shows.
+    serial = {"side_thread": False} if "side_thread" in inspect.signature(engine.run).parameters else {}
     with profile(activities=[ProfilerActivity.CPU]) as prof:
         for _ in range(5):
-            engine.run(settings, frame, **kw)
-    if overlap is not None:
-        engine.OVERLAP = overlap
+            engine.run(settings, frame, **kw, **serial)
     table = prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=args.rows)
     fb = median_stages.get("forward", 0.0) + median_stages.get("backward", 0.0)
     what = ", ".join(f"{k}={v}" for k, v in kw.items()) or "(no profiles: the full Result)"
@@ -89,7 +85,7 @@ def main() -> int:
     )
     print(head)
     print("stages (ms, medians): " + ", ".join(f"{k} {v}" for k, v in median_stages.items()))
-    side = "" if overlap is None else " (every stage on the calling thread, so the profiler sees them all)"
+    side = "" if not serial else " (every stage on the calling thread, so the profiler sees them all)"
     print(f"torch.profiler, 5 runs{side}, by self CPU time:")
     print(table)
     out = Path(args.json)

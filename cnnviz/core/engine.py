@@ -145,6 +145,7 @@ def _pyramid_result(
     prof: Profile,
     lap: Lap,
     progress: Callable[[float], None] | None = None,
+    side_thread: bool | None = None,
 ) -> tuple[PyramidResult, tuple[CostRow, ...]]:
     k, depth, J, D = settings.k, settings.depth, settings.channels, settings.kernel
     # channels_last (NHWC) runs the small-channel convolutions ~1.6x faster on the CPU,
@@ -177,7 +178,7 @@ def _pyramid_result(
     # What needs no gradient (level 0's statistics and the theory they start, display maps,
     # the equivariance pass, the pyramid strip) runs beside the backward pass on a spare
     # core, or before it where there is none (see _side_thread).
-    side = _Side(settings, frame, net, layers, pyr, prof, cancel)
+    side = _Side(settings, frame, net, layers, pyr, prof, cancel, _side_thread(side_thread))
     job = _Job(side.run, side.threaded)
     if job.done():  # run here, now: a failure or a cancel stops the run before the backward pass
         job.result()
@@ -284,6 +285,7 @@ class _Side:
         pyr: list[torch.Tensor],
         prof: Profile,
         cancel: Callable[[], bool] | None,
+        threaded: bool,
     ) -> None:
         self.settings, self.frame, self.net, self.layers, self.pyr = settings, frame, net, layers, pyr
         self.prof, self.cancel = prof, cancel
@@ -293,7 +295,7 @@ class _Side:
         self.mf: theory.MeanField | None = None
         self.stop = False
         self.timings: dict[str, float] = {}
-        self.threaded = _side_thread()  # on the side thread beside the backward pass, else before it
+        self.threaded = threaded  # on the side thread beside the backward pass, else before it
         self.acts_too = self.threaded and not prof.equivariance
         self.acts_ready = threading.Event()
         self.acts: list[LayerStats] = []
@@ -382,14 +384,17 @@ class _Side:
         )
 
 
-def _side_thread() -> bool:
-    """Whether a run's gradient-free work goes to a second thread: only where torch leaves a
-    core idle (the app's policy on a 2-core machine: 1 torch thread). There it overlaps the
-    backward pass; with every core busy it would only steal torch's (issue 16's oversubscription)."""
-    return OVERLAP and torch.get_num_threads() < available_cores()
+def _side_thread(requested: bool | None) -> bool:
+    """Whether a run's gradient-free work goes to a second thread: where the caller asks for it
+    (None: :data:`OVERLAP`) and torch leaves a core idle (the app's policy on a 2-core machine:
+    1 torch thread). There it overlaps the backward pass; with every core busy it would only
+    steal torch's (issue 16's oversubscription)."""
+    wanted = OVERLAP if requested is None else requested
+    return wanted and torch.get_num_threads() < available_cores()
 
 
-# False (or CNNVIZ_SIDE_THREAD=0): every stage on the calling thread, one after another
+# The process's default for engine.run(side_thread=None). False (or CNNVIZ_SIDE_THREAD=0):
+# every stage on the calling thread, one after another
 OVERLAP = os.environ.get("CNNVIZ_SIDE_THREAD", "1").strip() != "0"
 
 
@@ -580,6 +585,7 @@ def _run_on(
     cancel: Callable[[], bool] | None,
     prof: Profile,
     progress: Callable[[float], None] | None = None,
+    side_thread: bool | None = None,
 ) -> dict[str, Any]:
     lap = Lap()
     out: dict[str, Any] = {}
@@ -587,7 +593,7 @@ def _run_on(
     if not residual_mode:
         if frame is None:
             raise SettingsError("no image to run the network on")
-        out["pyramid"], costs = _pyramid_result(settings, frame, device, cancel, prof, lap, progress)
+        out["pyramid"], costs = _pyramid_result(settings, frame, device, cancel, prof, lap, progress, side_thread)
         out["costs"] = cost.with_torch_flops(costs, settings.kernel) if settings.mode == "cost" else costs
         lap("cost")
     else:
@@ -612,6 +618,7 @@ def run(
     display_size: int | None = None,
     equivariance: bool | None = None,
     progress: Callable[[float], None] | None = None,
+    side_thread: bool | None = None,
 ) -> Result:
     """Compute what ``settings`` and ``profile`` ask for on ``frame``.
 
@@ -633,6 +640,8 @@ def run(
     the backward pass; the numbers are the same either way. Its stages are timed as
     ``"side stats"``, ``"side theory"``, ``"side maps"``, ``"side equivariance"`` in
     ``Result.timings`` (they overlap the others; ``"total"`` is the wall time).
+    ``side_thread=False`` keeps every stage on the calling thread (the window: its GUI thread
+    draws on that idle core); None follows :data:`OVERLAP` (on unless CNNVIZ_SIDE_THREAD=0).
 
     ``cancel`` is polled between levels; when it returns True, :class:`Cancelled` is raised
     (a newer request won); inside a convolution too large to wait for it is polled between row
@@ -662,7 +671,7 @@ def run(
     device, warnings = pick_device(settings.device)
     budget.check(settings, str(device))  # refuse what cannot fit, before allocating (one line)
     try:
-        out = _run_on(settings, frame, device, cancel, prof, progress)
+        out = _run_on(settings, frame, device, cancel, prof, progress, side_thread)
     except Cancelled:
         raise
     except CnnvizError:
@@ -673,7 +682,7 @@ def run(
             warnings.append(f"{device.type} failed ({str(err).splitlines()[0][:120]}); ran on the CPU instead")
             device = torch.device("cpu")
             try:
-                out = _run_on(settings, frame, device, cancel, prof, progress)
+                out = _run_on(settings, frame, device, cancel, prof, progress, side_thread)
             except (RuntimeError, MemoryError) as err2:
                 raise EngineError(
                     _memory_message(settings) if _is_oom(err2) else f"computation failed: {str(err2).splitlines()[0]}"

@@ -31,6 +31,7 @@ from ..errors import CnnvizError
 from ..settings import Settings
 
 # Fields a slider changes continuously: a new value does not cancel the running job.
+SIDE_THREAD = os.environ.get("CNNVIZ_SIDE_THREAD", "").strip() == "1"  # the window's runs: serial unless "1"
 SWITCH_INTERVAL_S = 0.001  # the GIL hand-over between this thread and the GUI thread (see _load_engine)
 
 SOFT_FIELDS = frozenset({"init", "residual_init", "unit_init"})
@@ -66,7 +67,7 @@ def _warm_up(engine, settings: Settings | None) -> None:
         return
     try:
         tiny = settings.replace(mode="pyramid", size=32, depth=min(settings.depth, 5), residual=False)
-        engine.run(tiny, np.zeros((32, 32, 3), np.float32))
+        engine.run(tiny, np.zeros((32, 32, 3), np.float32), side_thread=SIDE_THREAD)
     except Exception:  # a warm-up must never cost the real request anything
         pass
 
@@ -86,8 +87,9 @@ class _Thread(QThread):
 
 
 class ComputeWorker(QObject):
-    """Runs ``engine.run(settings, frame, cancel=..., source=..., progress=..., selected=..., profile=...)``
-    off the GUI thread (``selected`` and ``profile`` are passed only when a request sets them);
+    """Runs ``engine.run(settings, frame, cancel=..., source=..., progress=..., side_thread=...,
+    selected=..., profile=...)`` off the GUI thread (``selected`` and ``profile`` are passed only
+    when a request sets them; ``side_thread`` is :data:`SIDE_THREAD`);
     ``progress(fraction)`` is re-emitted as the :attr:`progress` signal with the job's generation."""
 
     result_ready = Signal(int, object)  # generation, Result
@@ -204,10 +206,6 @@ class ComputeWorker(QObject):
         from ..core.device import available_devices, configure_threads
 
         configure_threads()
-        # engine.run's side thread takes the core the GUI thread draws on: measured on the quiet
-        # 2-core host it cost the window (playback at 2x 41.6 -> 33.6 fps at 256^2, longest stall
-        # in a drag 23 -> 169 ms), so the window runs each stage serially; CNNVIZ_SIDE_THREAD=1 opts in.
-        engine.OVERLAP = os.environ.get("CNNVIZ_SIDE_THREAD", "").strip() == "1"
         # The GIL: after each torch operator this thread waits for it while the GUI thread runs
         # Python (drawing, painting), by default up to 5 ms per hand-over. At 1 ms, playback at 2x
         # in the window went from 31-34 to 36-37 fps at 256^2 (quiet 2-core host, paired runs).
@@ -237,7 +235,11 @@ class ComputeWorker(QObject):
                 if run is None:
                     self.failed.emit(job.generation, message)
                     continue
-                extra: dict[str, object] = {}
+                # engine.run's side thread takes the core the GUI thread draws on: measured on the
+                # quiet 2-core host it cost the window (playback at 2x 41.6 -> 33.6 fps at 256^2,
+                # longest stall in a drag 23 -> 169 ms), so the window's runs are serial; exports
+                # and movies made in the same process keep the engine's default.
+                extra: dict[str, object] = {"side_thread": SIDE_THREAD}
                 if job.selected is not None:
                     extra["selected"] = job.selected
                 if job.profile != "interactive":

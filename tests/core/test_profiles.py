@@ -147,10 +147,9 @@ def test_the_side_thread_changes_no_number(image, monkeypatch, activation, equiv
     (without the equivariance pass the side thread also summarises the activations)."""
     s = Settings(size=64, depth=4, channels=5, activation=activation, seed=4)
     runs = {}
+    monkeypatch.setattr(engine, "available_cores", lambda: torch.get_num_threads() + 1)
     for overlap in (True, False):
-        monkeypatch.setattr(engine, "OVERLAP", overlap)
-        monkeypatch.setattr(engine, "available_cores", lambda: torch.get_num_threads() + 1)
-        runs[overlap] = engine.run(s, image, profile="export", equivariance=equivariance)
+        runs[overlap] = engine.run(s, image, profile="export", equivariance=equivariance, side_thread=overlap)
         assert any(k.startswith("side ") for k in runs[overlap].timings) == overlap
     a, b = runs[True].pyramid, runs[False].pyramid
     for st, ref in zip(a.layers, b.layers):
