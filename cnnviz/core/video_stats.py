@@ -149,13 +149,18 @@ def decode_ahead(frames: Iterator, depth: int = 2) -> Iterator:
 
 
 def iter_frame_stats(
-    reader: FrameSource, settings: Settings, indices: Sequence[int], cancel: Callable[[], bool] | None = None
+    reader: FrameSource,
+    settings: Settings,
+    indices: Sequence[int],
+    cancel: Callable[[], bool] | None = None,
+    side_thread: bool | None = None,
 ) -> Iterator[FrameStats]:
     """``engine.run`` on each frame in ``indices`` (increasing); yields one :class:`FrameStats` each.
 
     The reader must fit frames to ``settings.size``. The layers are those of
     ``Result.pyramid.layers``: L_{l,s} ``[1, C, n, n]``. Frames are decoded one step ahead on
     a thread (:func:`decode_ahead`), so ``decode_ms`` is the time spent waiting for a frame.
+    ``side_thread`` is passed to ``engine.run`` (the window's passes run serially).
     """
     settings = pyramid_settings(settings)
     if reader.size != settings.size:
@@ -169,7 +174,12 @@ def iter_frame_stats(
             return
         t1 = time.perf_counter()
         result = engine.run(
-            settings, frame.rgb, profile="stats", cancel=cancel, source=f"{name} frame {frame.index}"
+            settings,
+            frame.rgb,
+            profile="stats",
+            cancel=cancel,
+            source=f"{name} frame {frame.index}",
+            side_thread=side_thread,
         )  # the per-frame table shows numbers only
         t2 = time.perf_counter()
         assert result.pyramid is not None

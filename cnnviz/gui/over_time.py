@@ -78,6 +78,7 @@ class ClipPass(QThread):
     def run(self) -> None:
         from ..core.video_stats import iter_frame_stats, iter_video_net_stats, window_targets
         from ..io.video import VideoReader
+        from .worker import SIDE_THREAD  # the window's runs are serial (see gui/worker.py)
 
         s = self.settings
         try:
@@ -92,7 +93,11 @@ class ClipPass(QThread):
                     # thread of its own, and a cancel must never leave that thread inside FFmpeg
                     # while this one closes the reader (a crash, seen when Cancel was pressed).
                     targets = list(range(self.count))
-                    it = (fs for i in targets for fs in list(iter_frame_stats(reader, s, [i], self.cancel.is_set)))
+                    it = (
+                        fs
+                        for i in targets
+                        for fs in list(iter_frame_stats(reader, s, [i], self.cancel.is_set, side_thread=SIDE_THREAD))
+                    )
                 for done, fs in enumerate(it, start=1):
                     if self.cancel.is_set():
                         break
