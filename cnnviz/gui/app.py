@@ -287,6 +287,7 @@ def _gui(
     run.window = window
     if run.signal is not None:
         return 0  # launch() stops cleanly
+    fit_to_screen(window)
     window.show()
     if deck is not None:
         window.lecture.open(deck, deck_index, full_screen=True)
@@ -301,6 +302,22 @@ def _gui(
         window.save_state()
     window.shutdown()
     return int(code)
+
+
+def fit_to_screen(window, available=None) -> None:
+    """Make ``window`` no larger than the screen's free area (``available``, a QRect; default: that
+    of the window's screen) before it is shown: a 1280x720 projector gets a 1280x720 window, not
+    the 1600x900 default hanging off its edges, and what the window lays out for its height (the
+    over-time dock of a clip opens only from 800 pixels) is decided for the screen it is on."""
+    if available is None:
+        screen = window.screen()
+        if screen is None:
+            return
+        available = screen.availableGeometry()
+    w, h = min(window.width(), available.width()), min(window.height(), available.height())
+    if (w, h) != (window.width(), window.height()):
+        window.resize(w, h)
+        window.move(available.topLeft())
 
 
 def open_window(

@@ -233,3 +233,22 @@ def test_status_bar_and_devices(qtbot, main_window):
         if name in ("cuda", "mps") and not model.item(i).isEnabled():
             assert reason  # an unavailable device says why
     assert model.item(combo.findData("cpu")).isEnabled()
+
+
+def test_a_window_opened_on_a_small_screen_fits_it(qtbot, make_window, tmp_path):
+    """On a 1280x720 projector the window is 1280x720, not the 1600x900 default off its edges,
+    and a clip opened then keeps its height for the maps (no over-time dock below 800 pixels)."""
+    from clips import write_clip
+    from PySide6.QtCore import QRect
+
+    from cnnviz.gui.app import fit_to_screen
+
+    w = make_window()
+    w.resize(1600, 900)
+    fit_to_screen(w, QRect(0, 0, 1280, 720))
+    assert (w.width(), w.height()) == (1280, 720)
+    fit_to_screen(w, QRect(0, 0, 1920, 1080))  # a larger screen leaves it as it is
+    assert (w.width(), w.height()) == (1280, 720)
+    assert w.open_file(str(write_clip(tmp_path / "count.mp4", n=5)))
+    qtbot.wait(50)  # the dock decides once the event loop runs
+    assert w.playback.active and not w.playback.over_time.isVisible()
