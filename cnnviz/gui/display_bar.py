@@ -90,7 +90,7 @@ class DisplayBar(QWidget):
         drawn layers are signed (tanh, identity), so the box shows the diverging map they are
         drawn with (None keeps the last)."""
         shown = (view, channels, self._signed if signed is None else signed)
-        if shown == getattr(self, "_shown", None):  # every result of a clip asks: nothing to redo
+        if shown == self._shown:  # every result of a clip asks: nothing to redo
             return
         self._shown = shown
         self._view = view

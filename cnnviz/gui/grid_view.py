@@ -126,44 +126,6 @@ class DiagramText(QGraphicsTextItem):
         return self.boundingRect().width() * self.scale()
 
 
-def colorize_cells(
-    datas: list[np.ndarray],
-    levels: list[tuple[float, float]],
-    table: np.ndarray,
-    gaps: list[np.ndarray | None],
-) -> list[np.ndarray]:
-    """:func:`cnnviz.colours.colorize` of many images in one pass, pixel for pixel the same.
-
-    datas: float ``[H_i, W_i]``; levels: (lo, hi) of each; table: uint8 ``[256, 4]``; gaps: bool
-    ``[H_i, W_i]`` drawn transparent, or None. Returns RGBA uint8 ``[H_i, W_i, 4]`` per image
-    (views into one buffer). A grid has ~40 small maps: one pass costs a few numpy calls, not
-    a few hundred (the GUI thread does this for every frame of a clip).
-    """
-    if not datas:
-        return []
-    sizes = np.array([d.size for d in datas])
-    flat = np.concatenate([d.ravel() for d in datas], dtype=np.float64)  # float64 like colorize
-    lo = np.array([float(a) for a, _ in levels])
-    hi = np.array([float(b) for _, b in levels])
-    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
-        scale = np.where(hi > lo, 255.0 / np.where(hi > lo, hi - lo, 1.0), 0.0)
-        idx = (flat - np.repeat(lo, sizes)) * np.repeat(scale, sizes)
-        finite = np.isfinite(idx)
-        np.clip(idx, 0, 255, out=idx)
-        idx[~finite] = 0
-    rgba = table[idx.astype(np.uint8)]
-    if not finite.all():
-        rgba[~np.isfinite(flat)] = theme.NONFINITE_RGBA
-    if any(g is not None for g in gaps):
-        mask = np.concatenate([g.ravel() if g is not None else np.zeros(d.size, bool) for d, g in zip(datas, gaps)])
-        rgba[mask] = 0
-    out, start = [], 0
-    for d in datas:
-        out.append(rgba[start : start + d.size].reshape(*d.shape, 4))
-        start += d.size
-    return out
-
-
 def decade_ticks(lo: float, hi: float) -> list[list[tuple[float, str]]]:
     """Colour-bar ticks for log10 values: whole decades written as powers of ten, at most ~7."""
     if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
@@ -484,7 +446,7 @@ class FeatureGridView(QWidget):
             if bad != cell.frame.isVisible():
                 cell.frame.setVisible(bad)
                 cell.title.set_html(self._title_html(key, bad))
-        coloured = colorize_cells(
+        coloured = theme.colorize_many(
             [im.data for _, im in maps], [c.levels for c, _ in maps], table, [im.gap_mask for _, im in maps]
         )
         for (cell, _), pixels in zip(maps, coloured):

@@ -15,7 +15,6 @@ operations on the settings: nothing is computed here.
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject
@@ -30,7 +29,6 @@ if TYPE_CHECKING:
     from .main_window import MainWindow
 
 WARN_SECONDS = 2.0  # an estimate longer than this is said, and the run shows its progress
-FREE_MEMORY_AGE_S = 1.0  # the free memory is read again after this long
 WARN_MEMORY = 0.5  # ... and so is one that needs more than this fraction of the memory available
 STEPS = 1000  # the progress bar's resolution
 
@@ -64,10 +62,6 @@ class LongRuns(QObject):
         self.window = window
         self.generation: int | None = None  # the long request whose progress the bar shows
         self.estimate: budget.Estimate | None = None
-        # submitted() runs for every frame of a clip: the estimate of the same settings is kept,
-        # and the free memory (files under /proc and /sys) read at most once a second
-        self._est_of: tuple[Settings, budget.Estimate | None] | None = None
-        self._free_at: tuple[str, float, int | None] | None = None  # (device, when, bytes)
         self.bar = QProgressBar()
         self.bar.setRange(0, STEPS)
         self.bar.setMaximumWidth(180)
@@ -101,15 +95,13 @@ class LongRuns(QObject):
 
     def submitted(self, generation: int, settings: Settings) -> None:
         """A request went to the worker: say its estimate and show its progress when it is long."""
-        if self._est_of is not None and self._est_of[0] == settings:
-            est = self._est_of[1]
-        else:
-            try:
-                est = estimate_of(settings)
-            except SettingsError:
-                est = None
-            self._est_of = (settings, est)
-        free = self._free_memory(_device(settings))
+        # runs for every frame of a clip: both are cached in core (the estimate per shape, the
+        # host's memory for a second), a few microseconds here
+        try:
+            est = estimate_of(settings)
+        except SettingsError:
+            est = None
+        free = budget.available_memory(_device(settings))
         big = est is not None and free is not None and est.bytes > WARN_MEMORY * free
         if est is None or not (est.seconds > WARN_SECONDS or big):
             if self.generation is not None:
@@ -120,12 +112,6 @@ class LongRuns(QObject):
         self.bar.show()
         self.cancel_button.show()
         self.window.say(describe(est), 0)
-
-    def _free_memory(self, device: str) -> int | None:
-        now = time.monotonic()
-        if self._free_at is None or self._free_at[0] != device or now - self._free_at[1] >= FREE_MEMORY_AGE_S:
-            self._free_at = (device, now, budget.available_memory(device))
-        return self._free_at[2]
 
     def _on_progress(self, generation: int, fraction: float) -> None:
         if generation == self.generation:

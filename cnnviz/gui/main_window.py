@@ -111,7 +111,7 @@ class MainWindow(LayoutMixin, SourceMixin, QMainWindow):
         self.lecture: Lecture = Lecture(self)  # decks (gui/lecture.py)
         self.compare: Compare = Compare(self)  # A/B (gui/compare.py)
         watch_sliders(self)
-        self.drags = DragWatch(self)  # a held slider paces the drawing like a playing clip (gui/pacing.py)
+        DragWatch(self)  # a held slider paces the drawing like a playing clip (gui/pacing.py)
         CalmCollector(self)  # no full garbage collection of the libraries mid-drag (gui/pacing.py)
         watch_shown(self.curves, self._on_curves_shown)
         export_actions.install(self)  # right-click a plot or the grid: export or copy it

@@ -19,6 +19,7 @@ from ..colours import (  # noqa: F401 - the window reaches these through theme
     NONFINITE_RGBA,
     SIGNED_ACTIVATIONS,
     colorize,
+    colorize_many,
     data_range,
     finite_range,
     is_signed,

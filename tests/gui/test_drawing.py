@@ -158,7 +158,6 @@ def test_while_frames_stream_the_readout_ends_on_the_last_result(qtbot, settle, 
 
 
 def test_the_grid_colours_many_maps_at_once_exactly_as_one_at_a_time():
-    from cnnviz.gui.grid_view import colorize_cells
 
     rng = np.random.default_rng(3)
     datas, levels, gaps = [], [], []
@@ -172,7 +171,7 @@ def test_the_grid_colours_many_maps_at_once_exactly_as_one_at_a_time():
         levels.append([(-1.0, 1.0), (0.0, 0.0), (2.0, 1.0), (-0.5, 2.5), (0.0, 3.4e38), (-np.inf, np.inf)][i])
         gaps.append(rng.random((h, w)) < 0.2 if i in (0, 3) else None)
     table = theme.lut("viridis")
-    many = colorize_cells(datas, levels, table, gaps)
+    many = theme.colorize_many(datas, levels, table, gaps)
     for d, lv, g, got in zip(datas, levels, gaps, many):
         np.testing.assert_array_equal(got, theme.colorize(d, lv, table, g))
-    assert colorize_cells([], [], table, []) == []
+    assert theme.colorize_many([], [], table, []) == []
