@@ -24,9 +24,9 @@ from ..errors import CnnvizError, SettingsError
 from ..settings import SATURATION, Settings
 from . import budget, cost, theory
 from .device import available_cores, pick_device
+from .frame_cache import FrameWork, work_for
 from .init import resolve_init_var, scale_net_fan_in
 from .progress import Tracker, pyramid_total, residual_total
-from .pyramid import image_pyramid
 from .residual import ResidualStack
 from .result import DISPLAY_SIZE, CostRow, LayerStats, Profile, PyramidResult, ResidualResult, Result
 from .result import profile as make_profile
@@ -45,15 +45,16 @@ class EngineError(CnnvizError):
 
 def to_network_input(frame: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
     """frame: float32 ``[N, N, 3]`` in [0, 1] -> ``[1, 3, N, N]`` minus :data:`INPUT_OFFSET`."""
-    x = torch.from_numpy(np.ascontiguousarray(frame, dtype=np.float32)).to(device)
-    return (x.permute(2, 0, 1).unsqueeze(0) - INPUT_OFFSET).contiguous()
+    return _network_input_nhwc(frame, device).contiguous()
 
 
 def _network_input_nhwc(frame: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
     """:func:`to_network_input` in the channels_last layout the engine's convolutions want: the
     frame's own ``[N, N, 3]`` memory order, so no layout copy is made (same values)."""
-    x = torch.from_numpy(np.ascontiguousarray(frame, dtype=np.float32)).to(device)
-    return x.permute(2, 0, 1).unsqueeze(0) - INPUT_OFFSET
+    # the offset in numpy, into a new array: the frame may be read-only (torch warns on those)
+    x = np.empty(frame.shape, np.float32)
+    np.subtract(frame, np.float32(INPUT_OFFSET), out=x, dtype=np.float32)
+    return torch.from_numpy(x).to(device).permute(2, 0, 1).unsqueeze(0)
 
 
 _TORCH_COPY = 65_536  # from this many values on, torch makes the copy where it has threads to spare
@@ -150,8 +151,10 @@ def _pyramid_result(
     k, depth, J, D = settings.k, settings.depth, settings.channels, settings.kernel
     # channels_last (NHWC) runs the small-channel convolutions ~1.6x faster on the CPU,
     # forward and backward (measured in scripts/bench.py).
-    x = _network_input_nhwc(frame, device)
-    pyr = image_pyramid(x)  # channels_last in, channels_last out: no layout copies
+    # the pyramid and level 0's numbers depend on the frame only: kept while the same frame
+    # comes back (a slider drag; see frame_cache)
+    work = work_for(frame, device, _network_input_nhwc)
+    pyr = work.pyr
     # max_scales only shapes unshared weights; shared ones keep one network across input sizes
     net = _scale_net(
         J,
@@ -178,7 +181,7 @@ def _pyramid_result(
     # What needs no gradient (level 0's statistics and the theory they start, display maps,
     # the equivariance pass, the pyramid strip) runs beside the backward pass on a spare
     # core, or before it where there is none (see _side_thread).
-    side = _Side(settings, frame, net, layers, pyr, prof, cancel, _side_thread(side_thread))
+    side = _Side(settings, work, net, layers, prof, cancel, _side_thread(side_thread))
     job = _Job(side.run, side.threaded)
     if job.done():  # run here, now: a failure or a cancel stops the run before the backward pass
         job.result()
@@ -279,15 +282,14 @@ class _Side:
     def __init__(
         self,
         settings: Settings,
-        frame: np.ndarray,
+        work: FrameWork,
         net: ScaleSharedNet,
         layers: list[list[torch.Tensor]],
-        pyr: list[torch.Tensor],
         prof: Profile,
         cancel: Callable[[], bool] | None,
         threaded: bool,
     ) -> None:
-        self.settings, self.frame, self.net, self.layers, self.pyr = settings, frame, net, layers, pyr
+        self.settings, self.work, self.net, self.layers = settings, work, net, layers
         self.prof, self.cancel = prof, cancel
         self.threads = torch.get_num_threads()
         self.theory_ready = threading.Event()
@@ -320,11 +322,12 @@ class _Side:
         if torch.get_num_threads() != self.threads:  # a fresh thread may start with torch's default
             torch.set_num_threads(self.threads)
         lap = Lap()
-        settings, layers, pyr, prof = self.settings, self.layers, self.pyr, self.prof
+        settings, layers, work, prof = self.settings, self.layers, self.work, self.prof
         k, depth = settings.k, settings.depth
         # Level 0 first: its measured mean squares q_{0,s} start the mean-field recursion.
-        self.stats0 = layer_stats_batch(
-            [(m, 0, s, None, prof.wants_histogram(0, s), {}) for s, m in enumerate(layers[0])]
+        hist0 = tuple(prof.wants_histogram(0, s) for s in range(len(layers[0])))
+        self.stats0 = work.stats0(
+            hist0, lambda: layer_stats_batch([(m, 0, s, None, hist0[s], {}) for s, m in enumerate(layers[0])])
         )
         lap("stats")
         args = (
@@ -347,10 +350,10 @@ class _Side:
         self._check()
         size = prof.display_size
         maps = {}
+        strip: tuple[np.ndarray, ...] = (work.image,)
         if size > 0:
-            for s in range(k + 1):  # a pyramid level shrunk by 2^j is the level j scales coarser
-                j = max(0, (k - s) - (size.bit_length() - 1))
-                maps[0, s] = _numpy(pyr[s + j][0])
+            maps0, strip = work.display(size, lambda: _level0_display(work, size))
+            maps.update(maps0)
             maps.update(
                 {
                     (level, s): _display(m, size)
@@ -361,10 +364,7 @@ class _Side:
         maps_full = {}
         if prof.full_maps:
             maps_full = {(level, s): _numpy(m[0]) for level, maps_l in enumerate(layers) for s, m in enumerate(maps_l)}
-        image = np.array(self.frame, dtype=np.float32, order="C", copy=True)
-        image.flags.writeable = False  # shared by .image and .pyramid[0]
-        # The pyramid strip is for display only; profiles without display maps skip it.
-        strip: tuple[np.ndarray, ...] = (image, *(_hwc(p) for p in pyr[1:] if size > 0))
+        image = work.image
         lap("maps")
         self._check()
         if prof.equivariance:
@@ -382,6 +382,18 @@ class _Side:
             theory_var_local=None if local is None else local.var,
             theory_grad_rms_local=None if local is None else local.grad_rms,
         )
+
+
+def _level0_display(work: FrameWork, size: int) -> tuple[dict[tuple[int, int], np.ndarray], tuple[np.ndarray, ...]]:
+    """Level 0's display maps ``[3, n, n]`` (n at most ``size``) and the pyramid strip (``work.image``,
+    then each level ``[n, n, 3]`` RGB in [0, 1]) of one frame."""
+    pyr = work.pyr
+    k = len(pyr) - 1
+    maps = {}
+    for s in range(k + 1):  # a pyramid level shrunk by 2^j is the level j scales coarser
+        j = max(0, (k - s) - (size.bit_length() - 1))
+        maps[0, s] = _numpy(pyr[s + j][0])
+    return maps, (work.image, *(_hwc(p) for p in pyr[1:]))
 
 
 def _side_thread(requested: bool | None) -> bool:

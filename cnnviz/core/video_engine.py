@@ -203,8 +203,10 @@ def _run_on(
     timings: dict[str, float] = {}
     t = time.perf_counter()
     net = video_net_for(settings).to(device)
-    x = torch.from_numpy(np.ascontiguousarray(frames)).to(device)  # [T, N, N, 3]
-    x = (x.permute(3, 0, 1, 2).unsqueeze(0) - INPUT_OFFSET).contiguous()  # [1, 3, T, N, N]
+    # the offset in numpy, into a new array: frames may be read-only (torch warns on those)
+    shifted = np.empty(frames.shape, np.float32)  # [T, N, N, 3]
+    np.subtract(frames, np.float32(INPUT_OFFSET), out=shifted, dtype=np.float32)
+    x = torch.from_numpy(shifted).to(device).permute(3, 0, 1, 2).unsqueeze(0).contiguous()  # [1, 3, T, N, N]
     multiplies = net.multiplies(x.shape)
     with torch.enable_grad():
         outs = net(x, cancel, grad_from_level=1)

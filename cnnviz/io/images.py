@@ -48,6 +48,7 @@ from typing import IO
 import numpy as np
 from PIL import Image, ImageOps
 
+from ..core.frozen import freeze
 from ..errors import InputError
 from ..settings import SIZE_MAX, SIZE_MIN, is_power_of_two
 
@@ -367,8 +368,17 @@ def fit_to_size(rgb: np.ndarray, size: int) -> tuple[np.ndarray, FitInfo]:
     """Centre-crop ``rgb`` to a square and resize it to ``size``.
 
     rgb: float32 ``[H, W, 3]`` in [0, 1] (uint8 ``[H, W, 3]`` is accepted too).
-    Returns float32 ``[size, size, 3]`` in [0, 1], C-contiguous, and a :class:`FitInfo`.
+    Returns float32 ``[size, size, 3]`` in [0, 1], C-contiguous, and a :class:`FitInfo`. The
+    frame is a new read-only array (never a view of ``rgb``): nothing changes it after it is
+    made, so the engine may keep what it computes from it (cnnviz.core.frame_cache).
     """
+    out, info = _fit(rgb, size)
+    if np.may_share_memory(out, rgb):
+        out = np.array(out, dtype=np.float32, order="C")
+    return freeze(out), info
+
+
+def _fit(rgb: np.ndarray, size: int) -> tuple[np.ndarray, FitInfo]:
     _check_size(size)
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.shape[0] < 1 or rgb.shape[1] < 1:
         raise InputError(f"expected an RGB picture [H, W, 3], got shape {tuple(rgb.shape)}")
