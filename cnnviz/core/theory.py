@@ -21,6 +21,7 @@ levels), so these functions return ``inf``/``nan`` there instead of warning or r
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -72,6 +73,15 @@ def border_taps(n: int, kernel: int, stride: int) -> float:
             f"border taps need n >= 1, an odd kernel and stride 1 or 2, not n={n}, kernel={kernel}, stride={stride}"
         )
     return float(_tap_counts_1d(n, kernel, stride).mean() ** 2)
+
+
+@functools.lru_cache(maxsize=32)
+def _taps(k: int, kernel: int) -> tuple[np.ndarray, np.ndarray]:
+    """(T_1(2^e), T_2(2^e)) for e = 0..k, float64 ``[k + 1]`` each (read-only: shared)."""
+    t1 = np.array([border_taps(2**e, kernel, 1) for e in range(k + 1)])
+    t2 = np.array([border_taps(2**e, kernel, 2) for e in range(k + 1)])
+    t1.flags.writeable = t2.flags.writeable = False
+    return t1, t2
 
 
 def _f_and_df(activation: str, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -229,21 +239,17 @@ def scale_net_mean_field(
     shape = (depth + 1, k + 1)
     v, q, m, var, r = (np.full(shape, np.nan) for _ in range(5))
     q[0] = q0
-    t1 = {}
-    t2 = {}
-    for e in range(k + 1):
-        t1[2**e] = border_taps(2**e, kernel, 1)
-        t2[2**e] = border_taps(2**e, kernel, 2)
-
-    def size(level: int, scale: int) -> int:
-        return 2 ** (k - level - scale)
+    # T_1(2^e), T_2(2^e) for e = 0..k; map (l, s) has side 2^(k - l - s). Each level is one
+    # vector step over its scales (a video frame's new q0 misses the engine's cache every frame).
+    t1, t2 = _taps(k, kernel)
 
     # 0 * inf (a zero init on an overflowed layer) is NaN, and we let it be: no warnings.
     with np.errstate(over="ignore", invalid="ignore"):
         for lvl in range(depth):
             fan = init_vars[lvl] * (in_channels if lvl == 0 else channels)
-            for s in range(k - lvl):  # output (lvl + 1, s) exists iff lvl + 1 + s <= k
-                v[lvl + 1, s] = fan * (t1[size(lvl, s + 1)] * q[lvl, s + 1] + t2[size(lvl, s)] * q[lvl, s])
+            n_out = k - lvl  # output (lvl + 1, s) exists iff lvl + 1 + s <= k
+            e = k - lvl - np.arange(n_out + 1)  # side exponent of input (lvl, s), s = 0..n_out
+            v[lvl + 1, :n_out] = fan * (t1[e[1:]] * q[lvl, 1 : n_out + 1] + t2[e[:-1]] * q[lvl, :n_out])
             mm, qq, _ = activation_moments(activation, v[lvl + 1])
             m[lvl + 1], q[lvl + 1] = mm, qq
             # q - m^2 is inf - inf once q overflows (the variance is then inf too), and can
@@ -255,14 +261,14 @@ def scale_net_mean_field(
             r[depth, : k - depth + 1] = 1.0
         for lvl in range(depth - 1, 0, -1):
             g = init_vars[lvl] * channels
-            for s in range(k - lvl + 1):
-                n = size(lvl, s)
-                acc = 0.0
-                if s >= 1:  # the <- branch of output (lvl + 1, s - 1)
-                    acc += t1[n] * c[lvl + 1, s - 1] * r[lvl + 1, s - 1]
-                if lvl + 1 + s <= k:  # the ^ branch of output (lvl + 1, s)
-                    acc += t2[n] / 4.0 * c[lvl + 1, s] * r[lvl + 1, s]
-                r[lvl, s] = g * acc
+            n_in = k - lvl + 1  # scales s = 0..k - lvl of level lvl
+            e = k - lvl - np.arange(n_in)
+            acc = np.zeros(n_in)
+            # the <- branch of output (lvl + 1, s - 1), s >= 1
+            acc[1:] += t1[e[1:]] * c[lvl + 1, : n_in - 1] * r[lvl + 1, : n_in - 1]
+            # the ^ branch of output (lvl + 1, s), where lvl + 1 + s <= k
+            acc[: n_in - 1] += t2[e[: n_in - 1]] / 4.0 * c[lvl + 1, : n_in - 1] * r[lvl + 1, : n_in - 1]
+            r[lvl, :n_in] = g * acc
         grad_rms = np.sqrt(r)
     return MeanField(k=k, depth=depth, v=v, q=q, mean=m, var=var, r=r, grad_rms=grad_rms)
 

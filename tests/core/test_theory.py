@@ -186,6 +186,55 @@ def test_mean_field_hand_computed_tiny_case():
     np.testing.assert_allclose(mf.grad_rms, np.sqrt(mf.r), equal_nan=True)
 
 
+def _mean_field_by_loops(q0, k, depth, J, D, init_vars, activation, in_channels=3):
+    """docs/theory.md's recursions written out, one output (l, s) at a time."""
+    shape = (depth + 1, k + 1)
+    v, q, m, var, r = (np.full(shape, np.nan) for _ in range(5))
+    q[0] = q0
+    with np.errstate(over="ignore", invalid="ignore"):
+        for lvl in range(depth):
+            fan = init_vars[lvl] * (in_channels if lvl == 0 else J)
+            for s in range(k - lvl):
+                n_left, n_up = 2 ** (k - lvl - s - 1), 2 ** (k - lvl - s)
+                v[lvl + 1, s] = fan * (border_taps(n_left, D, 1) * q[lvl, s + 1] + border_taps(n_up, D, 2) * q[lvl, s])
+            mm, qq, _ = activation_moments(activation, v[lvl + 1])
+            m[lvl + 1], q[lvl + 1] = mm, qq
+            var[lvl + 1] = np.where(np.isinf(qq), qq, np.maximum(qq - mm * mm, 0.0))
+        _, _, c = activation_moments(activation, v)
+        r[depth, : k - depth + 1] = 1.0
+        for lvl in range(depth - 1, 0, -1):
+            for s in range(k - lvl + 1):
+                n = 2 ** (k - lvl - s)
+                acc = 0.0
+                if s >= 1:
+                    acc += border_taps(n, D, 1) * c[lvl + 1, s - 1] * r[lvl + 1, s - 1]
+                if lvl + 1 + s <= k:
+                    acc += border_taps(n, D, 2) / 4.0 * c[lvl + 1, s] * r[lvl + 1, s]
+                r[lvl, s] = init_vars[lvl] * J * acc
+    return v, q, m, var, r
+
+
+@pytest.mark.parametrize(
+    ("k", "depth", "J", "D", "activation", "init_vars", "q0"),
+    [
+        (8, 6, 16, 3, "relu", [2 / 27] + [2 / 144] * 5, None),
+        (9, 8, 16, 3, "tanh", [1 / 27] + [1 / 144] * 7, None),
+        (5, 5, 4, 5, "sigmoid", [0.3] * 5, None),
+        (6, 3, 8, 3, "relu", [1e30] * 3, None),  # overflow to inf
+        (6, 4, 8, 3, "tanh", [0.0, 0.5, 0.5, 0.5], None),  # a zero init
+        (4, 2, 2, 1, "identity", [1.0, 1.0], [0.2, np.inf, 0.1, np.nan, 0.0]),
+    ],
+)
+def test_mean_field_equals_its_recursion_written_one_map_at_a_time(k, depth, J, D, activation, init_vars, q0):
+    """The vectorised recursion gives the explicit per-map loop's floats exactly."""
+    q0 = np.linspace(0.05, 0.2, k + 1) if q0 is None else np.array(q0)
+    mf = scale_net_mean_field(q0, k, depth, J, D, init_vars, activation)
+    for got, want in zip(
+        (mf.v, mf.q, mf.mean, mf.var, mf.r), _mean_field_by_loops(q0, k, depth, J, D, init_vars, activation)
+    ):
+        np.testing.assert_array_equal(got, want)
+
+
 def test_mean_field_nan_pattern_and_top_gradient():
     k, depth = 7, 5
     mf = scale_net_mean_field(np.full(k + 1, 0.1), k, depth, 8, 3, [0.02] * depth, "tanh")
