@@ -331,6 +331,64 @@ def window_memory(path: Path, size: int, depth: int, channels: int, minutes: flo
     }
 
 
+def beside_gui(
+    path: Path, size: int, depth: int, channels: int, runs: int, blocks: int = 4, busy_ms: float = 8.0
+) -> dict:
+    """engine.run per frame (playback profile, the window's way: every stage on the calling
+    thread) alone, and beside a thread that runs Python for ``busy_ms`` of every 16.7 ms (a GUI
+    thread drawing each frame of a 60 fps clip: about what the window's does). Both hold the
+    GIL in turns: each torch call lets go of it and waits to take it back, so the calls a frame
+    makes, not only their arithmetic, set how much a busy GUI slows the compute. Alone and beside
+    alternate in ``blocks`` blocks of ``runs`` frames each; medians over all blocks."""
+    import statistics
+    import threading
+
+    settings = Settings(size=size, depth=depth, channels=channels, device="cpu")
+    with VideoReader(path, size=size) as reader:
+        frames = [f.rgb for _, f in zip(range(32), reader)]
+    for f in frames[:5]:
+        engine.run(settings, f, profile="playback", side_thread=False)
+    period = 1 / 60
+    stop = threading.Event()
+
+    def gui() -> None:
+        while not stop.is_set():
+            t0 = time.perf_counter()
+            x = 0
+            while time.perf_counter() - t0 < busy_ms / 1e3:
+                for i in range(100):
+                    x += i
+            stop.wait(max(0.0, period - (time.perf_counter() - t0)))
+
+    times: dict[str, list[float]] = {"alone": [], "beside": []}
+    for block in range(2 * blocks):
+        which = "beside" if block % 2 else "alone"
+        thread = threading.Thread(target=gui, daemon=True) if which == "beside" else None
+        if thread is not None:
+            stop.clear()
+            thread.start()
+        for i in range(runs):
+            t = time.perf_counter()
+            engine.run(settings, frames[i % len(frames)], profile="playback", side_thread=False)
+            times[which].append((time.perf_counter() - t) * 1e3)
+        if thread is not None:
+            stop.set()
+            thread.join()
+    med = {k: statistics.median(v) for k, v in times.items()}
+    p90 = {k: sorted(v)[int(0.9 * len(v))] for k, v in times.items()}
+    return {
+        "size": size,
+        "depth": depth,
+        "busy_ms_per_16_7_ms": busy_ms,
+        "frames_each": len(times["alone"]),
+        "alone_ms": med["alone"],
+        "beside_ms": med["beside"],
+        "alone_p90_ms": p90["alone"],
+        "beside_p90_ms": p90["beside"],
+        "slowdown": med["beside"] / med["alone"],
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(allow_abbrev=False, description=__doc__.splitlines()[0])
     parser.add_argument("--video", type=Path, default=SAMPLE_VIDEO)
@@ -355,6 +413,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stub-compute", action="store_true", help="--window without torch: the pipeline alone")
     parser.add_argument("--seconds", type=float, default=6.0, help="length of each window playback run")
     parser.add_argument("--reps", type=int, default=3, help="interleaved repetitions of the window runs")
+    parser.add_argument(
+        "--beside-gui",
+        action="store_true",
+        help="only engine.run per frame alone and beside a GUI-like busy Python thread (JSON: video_beside_gui.json)",
+    )
     args = parser.parse_args(argv)
     if args.clip_fps:
         # The sample zoom made at this rate: a 60 fps clip at 1x asks the window for a display's
@@ -401,6 +464,21 @@ def main(argv: list[str] | None = None) -> int:
 
     policy = configure_threads(args.threads)
     print(f"threads: {policy.describe()}", flush=True)
+    if args.beside_gui:
+        sys.setswitchinterval(0.001)  # the window's (cnnviz.gui.worker)
+        found = [beside_gui(args.video, size, args.depth, args.channels, 60) for size in args.sizes]
+        for r in found:
+            print(
+                f"  {r['size']}^2 depth {r['depth']}, engine.run per frame (playback): alone {r['alone_ms']:.2f} ms "
+                f"(p90 {r['alone_p90_ms']:.2f}), beside a thread busy {r['busy_ms_per_16_7_ms']:g} of every 16.7 ms "
+                f"{r['beside_ms']:.2f} ms (p90 {r['beside_p90_ms']:.2f}): {r['slowdown']:.2f}x"
+            )
+        out = {"runs": found, "threads": policy.describe(), "load_before": os.getloadavg()}
+        path = args.json.with_name("video_beside_gui.json") if args.json.name == "video.json" else args.json
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(out, indent=2))
+        print(f"wrote {path}")
+        return 0
     load_before = os.getloadavg() if hasattr(os, "getloadavg") else None
 
     with VideoReader(args.video, size=None) as reader:

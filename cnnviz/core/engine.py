@@ -51,41 +51,47 @@ def to_network_input(frame: np.ndarray, device: torch.device | str = "cpu") -> t
 def _network_input_nhwc(frame: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
     """:func:`to_network_input` in the channels_last layout the engine's convolutions want: the
     frame's own ``[N, N, 3]`` memory order, so no layout copy is made (same values)."""
-    # the offset in numpy, into a new array: the frame may be read-only (torch warns on those)
+    # the offset in numpy, into a new array: the frame may be read-only (torch warns on those);
+    # the layout as a numpy view too (torch takes any strides): one torch call, not four
     x = np.empty(frame.shape, np.float32)
     np.subtract(frame, np.float32(INPUT_OFFSET), out=x, dtype=np.float32)
-    return torch.from_numpy(x).to(device).permute(2, 0, 1).unsqueeze(0)
+    t = torch.from_numpy(x[None].transpose(0, 3, 1, 2))  # [1, 3, N, N], channels_last memory
+    return t if torch.device(device).type == "cpu" else t.to(device)
 
 
 _TORCH_COPY = 65_536  # from this many values on, torch makes the copy where it has threads to spare
 
 
 def _numpy(t: torch.Tensor) -> np.ndarray:
-    """A fresh C-contiguous float32 numpy copy of ``t`` (one copy, whatever t's layout)."""
-    t = t.detach()
+    """``t[0]`` of a batch ``[1, ...]`` as a fresh C-contiguous float32 numpy copy (one copy,
+    whatever t's layout).
+
+    On the CPU it takes no torch call but numpy's view (``numpy(force=True)`` detaches in C++):
+    each torch call from Python lets go of the GIL and waits to take it back, which beside a busy
+    GUI thread cost more than the small maps' copies themselves."""
     if t.device.type != "cpu" or t.dtype != torch.float32:
-        t = t.to("cpu", torch.float32)
+        t = t.detach().to("cpu", torch.float32)
     if t.numel() >= _TORCH_COPY and torch.get_num_threads() > 1:
         # numpy's transposing copy of a channels_last map is one thread; torch's uses them all
         # (at 2 threads 69 us for 16x128x128 against 119; at one thread numpy's is the faster)
-        return t.clone(memory_format=torch.contiguous_format).numpy()
-    return np.array(t.numpy(), dtype=np.float32, order="C", copy=True)
+        return t.detach()[0].clone(memory_format=torch.contiguous_format).numpy()
+    return np.array(t.numpy(force=True)[0], dtype=np.float32, order="C", copy=True)
 
 
 def _hwc(p: torch.Tensor) -> np.ndarray:
     """A pyramid level ``[1, 3, n, n]`` (network input) -> a fresh float32 ``[n, n, 3]`` RGB image in
     [0, 1]: one pass, since the engine's channels_last pyramid already has that memory order."""
-    t = p[0].detach().permute(1, 2, 0).to("cpu", torch.float32)
-    return np.ascontiguousarray(t.numpy() + np.float32(INPUT_OFFSET))
+    if p.device.type != "cpu" or p.dtype != torch.float32:
+        p = p.detach().to("cpu", torch.float32)
+    return np.ascontiguousarray(p.numpy(force=True)[0].transpose(1, 2, 0) + np.float32(INPUT_OFFSET))
 
 
 def _display(m: torch.Tensor, size: int) -> np.ndarray:
     """``[1, C, n, n]`` -> float32 ``[C, min(n, size), ...]``, average-pooled when larger."""
     n = m.shape[-1]
-    m = m.detach()
     if n > size:
-        m = F.avg_pool2d(m, n // size)
-    return _numpy(m[0])
+        m = F.avg_pool2d(m.detach(), n // size)
+    return _numpy(m)
 
 
 class Lap:
@@ -188,7 +194,7 @@ def _pyramid_result(
         lap.skip()  # its stages are timed by its own clock, added below
     try:
         with torch.enable_grad():
-            g_top = _top_gradient([m.shape for m in layers[depth]], settings.seed, device)
+            g_top = _top_gradient(tuple(m.shape for m in layers[depth]), settings.seed, device)
             inputs = [m for level in layers[1:] for m in level]
             if cancel is not None:  # the backward pass stops at the next layer once a newer request came:
                 for level in layers[1:depth]:  # asked as a level's finest map's gradient is complete, before
@@ -219,7 +225,7 @@ def _pyramid_result(
         else:
             stats = side.stats0 + layer_stats_batch(_upper_layers(layers, prof, mf, mult, grad_of), side.saturation)
         lap("stats")
-        grads_full = {key: _numpy(g[0]) for key, g in grad_of.items()} if prof.full_maps else {}
+        grads_full = {key: _numpy(g) for key, g in grad_of.items()} if prof.full_maps else {}
         lap("maps")
     except BaseException:
         side.stop = True  # a failure or a cancel here: the side job stops at its next step,
@@ -363,7 +369,7 @@ class _Side:
             )
         maps_full = {}
         if prof.full_maps:
-            maps_full = {(level, s): _numpy(m[0]) for level, maps_l in enumerate(layers) for s, m in enumerate(maps_l)}
+            maps_full = {(level, s): _numpy(m) for level, maps_l in enumerate(layers) for s, m in enumerate(maps_l)}
         image = work.image
         lap("maps")
         self._check()
@@ -392,7 +398,7 @@ def _level0_display(work: FrameWork, size: int) -> tuple[dict[tuple[int, int], n
     maps = {}
     for s in range(k + 1):  # a pyramid level shrunk by 2^j is the level j scales coarser
         j = max(0, (k - s) - (size.bit_length() - 1))
-        maps[0, s] = _numpy(pyr[s + j][0])
+        maps[0, s] = _numpy(pyr[s + j])
     return maps, (work.image, *(_hwc(p) for p in pyr[1:]))
 
 
@@ -446,11 +452,12 @@ class _Job:
         return self._value
 
 
-def _top_gradient(shapes: list[torch.Size], seed: int, device: torch.device) -> list[torch.Tensor]:
+@functools.lru_cache(maxsize=8)
+def _top_gradient(shapes: tuple[torch.Size, ...], seed: int, device: torch.device) -> tuple[torch.Tensor, ...]:
     """The seeded N(0, 1) injected at every scale of the top level, drawn on the CPU so every
-    device gets the same numbers."""
+    device gets the same numbers; drawn once per shapes and seed (autograd only reads them)."""
     gen = torch.Generator().manual_seed(int(seed) + 1)
-    return [torch.randn(shape, generator=gen).to(device) for shape in shapes]
+    return tuple(torch.randn(shape, generator=gen).to(device) for shape in shapes)
 
 
 @functools.lru_cache(maxsize=16)
@@ -510,7 +517,7 @@ def _max_abs_diff(a: torch.Tensor, b: torch.Tensor, in_place: bool) -> tuple[flo
     too). On the CPU by numpy over views of their memory (a's overwritten when ``in_place``):
     about 8 us a map where torch's calls and its aminmax took 15-20, with no per-map sync."""
     if a.device.type == b.device.type == "cpu" and a.dtype == b.dtype and a.dtype in (torch.float32, torch.float64):
-        av, bv = a.detach().numpy(), b.detach().numpy()  # numpy follows any strides, channels_last too
+        av, bv = a.numpy(force=True), b.numpy(force=True)  # numpy follows any strides, channels_last too
         with np.errstate(invalid="ignore"):  # inf - inf: NaN, as in torch
             d = np.subtract(av, bv, out=av if in_place else None)
             return max(float(d.max()), -float(d.min())), max(float(bv.max()), -float(bv.min()))

@@ -142,7 +142,7 @@ def _cpu_values(x: torch.Tensor) -> np.ndarray | None:
     a layout that would need a copy (numpy's own view and flags: a third of torch's calls)."""
     if x.device.type != "cpu" or x.dtype not in (torch.float32, torch.float64):
         return None
-    a = x.detach().numpy()
+    a = x.numpy(force=True)  # a view; no torch call that lets go of the GIL (engine._numpy)
     if not a.flags.c_contiguous and a.ndim == 4:
         a = a.transpose(0, 2, 3, 1)  # channels_last memory is NHWC
     if not a.flags.c_contiguous:

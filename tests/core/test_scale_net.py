@@ -9,6 +9,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from cnnviz.core import pyramid
 from cnnviz.core.pyramid import image_pyramid
 from cnnviz.core.scale_net import Cancelled, ScaleSharedNet
 from cnnviz.errors import SettingsError
@@ -21,6 +22,21 @@ def test_pyramid_is_the_seeds_2x2_average_by_hand():
     # I_1[y=0, x=0] = (0 + 1 + 4 + 5) / 4; I_1[y=1, x=0] = (8 + 9 + 12 + 13) / 4 ...
     assert pyr[1][0, 0].tolist() == [[2.5, 4.5], [10.5, 12.5]]
     assert pyr[2][0, 0].item() == pytest.approx(7.5)
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_every_pyramid_level_is_the_formula_exactly_on_both_paths(channels_last):
+    """Large levels by the seed's formula term by term, small ones by avg_pool2d: the same floats
+    (bitwise), so the shrunk image's pyramid is the image's own and equivariance stays exact."""
+    x = torch.rand(1, 3, 128, 128, generator=torch.Generator().manual_seed(1)) - 0.5
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    pyr = image_pyramid(x)
+    want = x
+    for level in pyr[1:]:
+        want = (want[..., ::2, ::2] + want[..., ::2, 1::2] + want[..., 1::2, ::2] + want[..., 1::2, 1::2]) * 0.25
+        assert torch.equal(level, want), level.shape
+    assert 0 < pyramid.POOL_UPTO < 64  # both paths were taken
 
 
 @pytest.mark.parametrize("shape", [(1, 3, 6, 6), (1, 3, 4, 8), (3, 4)])
