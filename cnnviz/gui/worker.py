@@ -32,7 +32,9 @@ from ..settings import Settings
 
 # Fields a slider changes continuously: a new value does not cancel the running job.
 SIDE_THREAD = os.environ.get("CNNVIZ_SIDE_THREAD", "").strip() == "1"  # the window's runs: serial unless "1"
-SWITCH_INTERVAL_S = 0.001  # the GIL hand-over between this thread and the GUI thread (see _load_engine)
+# the GIL hand-over between this thread and the GUI thread (see _load_engine); CNNVIZ_SWITCH_MS
+# sets it for a benchmark
+SWITCH_INTERVAL_S = float(os.environ.get("CNNVIZ_SWITCH_MS", "1")) / 1e3
 
 SOFT_FIELDS = frozenset({"init", "residual_init", "unit_init"})
 
