@@ -199,7 +199,7 @@ def _pyramid_result(
             if cancel is not None:  # the backward pass stops at the next layer once a newer request came:
                 for level in layers[1:depth]:  # asked as a level's finest map's gradient is complete, before
                     level[0].register_hook(_cancel_hook(cancel))  # its largest convolution (a hook per map cost more)
-            grads = torch.autograd.grad(layers[depth], inputs, grad_outputs=g_top)
+            grads = _grad(list(layers[depth]), inputs, g_top)
         lap("backward")
         grad_of = {}
         it = iter(grads)
@@ -452,6 +452,24 @@ class _Job:
         return self._value
 
 
+SCALAR_TOP_UPTO = 65_536  # top-level values up to which _grad injects them through a scalar
+
+
+def _grad(
+    outputs: list[torch.Tensor], inputs: list[torch.Tensor], g_top: tuple[torch.Tensor, ...], retain_graph: bool = False
+) -> tuple[torch.Tensor, ...]:
+    """``torch.autograd.grad(outputs, inputs, grad_outputs=g_top)``, the same floats.
+
+    Tensor ``grad_outputs`` make torch import its symbolic-shapes module (and sympy) at the
+    first call, about 0.2 s of the first result on the thread the window draws beside; a small
+    top level injects them as the gradient of the scalar sum(outputs * g_top) instead, whose
+    gradient with respect to each output is g_top exactly (1.0 * g)."""
+    if sum(o.numel() for o in outputs) > SCALAR_TOP_UPTO:
+        return torch.autograd.grad(outputs, inputs, grad_outputs=g_top, retain_graph=retain_graph)
+    total = sum(((o * g).sum() for o, g in zip(outputs, g_top)), torch.zeros((), device=outputs[0].device))
+    return torch.autograd.grad(total, inputs, retain_graph=retain_graph)
+
+
 @functools.lru_cache(maxsize=8)
 def _top_gradient(shapes: tuple[torch.Size, ...], seed: int, device: torch.device) -> tuple[torch.Tensor, ...]:
     """The seeded N(0, 1) injected at every scale of the top level, drawn on the CPU so every
@@ -578,7 +596,7 @@ def _residual_result(
             for m in outs[:-1]:
                 if m.requires_grad:
                     m.register_hook(_cancel_hook(cancel))
-        grads = torch.autograd.grad(outs[-1], outs, grad_outputs=g_top)
+        grads = _grad([outs[-1]], outs, (g_top,))
     lap("backward")
     stats = [
         layer_stats(m, level, 0, g, hist=prof.histograms != "none") for level, (m, g) in enumerate(zip(outs, grads))

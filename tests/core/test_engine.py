@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -303,3 +306,30 @@ def test_a_cancel_during_the_backward_pass_stops_it_at_the_next_layer(image, mon
     with pytest.raises(Cancelled):
         engine.run(Settings(size=64, depth=4), image, cancel=cancel)
     assert calls["in_backward"]
+
+
+def test_the_top_gradient_through_a_scalar_gives_the_same_floats():
+    """engine._grad injects a small top level's seeded gradient as d/dL of sum(L * g): every
+    gradient equals autograd's with grad_outputs, bitwise."""
+    net = ScaleSharedNet(3, 4, 3, 3, "relu", "he", True, 0).requires_grad_(False)
+    x = torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(2)) - 0.5
+    layers = net(image_pyramid(x), grad_from_level=1)
+    inputs = [m for level in layers[1:] for m in level]
+    g_top = engine._top_gradient(tuple(m.shape for m in layers[3]), 7, torch.device("cpu"))
+    by_scalar = engine._grad(list(layers[3]), inputs, g_top, retain_graph=True)
+    by_tensors = torch.autograd.grad(layers[3], inputs, grad_outputs=g_top)
+    assert all(torch.equal(a, b) for a, b in zip(by_scalar, by_tensors, strict=True))
+
+
+def test_the_first_result_does_not_import_sympy():
+    """torch imports its symbolic shapes (and sympy, ~0.2 s) for tensor grad_outputs; the
+    engine's first run, which the window waits for, does not."""
+    code = (
+        "import sys, numpy as np\n"
+        "from cnnviz.core import engine\n"
+        "from cnnviz.settings import Settings\n"
+        "engine.run(Settings(size=32, depth=5), np.zeros((32, 32, 3), np.float32))\n"
+        "print('sympy' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
+    assert out.stdout.strip() == "False"
