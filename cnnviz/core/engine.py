@@ -51,12 +51,15 @@ def to_network_input(frame: np.ndarray, device: torch.device | str = "cpu") -> t
 def _network_input_nhwc(frame: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
     """:func:`to_network_input` in the channels_last layout the engine's convolutions want: the
     frame's own ``[N, N, 3]`` memory order, so no layout copy is made (same values)."""
-    # the offset in numpy, into a new array: the frame may be read-only (torch warns on those);
-    # the layout as a numpy view too (torch takes any strides): one torch call, not four
+    # the offset in numpy, into a new array: the frame may be read-only (torch warns on those)
     x = np.empty(frame.shape, np.float32)
     np.subtract(frame, np.float32(INPUT_OFFSET), out=x, dtype=np.float32)
-    t = torch.from_numpy(x[None].transpose(0, 3, 1, 2))  # [1, 3, N, N], channels_last memory
-    return t if torch.device(device).type == "cpu" else t.to(device)
+    t = torch.from_numpy(x)
+    if torch.device(device).type != "cpu":
+        t = t.to(device)
+    # [1, 3, N, N] with the strides torch's own permute gives (which pick the convolutions'
+    # layout for weights that are not channels_last, the unshared ones)
+    return t.permute(2, 0, 1).unsqueeze(0)
 
 
 _TORCH_COPY = 65_536  # from this many values on, torch makes the copy where it has threads to spare

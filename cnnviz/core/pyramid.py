@@ -18,7 +18,14 @@ def _mean2x2(i: torch.Tensor) -> torch.Tensor:
     # The seed's formula term by term: on the CPU this is ~3x faster than avg_pool2d for large
     # 3-channel images, and gives the same floats (checked bitwise, tests/core/test_scale_net.py).
     if i.shape[-1] <= POOL_UPTO and not (i.requires_grad and torch.is_grad_enabled()):
-        return F.avg_pool2d(i, 2)
+        out = F.avg_pool2d(i, 2)
+        # avg_pool2d may answer a channels_last level in NCHW (it reads the size-1 batch's
+        # stride); the formula keeps the input's layout, which the convolutions' choice follows
+        if i.is_contiguous(memory_format=torch.channels_last) and not out.is_contiguous(
+            memory_format=torch.channels_last
+        ):
+            out = out.contiguous(memory_format=torch.channels_last)
+        return out
     return (i[..., ::2, ::2] + i[..., ::2, 1::2] + i[..., 1::2, ::2] + i[..., 1::2, 1::2]) * 0.25
 
 
