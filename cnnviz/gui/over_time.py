@@ -120,7 +120,13 @@ class OverTimeView(QWidget):
         super().__init__(parent)
         self.playback = playback
         self.rows: dict[int, dict[str, np.ndarray]] = {}
+        self._have = np.zeros(0, dtype=bool)  # frames with a row (see _store)
+        self._table: dict[str, np.ndarray] = {name: np.zeros((0, 0)) for name, _ in _FIELDS}
         self._key: tuple | None = None
+        self._key_of = None  # the Settings whose network key _key is
+        self._shown: dict[str, tuple] = {}  # per plot: (x range, y range, ticks) as set
+        self._legend_html = ""
+        self._drawn: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # per plot: (frames [n], log10 values [n, L + 1])
         self._count = 0
         self._zoom = 1.0
         self._pass: ClipPass | None = None
@@ -182,18 +188,54 @@ class OverTimeView(QWidget):
     def reset(self, count: int) -> None:
         self.cancel_pass()
         self._count = count
-        self.rows.clear()
-        self._key = None
+        self._clear()
+        self._key = self._key_of = None
         self._redraw()
 
+    def _clear(self) -> None:
+        self.rows.clear()
+        self._have = np.zeros(0, dtype=bool)
+        self._table = {name: np.zeros((0, 0)) for name, _ in _FIELDS}
+
+    def _store(self, index: int, row: dict[str, np.ndarray]) -> None:
+        """Keep ``row`` in the tables the redraw reads: ``_table[field]`` float64 ``[frames, L + 1]``
+        by frame index (NaN where a level has no value), ``_have`` bool ``[frames]``."""
+        n_levels = len(row[_FIELDS[0][0]])
+        if self._table[_FIELDS[0][0]].shape[1] != n_levels and self._have.any():
+            # another number of levels under the same network key: lay the tables out anew
+            rows = dict(self.rows)
+            self._clear()
+            self.rows.update(rows)
+            for i, r in rows.items():
+                self._store(i, r)
+            return
+        if index >= self._have.size or self._table[_FIELDS[0][0]].shape[1] != n_levels:
+            size = max(index + 1, self._count, 2 * self._have.size)
+            have = np.zeros(size, dtype=bool)
+            have[: self._have.size] = self._have
+            self._have = have
+            for name, _ in _FIELDS:
+                old = self._table[name]
+                table = np.full((size, n_levels), np.nan)
+                if old.shape[1] == n_levels:
+                    table[: old.shape[0]] = old
+                self._table[name] = table
+        self._have[index] = True
+        for name, _ in _FIELDS:
+            v = row[name]
+            self._table[name][index, : len(v)] = v
+
     def add(self, index: int, settings, row: dict[str, np.ndarray]) -> None:
-        key = _network_key(settings)
-        if key != self._key:
-            if self._pass is not None and self._key is not None:
-                self.cancel_pass()
-            self.rows.clear()
-            self._key = key
+        if settings is not self._key_of:  # every frame of a clip brings the same Settings
+            self._key_of = settings
+            key = _network_key(settings)
+            if key != self._key:
+                if self._pass is not None and self._key is not None:
+                    self.cancel_pass()
+                self._clear()
+                self._key = key
         self.rows[int(index)] = row
+        self._store(int(index), row)
         if not self.playback.playing:  # a step, a scrub, the first frame: at once
             self._redraw_timer.stop()
             self._redraw()
@@ -223,38 +265,61 @@ class OverTimeView(QWidget):
                 line.setValue(self._cursor_index)
 
     def _redraw(self) -> None:
-        frames = sorted(self.rows)
-        n_levels = max((len(r["var"]) for r in self.rows.values()), default=0)
+        """Every level's curve against the frame index, from the tables (numpy: a redraw costs
+        about the same for a clip of 100 frames or 10,000)."""
+        have = self._have
+        frames = np.flatnonzero(have)
+        n_levels = self._table[_FIELDS[0][0]].shape[1] if frames.size else 0
         colors = theme.scale_colors(max(n_levels, 1))
         pens = [theme.pen(c, self._zoom) for c in colors]
-        x = np.array(frames, dtype=np.float64)
+        x = frames.astype(np.float64)
         for name, _ in _FIELDS:
             plot = self.plot[name]
-            table = np.full((len(frames), n_levels), np.nan)
-            for r, f in enumerate(frames):
-                v = self.rows[f][name]
-                table[r, : len(v)] = v
+            table = self._table[name][frames]
             with np.errstate(divide="ignore", invalid="ignore"):
                 logs = np.where(np.isfinite(table) & (table > 0), np.log10(table), np.nan)  # view coords: log10
             lines = [(x, logs[:, level], pens[level]) for level in range(n_levels)]
             few = len(frames) <= 12  # dots while stepping; lines alone once the clip plays
             dots = [(x, logs[:, level], pg.mkBrush(colors[level])) for level in range(n_levels)] if few else []
             self.curves[name].set_data(lines, dots, 6 * self._zoom)
-            plot.setXRange(0, max(1, self._count - 1), padding=0.02)
+            self._drawn[name] = (x, logs)
+            x_range = (0, max(1, self._count - 1))
+            y_range = ticks = None
             if np.isfinite(logs).any():
                 lo, hi = float(np.nanmin(logs)), float(np.nanmax(logs))
                 e0, e1 = math.floor(lo), math.ceil(hi) + (math.ceil(hi) == math.floor(lo))
-                plot.setYRange(e0, e1, padding=0.02)
+                y_range = (e0, e1)
                 step = max(1, (e1 - e0 + 2) // 3)  # a short plot: two or three labelled decades
-                plot.getAxis("left").setTicks([[(e, theme.fmt(10.0**e)) for e in range(e0, e1 + 1, step)], []])
+                ticks = [[(e, theme.fmt(10.0**e)) for e in range(e0, e1 + 1, step)], []]
+            elif not n_levels:  # no numbers on an empty axis
+                ticks = [[], []]
+            # Ranges and ticks are set only when they change: each setting re-lays out the axis
+            # (its tick text), which while a clip plays is the same four times a second.
+            shown = self._shown.get(name, (None, None, None))
+            if x_range != shown[0]:
+                plot.setXRange(*x_range, padding=0.02)
+            if y_range is not None and y_range != shown[1]:
+                plot.setYRange(*y_range, padding=0.02)
+            if ticks is not None and ticks != shown[2]:
+                plot.getAxis("left").setTicks(ticks)
+            self._shown[name] = (x_range, y_range or shown[1], ticks or shown[2])
         spans = "".join(
             f"<span style='color:{c.name()}'>&#9644; L{level}</span>&nbsp; " for level, c in enumerate(colors)
         )
-        if not n_levels:  # no numbers on an empty axis
-            for name, _ in _FIELDS:
-                self.plot[name].getAxis("left").setTicks([[], []])
         hint = "frame index →&nbsp;&nbsp; "
-        self.legend.setText(hint + (spans if n_levels else "<i>play the clip, or run the whole clip</i>"))
+        html = hint + (spans if n_levels else "<i>play the clip, or run the whole clip</i>")
+        if html != self._legend_html:
+            self._legend_html = html
+            self.legend.setText(html)
+
+    def drawn(self, name: str, level: int) -> tuple[np.ndarray, np.ndarray]:
+        """(frame indices, values) of level ``level``'s curve of ``name`` ("var", "grad_rms") as
+        last drawn: float64 ``[n]`` each, the frames whose value the log axis shows."""
+        x, logs = self._drawn.get(name, (np.array([]), np.zeros((0, 0))))
+        if level >= logs.shape[1]:
+            return np.array([]), np.array([])
+        ok = np.isfinite(logs[:, level])
+        return x[ok], 10.0 ** logs[ok, level]
 
     # -- the whole-clip pass ---------------------------------------------------------------------------
     def start_pass(self) -> None:
@@ -309,6 +374,7 @@ class OverTimeView(QWidget):
         self._zoom = zoom
         for name, title in _FIELDS:
             _style(self.plot[name], zoom, title)
+        self._shown.clear()  # styling sets the axes anew: ranges and ticks are set again
         self._redraw()
 
 

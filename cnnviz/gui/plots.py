@@ -293,10 +293,21 @@ class CurveSet(pg.GraphicsObject):
         lo_x = lo_y = math.inf
         hi_x = hi_y = -math.inf
         for x, y, pen in lines:
+            x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+            if x.size > LONG_LINE:  # a curve over the frames of a clip: built in numpy
+                ok = np.isfinite(x) & np.isfinite(y)
+                if not ok.any():
+                    continue
+                path = _finite_path(x, y, ok)
+                xs, ys = x[ok], y[ok]
+                lo_x, hi_x = min(lo_x, float(xs.min())), max(hi_x, float(xs.max()))
+                lo_y, hi_y = min(lo_y, float(ys.min())), max(hi_y, float(ys.max()))
+                self._paths.append((path, pen))
+                continue
             # A curve has a point per level (a few dozen at most): a Python loop beats numpy here.
             path = QPainterPath()
             down = False
-            for xi, yi in zip(np.asarray(x, dtype=np.float64).tolist(), np.asarray(y, dtype=np.float64).tolist()):
+            for xi, yi in zip(x.tolist(), y.tolist()):
                 if math.isfinite(xi) and math.isfinite(yi):
                     (path.lineTo if down else path.moveTo)(xi, yi)
                     down = True
@@ -362,6 +373,21 @@ class CurveSet(pg.GraphicsObject):
             for cx, cy in zip(dx.tolist(), dy.tolist()):
                 p.drawPixmap(QPointF(cx, cy), dot)
         p.setTransform(tr)
+
+
+LONG_LINE = 64  # points from which CurveSet builds a line in numpy (the frames of a clip, over time)
+
+
+def _finite_path(x: np.ndarray, y: np.ndarray, ok: np.ndarray) -> QPainterPath:
+    """The polyline through the points where ``ok`` (bool ``[N]``) holds, broken where it does not:
+    what CurveSet's loop draws, as one numpy pass (pyqtgraph's arrayToQPath with a connect mask).
+    x, y: float64 ``[N]``."""
+    xs, ys = x[ok], y[ok]
+    # kept point i joins kept point i + 1 when no dropped point lies between them (pyqtgraph's
+    # connect array: entry i says whether point i is joined to the next)
+    connect = np.zeros(xs.size, dtype=np.int32)
+    connect[:-1] = np.diff(np.flatnonzero(ok)) == 1
+    return pg.arrayToQPath(xs, ys, connect=connect, finiteCheck=False)
 
 
 @functools.lru_cache(maxsize=128)
