@@ -151,6 +151,23 @@ def levels_for(
     return colours.finite_range(pairs, signed)
 
 
+def levels_by_key(
+    images: dict[tuple[int, int], MapImage], normalisation: str, signed: bool
+) -> dict[tuple[int, int], tuple[float, float]]:
+    """:func:`levels_for` of every cell l >= 1 of ``images``, each scope (the map, its level,
+    every level) worked out once: a grid redrawn for every frame of a clip has ~40 cells."""
+    memo: dict[object, tuple[float, float]] = {}
+    out = {}
+    for key in images:
+        if key[0] < 1:
+            continue
+        scope = key if normalisation == "map" else key[0] if normalisation == "level" else None
+        if scope not in memo:
+            memo[scope] = levels_for(images, key, normalisation, signed)
+        out[key] = memo[scope]
+    return out
+
+
 def pyramid_rgb(pyr: PyramidResult, scale: int, max_size: int = 128) -> np.ndarray:
     """The input image at scale s as uint8 ``[n, n, 3]``, taken from a coarser pyramid level when
     I_s is larger than ``max_size`` (2x2 averaging: an antialiased thumbnail for free)."""

@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
 from ..core.result import LayerStats, Result
 from ..view_state import NORMALISATION_LABELS, ViewState
 from . import theme
-from .maps import MapImage, grid_keys, levels_for, log_image, map_image, pyramid_rgb, same_arrays
+from .maps import MapImage, grid_keys, levels_by_key, log_image, map_image, pyramid_rgb, same_arrays
 from .plots import ColorBar
 from .qt import pg
 from .steady import SteadyText
@@ -423,6 +423,8 @@ class FeatureGridView(QWidget):
             images = {key: log_image(im) for key, im in images.items()}
             if partner:
                 partner = {key: log_image(im) for key, im in partner.items()}
+        levels = levels_by_key(images, view.normalisation, signed)
+        partner_levels = levels_by_key(partner, view.normalisation, signed) if partner else {}
         stats = {(st.level, st.scale): st for st in pyr.layers}
         same_inputs = same_arrays(pyr.pyramid, self._inputs_shown)
         self._inputs_shown = tuple(pyr.pyramid)
@@ -438,10 +440,9 @@ class FeatureGridView(QWidget):
             else:
                 im = images[key]
                 cell.image = im
-                cell.levels = levels_for(images, key, view.normalisation, signed)
-                if partner and key in partner:  # A/B: one colour scale for both grids
-                    theirs = levels_for(partner, key, view.normalisation, signed)
-                    cell.levels = theme.finite_range([cell.levels, theirs], signed)
+                cell.levels = levels[key]
+                if key in partner_levels:  # A/B: one colour scale for both grids
+                    cell.levels = theme.finite_range([cell.levels, partner_levels[key]], signed)
                 maps.append((cell, im))
             if bad != cell.frame.isVisible():
                 cell.frame.setVisible(bad)
