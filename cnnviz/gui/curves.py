@@ -284,43 +284,52 @@ class CurvesView(QWidget):
         n_scales = pyr.k + 1
         colors = theme.scale_colors(n_scales)
         meas_pens, th_pens, local_pens = self._family_pens(name, n_scales)
-        shown_meas, shown_th, overflow_x = [], [], []
+        overflow_x: list[int] = []
         lines, dots = [], []  # in order of s, each theory over its measured curve
         drawn: list[tuple[np.ndarray, np.ndarray] | None] = []
         drawn_local: list[tuple[np.ndarray, np.ndarray] | None] = []
-        to_view = (lambda v: np.log10(v)) if log else (lambda v: v)
+        # Every scale at once (a redraw is a few numpy calls per family, not a few per scale):
+        # values as drawn ([depth + 1, k + 1], NaN where nothing is drawn) and in view units.
+        with np.errstate(divide="ignore", invalid="ignore"):
+            m_draw = positive(measured) if log else np.where(np.isfinite(measured), measured, np.nan)
+            m_draw[bad] = np.nan
+            over = bad | ~np.isfinite(measured)
+            m_view = np.log10(m_draw) if log else m_draw
+            t_draw = None if theory is None else (positive(theory) if log else theory)
+            t_view = None if t_draw is None else (np.log10(t_draw) if log else t_draw)
+            l_draw = positive(local) if local is not None and log else None
+            l_view = None if l_draw is None else np.log10(l_draw)
+        m_any = ~np.isnan(m_draw)
+        t_any = None if t_draw is None else ~np.isnan(t_draw)
+        l_any = None if l_draw is None else ~np.isnan(l_draw)
+        in_range = np.zeros(m_draw.shape, dtype=bool)  # the (l, s) a curve runs through
         for s in range(n_scales):
-            levels = np.arange(first_level, min(pyr.depth, pyr.k - s) + 1)
-            if levels.size == 0:
+            last = min(pyr.depth, pyr.k - s)
+            if last < first_level:
                 drawn.append(None)
                 drawn_local.append(None)
                 continue
-            x = levels.astype(float)
-            y = measured[levels, s]
-            y_draw = positive(y) if log else np.where(np.isfinite(y), y, np.nan)
-            y_draw[bad[levels, s]] = np.nan
-            overflow_x += levels[bad[levels, s] | ~np.isfinite(y)].tolist()
-            if np.isnan(y_draw).all():  # nothing drawable
+            rows = slice(first_level, last + 1)
+            in_range[rows, s] = True
+            x = np.arange(first_level, last + 1, dtype=float)
+            overflow_x += (np.flatnonzero(over[rows, s]) + first_level).tolist()
+            if not m_any[rows, s].any():  # nothing drawable
                 drawn.append(None)
             else:
+                y_draw = m_draw[rows, s]
                 drawn.append((x, y_draw))
-                yv = to_view(y_draw)
+                yv = m_view[rows, s]
                 lines.append((x, yv, meas_pens[s]))
                 dots.append((x, yv, self._brush(colors[s])))
-            shown_meas.append(y_draw)
-            if theory is not None:
-                t = theory[levels, s]
-                t_draw = positive(t) if log else t
-                if not np.isnan(t_draw).all():
-                    lines.append((x, to_view(t_draw), th_pens[s]))
-                shown_th.append(t_draw)
-            t_local = positive(local[levels, s]) if local is not None and log else None
-            if t_local is not None and not np.isnan(t_local).all():
-                lines.append((x, to_view(t_local), local_pens[s]))
-                shown_th.append(t_local)
-                drawn_local.append((x, t_local))
+            if t_any is not None and t_any[rows, s].any():
+                lines.append((x, t_view[rows, s], th_pens[s]))
+            if l_any is not None and l_any[rows, s].any():
+                lines.append((x, l_view[rows, s], local_pens[s]))
+                drawn_local.append((x, l_draw[rows, s]))
             else:
                 drawn_local.append(None)
+        shown_meas = [m_draw[in_range]]
+        shown_th = [a[in_range] for a in (t_draw, l_draw) if a is not None]
         self._drawn[name] = drawn
         self._drawn_local[name] = drawn_local
         with np.errstate(divide="ignore", invalid="ignore"):

@@ -307,13 +307,17 @@ class CurveSet(pg.GraphicsObject):
             # A curve has a point per level (a few dozen at most): a Python loop beats numpy here.
             path = QPainterPath()
             down = False
+            fx, fy = [], []  # the finite points, for the bounds
             for xi, yi in zip(x.tolist(), y.tolist()):
                 if math.isfinite(xi) and math.isfinite(yi):
                     (path.lineTo if down else path.moveTo)(xi, yi)
                     down = True
-                    lo_x, hi_x, lo_y, hi_y = min(lo_x, xi), max(hi_x, xi), min(lo_y, yi), max(hi_y, yi)
+                    fx.append(xi)
+                    fy.append(yi)
                 else:
                     down = False
+            if fx:
+                lo_x, hi_x, lo_y, hi_y = min(lo_x, *fx), max(hi_x, *fx), min(lo_y, *fy), max(hi_y, *fy)
             if not path.isEmpty():
                 self._paths.append((path, pen))
         self._dots = []
