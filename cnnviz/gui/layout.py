@@ -17,6 +17,7 @@ from .display_bar import DisplayBar
 from .grid_view import FeatureGridView
 from .init_lab import InitLabView
 from .inspector import LayerInspector
+from .pacing import TextPacer
 from .source_panel import SourcePanel
 from .steady import SteadyLabel
 from .video_view import VideoNetView
@@ -119,3 +120,11 @@ class LayoutMixin(MixinBase):
         self.status_busy.setText("")  # room kept for "computing…", which comes and goes with every result
         for w in (self.status_busy, self.status_device, self.status_compute, self.status_draw):
             sb.addPermanentWidget(w)
+        # while frames stream, these texts and the source's caption change ten times a second (gui/pacing.py)
+        self.texts = TextPacer(self, lambda: self.streaming or self.pacer.dragging)
+        self.source_panel.texts = self.texts
+
+    def _show_timings(self, device: str, timings: dict[str, float]) -> None:
+        self.status_device.setText(f"device: {device}")
+        self.status_compute.setText(f"compute: {timings['compute_ms']:.0f} ms")
+        self.status_draw.setText(f"draw: {timings['draw_ms']:.0f} ms")

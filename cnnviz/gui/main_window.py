@@ -9,6 +9,7 @@ table (:mod:`.keys`, :mod:`.actions`), the input from :mod:`.source`.
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections.abc import Callable
@@ -338,9 +339,7 @@ class MainWindow(LayoutMixin, SourceMixin, QMainWindow):
             "draw_ms": draw_ms,
             "latency_ms": (time.perf_counter() - submitted) * 1e3 if submitted else math.nan,
         }
-        self.status_device.setText(f"device: {result.device}")
-        self.status_compute.setText(f"compute: {self.timings['compute_ms']:.0f} ms")
-        self.status_draw.setText(f"draw: {draw_ms:.0f} ms")
+        self.texts.later("timings", functools.partial(self._show_timings, result.device, self.timings))
         self.result_drawn.emit(generation, result)
 
     def _draw(self, result: Result) -> None:
@@ -387,7 +386,7 @@ class MainWindow(LayoutMixin, SourceMixin, QMainWindow):
         self.controls.set_devices(infos)
 
     def _on_busy(self, busy: bool) -> None:
-        self.status_busy.setText("computing…" if busy else "")
+        self.texts.later("busy", functools.partial(self.status_busy.setText, "computing…" if busy else ""))
 
     def show_error(self, title: str, text: str) -> None:
         """One line in a message box that does not block the window (it stays live behind it)."""

@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QEvent, QObject
+from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import QAbstractSlider, QWidget
 
 from ..core.result import Profile, Result
@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 
 FPS_WINDOW_S = 2.0  # achieved fps over the last two seconds
 SECONDARY_INTERVAL_S = 0.1  # the curves, the pyramid strip and the inspector: ten times a second at most
+TEXT_INTERVAL_S = 0.1  # texts that change with every frame (timings, fps, frame number, caption) while streaming
 # The equivariance pass while frames stream or a slider is held: twice a second. Its readout does
 # not move between frames (0 with shared weights), and a frame that carries the pass arrives late:
 # asked for every 100 ms it cost a 60 fps clip at 256^2 3-6 fps (52 -> 56 fps, paired 10 s runs).
@@ -103,6 +104,42 @@ class Pacer:
             and equivariance_shown
             and not (result.profile.equivariance and result.profile.local_theory)
         )
+
+
+class TextPacer(QObject):
+    """Texts that change with every result - the status bar's timings, "computing…", the achieved
+    fps, the frame number and time, the source's caption. Each new text lays out and repaints its
+    label on the GUI thread, which holds the interpreter's lock meanwhile: 60 times a second
+    that delays the compute thread. While frames stream (or a slider is held) each text is
+    applied at most every :data:`TEXT_INTERVAL_S`, always the newest; otherwise at once.
+
+    ``later(key, apply)``: ``apply()`` sets one text; a newer call with the same key replaces
+    a waiting one."""
+
+    def __init__(self, parent: QObject, streaming: Callable[[], bool]) -> None:
+        super().__init__(parent)
+        self._streaming = streaming
+        self._waiting: dict[str, Callable[[], None]] = {}
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(round(TEXT_INTERVAL_S * 1e3))
+        self._timer.timeout.connect(self.flush)
+
+    def later(self, key: str, apply: Callable[[], None]) -> None:
+        if not self._streaming():
+            self._waiting.pop(key, None)
+            apply()
+            return
+        self._waiting[key] = apply
+        if not self._timer.isActive():
+            self._timer.start()
+
+    def flush(self) -> None:
+        """Apply every waiting text now."""
+        self._timer.stop()
+        waiting, self._waiting = self._waiting, {}
+        for apply in waiting.values():
+            apply()
 
 
 class DragWatch(QObject):

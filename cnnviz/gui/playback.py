@@ -300,6 +300,10 @@ class VideoControls(QWidget):
     def show_position(self, index: int, t: float, duration: float, count: int) -> None:
         with QSignalBlocker(self.slider):
             self.slider.setValue(index)
+        # the text while a clip plays: ten times a second (gui/pacing.py), the scrubber every frame
+        self.playback.window.texts.later("position", lambda: self._position_text(index, t, duration, count))
+
+    def _position_text(self, index: int, t: float, duration: float, count: int) -> None:
         self.position.setText(f"frame {index} / {count - 1} · {_clock(t)}")
         self.position.setToolTip(f"frame {index} of 0..{count - 1}, {_clock(t)} of {_clock(duration)}")
 
@@ -451,7 +455,7 @@ class Playback(QObject):
         self.controls.hide()
         self.window.contexts.discard("video")
         self.over_time.end_clip()
-        self.status.setText("")
+        self._status()  # empty: no clip (a paced fps text waiting is dropped)
         self.status.release()
 
     # -- what the worker computes -----------------------------------------------------------
@@ -735,13 +739,14 @@ class Playback(QObject):
 
     def _status(self) -> None:
         if not self.active:
-            self.status.setText("")
-            return
-        state = "▶" if self.playing else "❚❚"
-        fps = self.achieved_fps() if self.playing else 0.0
-        shown = f"{fps:.1f} fps" if self.playing else "paused"
-        speed = f" at {self.speed:g}×" if self.speed != 1.0 else ""
-        self.status.setText(f"{state} {shown} (clip {self.fps:.3g} fps{speed}) · dropped {self.dropped}")
+            text = ""
+        else:
+            state = "▶" if self.playing else "❚❚"
+            fps = self.achieved_fps() if self.playing else 0.0
+            shown = f"{fps:.1f} fps" if self.playing else "paused"
+            speed = f" at {self.speed:g}×" if self.speed != 1.0 else ""
+            text = f"{state} {shown} (clip {self.fps:.3g} fps{speed}) · dropped {self.dropped}"
+        self.window.texts.later("playback", lambda: self.status.setText(text))  # paced while playing
 
     def set_zoom(self, zoom: float) -> None:
         self.controls.set_zoom(zoom)

@@ -6,6 +6,8 @@ a student sees how much detail every scale keeps.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from PySide6.QtCore import QRect, QSize, Qt
 from PySide6.QtGui import QColor, QImage, QPainter
@@ -14,6 +16,9 @@ from PySide6.QtWidgets import QSizePolicy, QVBoxLayout, QWidget
 from . import theme
 from .maps import same_arrays
 from .steady import SteadyText
+
+if TYPE_CHECKING:
+    from .pacing import TextPacer
 
 
 def to_qimage(rgb: np.ndarray) -> QImage:
@@ -145,6 +150,7 @@ class SourcePanel(QWidget):
         lay.addWidget(self.caption)
         lay.addWidget(self.strip)
         self._qimage: QImage | None = None
+        self.texts: TextPacer | None = None  # set by the window: paces the caption while frames stream
         self.name = ""
         self._description = ""
         self._note = ""
@@ -154,7 +160,10 @@ class SourcePanel(QWidget):
         self._qimage = to_qimage(frame)
         self.image.set_image(self._qimage)
         self.name, self._description = name, description
-        self._caption()
+        if self.texts is not None:  # while frames stream: ten times a second (gui/pacing.py)
+            self.texts.later("caption", self._caption)
+        else:
+            self._caption()
 
     def set_note(self, note: str) -> None:
         """A remark under the caption, e.g. that the current mode does not use the image."""
