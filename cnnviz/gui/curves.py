@@ -53,6 +53,7 @@ class CurvesView(QWidget):
         super().__init__(parent)
         self._zoom = 1.0
         self._result: Result | None = None
+        self._smooth = True  # antialiased lines: False for a streamed frame (set_result)
         self._selected: tuple[int, int] | None = None
         self.equivariance_error = math.nan
         self._eq_key: tuple | None = None  # (k, depth, shared) of the equivariance readout drawn
@@ -177,6 +178,9 @@ class CurvesView(QWidget):
         if pyr is None:
             return
         self._result = result
+        # a frame of a clip or the camera (drawn ten times a second): lines without antialiasing;
+        # the window draws the result on screen again, whole and smooth, when the stream stops
+        self._smooth = result.profile.name != "playback"
         if self._selected is None or self._selected not in {(st.level, st.scale) for st in pyr.layers}:
             self._selected = (pyr.depth, 0)
         n_scales = pyr.k + 1
@@ -333,7 +337,7 @@ class CurvesView(QWidget):
         self._drawn[name] = drawn
         self._drawn_local[name] = drawn_local
         with np.errstate(divide="ignore", invalid="ignore"):
-            self._sets[name].set_data(lines, dots, 7 * self._zoom)
+            self._sets[name].set_data(lines, dots, 7 * self._zoom, smooth=self._smooth)
         level_ticks(plot, range(first_level, pyr.depth + 1))
         set_range(plot, x=(first_level - 0.5, pyr.depth + 0.5))
         if log:
@@ -371,7 +375,9 @@ class CurvesView(QWidget):
         z = self._zoom
         drawn = np.where(np.isfinite(vals), np.maximum(vals, EQ_FLOOR), np.nan)
         x, y = levels.astype(float), np.log10(drawn)  # the axis is logarithmic
-        self.eq_item.set_data([(x, y, theme.pen("#444444", z))], [(x, y, self._brush(EQ_COLOR))], 6 * z)
+        self.eq_item.set_data(
+            [(x, y, theme.pen("#444444", z))], [(x, y, self._brush(EQ_COLOR))], 6 * z, smooth=self._smooth
+        )
         self.eq_ref.setValue(math.log10(EQUIVARIANT_BELOW))
         level_ticks(self.eq_plot, range(1, pyr.depth + 1))
         set_range(self.eq_plot, x=(0.5, pyr.depth + 0.5))

@@ -505,6 +505,7 @@ class Playback(QObject):
         self.controls.show_playing(False)
         self._status()
         if was:
+            self.over_time.view.paused()
             self.window.streaming_stopped()  # the frame on screen gets its curves and equivariance
 
     def step(self, delta: int) -> None:
