@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
 from ..core.result import LayerStats, Result
 from ..view_state import NORMALISATION_LABELS, ViewState
 from . import theme
-from .maps import MapImage, grid_keys, levels_by_key, log_image, map_image, pyramid_rgb, same_arrays
+from .maps import MapImage, grid_keys, levels_by_key, log_image, map_images, pyramid_rgb, same_arrays
 from .plots import ColorBar
 from .qt import pg
 from .steady import SteadyText
@@ -412,10 +412,10 @@ class FeatureGridView(QWidget):
         log = view.normalisation == "log"
         signed = theme.is_signed(result.settings.activation) and not log  # |value| has one sign
         table = theme.lut(theme.DIVERGING_MAP if signed else view.colormap)
-        images = {key: map_image(pyr.maps[key], view) for key in self._cells if key[0] >= 1}
+        images = map_images({key: pyr.maps[key] for key in self._cells if key[0] >= 1}, view)
         other = self.partner_result() if self.partner_result is not None else None
         partner = (  # the other grid's images of the cells both have, made as this grid makes its own
-            {k: map_image(other.pyramid.maps[k], view) for k in self._cells if k[0] >= 1 and k in other.pyramid.maps}
+            map_images({k: other.pyramid.maps[k] for k in self._cells if k[0] >= 1 and k in other.pyramid.maps}, view)
             if other is not None and other.pyramid is not None
             else None
         )

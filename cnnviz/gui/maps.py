@@ -10,6 +10,7 @@ from ..maps import (
     levels_for,
     log_image,
     map_image,
+    map_images,
     pyramid_rgb,
     same_arrays,
 )
@@ -24,6 +25,7 @@ __all__ = [
     "levels_for",
     "log_image",
     "map_image",
+    "map_images",
     "pyramid_rgb",
     "same_arrays",
 ]
