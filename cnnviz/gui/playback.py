@@ -355,7 +355,8 @@ class Playback(QObject):
         self._ready: tuple[Frame, np.ndarray | None] | None = None  # decoded ahead, not yet shown
         self._inflight: deque[int] = deque()  # generations sent while playing whose results have not come
         self._gen_index: dict[int, int] = {}
-        self._panel: dict[int, tuple[np.ndarray, str]] = {}  # generation -> frame and its description
+        # generation -> frame, its description, index and time
+        self._panel: dict[int, tuple[np.ndarray, str, int, float]] = {}
         self._last_result = 0.0  # when the previous result came, while playing
         self._interval_s: float | None = None  # seconds between results while playing (smoothed)
         self._drawn_at: deque[float] = deque(maxlen=240)
@@ -665,7 +666,8 @@ class Playback(QObject):
         w.source = self.source
         w.frame = frame.rgb
         w.frame_description = describe_frame(self.decoder.reader.info, frame)
-        self.controls.show_position(frame.index, frame.time, self.duration, self.count)
+        if not self.playing:  # a step, a scrub, a seek: at once (playing: with the result, _on_drawn)
+            self.controls.show_position(frame.index, frame.time, self.duration, self.count)
         self.over_time.set_current(frame.index)
         # A frame never cancels the running job: its result is drawn, and while playing the next
         # frame waits behind it. The source panel shows the frame when its result is drawn
@@ -673,11 +675,13 @@ class Playback(QObject):
         gen = w._submit(cancel_running=False)
         if gen is not None:
             self._gen_index[gen] = frame.index
-            self._panel[gen] = (frame.rgb, w.frame_description)
+            self._panel[gen] = (frame.rgb, w.frame_description, frame.index, frame.time)
             if self.playing:
                 self._inflight.append(gen)
         else:  # nothing sent (the video network's frames are on their way): show the frame now
             w.source_panel.set_frame(frame.rgb, self.source.name, w.frame_description)
+            if self.playing:
+                self.controls.show_position(frame.index, frame.time, self.duration, self.count)
         self.frame_shown.emit(frame.index)
 
     def _on_decode_failed(self, rid: int, message: str) -> None:
@@ -726,6 +730,10 @@ class Playback(QObject):
             del self._panel[g]
         if panel is not None and self.source is not None:
             self.window.source_panel.set_frame(panel[0], self.source.name, panel[1])
+            if self.playing:
+                # The scrubber moves with the picture and the maps: one repaint of the window per
+                # frame, not a second one for the scrubber when the frame is sent to compute.
+                self.controls.show_position(panel[2], panel[3], self.duration, self.count)
         if result is None:
             return
         now = time.monotonic()
