@@ -149,3 +149,16 @@ def test_a_long_curve_breaks_at_missing_values_as_a_short_one_does(qapp, n):
     want = [(x[i], y[i], x[i + 1], y[i + 1]) for i in range(n - 1) if ok[i] and ok[i + 1]]
     assert _segments(cs) == want
     assert cs.dataBounds(1) == (y[ok].min(), y[ok].max()) and cs.dataBounds(0) == (x[ok].min(), x[ok].max())
+
+
+def test_while_playing_the_scrubber_stands_on_the_frame_whose_maps_are_drawn(qtbot, make_window, clip, no_traceback):
+    w = make_window()
+    assert w.open_file(str(clip))
+    _shown(qtbot, w, 0)
+    pairs: list[tuple[int, int]] = []
+    slider = w.playback.controls.slider
+    w.result_drawn.connect(lambda _g, r: pairs.append((slider.value(), read_code(r.pyramid.image))) if r else None)
+    w.playback.play()
+    qtbot.waitUntil(lambda: len(pairs) >= 5, timeout=60_000)
+    w.playback.pause()
+    assert all(shown == drawn for shown, drawn in pairs[1:]), pairs
