@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import os
 import platform
 import sys
@@ -39,7 +40,7 @@ from cnnviz.cli import limit_native_threads  # noqa: E402
 
 limit_native_threads()  # the app's thread policy (cnnviz.cli.main does this first), before torch loads
 import torch  # noqa: E402
-from benchutil import rss_bytes  # noqa: E402
+from benchutil import rss_bytes, thread_cpu_seconds  # noqa: E402
 
 from cnnviz.core import engine  # noqa: E402
 from cnnviz.core.video_net import ClipWindow  # noqa: E402
@@ -184,6 +185,12 @@ def window_playback(
 
     ``stub``: compute replaced by handing back one precomputed Result of the same settings, so
     the figures are the pipeline alone (decode, hand-over, draw, paint), without torch.
+
+    Per run also: CPU time per frame drawn of the GUI, compute and decoder threads (/proc; the
+    GUI thread holds the interpreter lock the compute thread needs, so its time is what slows
+    compute), the share of frames whose compute took longer than a 60 Hz frame (16.7 ms), the
+    cost of one curves redraw (its set_result and the paint of its plots, GUI-thread CPU) and how
+    many a second, and the GUI-thread CPU a second of the over-time view's paints.
     """
     import statistics
 
@@ -207,9 +214,36 @@ def window_playback(
         mw.compute = fake
 
     app = QApplication.instance() or QApplication([])
+    # GUI-thread CPU of the secondary views while a clip plays: the curves' redraw (set_result and
+    # the paint of their plots that follows) and the over-time view's paints (cursor and redraws).
+    import pyqtgraph
+
+    from cnnviz.gui.curves import CurvesView
+
+    spent: dict[str, list[float]] = {"curves_call": [], "curves_paint": [], "overtime_paint": []}
+    views: dict[str, object] = {}
+    real_set, real_paint = CurvesView.set_result, pyqtgraph.GraphicsView.paintEvent
+
+    def timed_set(self, result):
+        t0 = time.thread_time()
+        real_set(self, result)
+        spent["curves_call"].append(time.thread_time() - t0)
+
+    def timed_paint(self, event):
+        t0 = time.thread_time()
+        real_paint(self, event)
+        name = (
+            "curves_paint" if self is views.get("curves") else "overtime_paint" if self is views.get("over") else None
+        )
+        if name:
+            spent[name].append(time.thread_time() - t0)
+
+    CurvesView.set_result = timed_set
+    pyqtgraph.GraphicsView.paintEvent = timed_paint  # before the window exists: its views use it
     w = MainWindow(
         Settings(size=sizes[0], depth=depth, channels=channels, device="cpu"), None, store=None, file=str(path)
     )
+    views.update(curves=w.curves.glw, over=w.playback.over_time.view.plots)
     w.resize(1600, 900)
     w.show()
     draws: list[tuple[float, float]] = []
@@ -243,17 +277,35 @@ def window_playback(
                 pump(30, idle)
                 w.playback.speed = speed
                 f0, d0, n0 = w.playback.frames_drawn, w.playback.dropped, len(draws)
+                for v in spent.values():
+                    v.clear()
                 t0 = time.perf_counter()
                 gui0, proc0 = time.thread_time(), time.process_time()  # this thread is the GUI thread
+                threads0 = thread_cpu_seconds()
                 w.playback.play()
                 pump(seconds)
                 gui_s, proc_s = time.thread_time() - gui0, time.process_time() - proc0
+                threads = {k: v - threads0.get(k, 0.0) for k, v in thread_cpu_seconds().items()}
                 w.playback.pause()
+                paints = {k: list(v) for k, v in spent.items()}
                 elapsed = time.perf_counter() - t0
                 got = draws[n0:]
                 r = runs.setdefault(
                     f"{size}/{label}",
-                    {"fps": [], "compute_ms": [], "draw_ms": [], "dropped": [], "gui_cpu_ms": [], "process_cpu_ms": []},
+                    {
+                        "fps": [],
+                        "compute_ms": [],
+                        "draw_ms": [],
+                        "dropped": [],
+                        "gui_cpu_ms": [],
+                        "process_cpu_ms": [],
+                        "compute_thread_cpu_ms": [],
+                        "decode_thread_cpu_ms": [],
+                        "late_frames_pct": [],
+                        "curves_redraw_ms": [],
+                        "curves_redraws_per_s": [],
+                        "overtime_paint_ms_per_s": [],
+                    },
                 )
                 n_drawn = max(1, w.playback.frames_drawn - f0)
                 r["fps"].append((w.playback.frames_drawn - f0) / elapsed)
@@ -262,14 +314,25 @@ def window_playback(
                 r["gui_cpu_ms"].append(gui_s / n_drawn * 1e3)
                 r["process_cpu_ms"].append(proc_s / n_drawn * 1e3)
                 r["dropped"].append(w.playback.dropped - d0)
+                r["compute_thread_cpu_ms"].append(threads.get("cnnviz-compute", math.nan) / n_drawn * 1e3)
+                r["decode_thread_cpu_ms"].append(threads.get("cnnviz-decode", math.nan) / n_drawn * 1e3)
+                # one curves redraw: its set_result and the paint of its plots (about one paint each)
+                calls, paint = paints["curves_call"], paints["curves_paint"]
+                if calls:
+                    r["curves_redraw_ms"].append((sum(calls) + sum(paint)) / len(calls) * 1e3)
+                r["curves_redraws_per_s"].append(len(calls) / elapsed)
+                r["overtime_paint_ms_per_s"].append(sum(paints["overtime_paint"]) / elapsed * 1e3)
                 if got:
                     r["compute_ms"].append(statistics.median(c for c, _ in got))
                     r["draw_ms"].append(statistics.median(d for _, d in got))
+                    # frames whose compute alone took longer than a 60 Hz display's frame
+                    r["late_frames_pct"].append(100 * sum(c > 1e3 / 60 for c, _ in got) / len(got))
                 pump(30, idle)
                 rss.append((time.perf_counter() - start, rss_bytes()))
     clip_fps = w.playback.fps
     w.shutdown()
     w.close()
+    CurvesView.set_result, pyqtgraph.GraphicsView.paintEvent = real_set, real_paint
     out = {}
     for key, r in runs.items():
         out[key] = {name: (statistics.median(v) if v else float("nan")) for name, v in r.items()}
@@ -452,7 +515,10 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"  {key:>16}: {r['fps']:6.1f} fps (runs {r['fps_runs']}), compute {r['compute_ms']:.0f} ms, "
                 f"draw {r['draw_ms']:.0f} ms, dropped {r['dropped']:.0f}; CPU per frame: GUI thread "
-                f"{r['gui_cpu_ms']:.1f} ms, process {r['process_cpu_ms']:.1f} ms"
+                f"{r['gui_cpu_ms']:.1f} ms, compute thread {r['compute_thread_cpu_ms']:.1f} ms, decoder "
+                f"{r['decode_thread_cpu_ms']:.1f} ms, process {r['process_cpu_ms']:.1f} ms; compute > 16.7 ms "
+                f"{r['late_frames_pct']:.0f} %; curves redraw {r['curves_redraw_ms']:.1f} ms "
+                f"({r['curves_redraws_per_s']:.1f}/s), over-time paints {r['overtime_paint_ms_per_s']:.0f} ms/s"
             )
         name = "video_playback_stub.json" if args.stub_compute else "video_playback.json"
         path = args.json.with_name(name) if args.json.name == "video.json" else args.json
