@@ -473,7 +473,10 @@ class CurvesView(QWidget):
             )
             return
         # log axis: empty bins are drawn at 0.5 (below one count) rather than dropped
-        self.hist_item.setData(edges, np.maximum(counts, 0.5))  # pen, brush and fill level: set_zoom
+        # pen, brush and fill level: set_zoom; without antialiasing while streaming, as the curves
+        # (passed only when it changes: a style argument makes pyqtgraph restyle the item)
+        style = {"antialias": self._smooth} if self.hist_item.opts["antialias"] != self._smooth else {}
+        self.hist_item.setData(edges, np.maximum(counts, 0.5), **style)
         set_range(
             self.hist_plot,
             x=nice_range(edges[0], edges[-1]),
