@@ -325,9 +325,9 @@ class CurvesView(QWidget):
                 yv = m_view[rows, s]
                 lines.append((x, yv, meas_pens[s]))
                 dots.append((x, yv, self._brush(colors[s])))
-            if t_any is not None and t_any[rows, s].any():
+            if t_view is not None and t_any is not None and t_any[rows, s].any():
                 lines.append((x, t_view[rows, s], th_pens[s]))
-            if l_any is not None and l_any[rows, s].any():
+            if l_draw is not None and l_view is not None and l_any is not None and l_any[rows, s].any():
                 lines.append((x, l_view[rows, s], local_pens[s]))
                 drawn_local.append((x, l_draw[rows, s]))
             else:

@@ -434,15 +434,6 @@ class OverTimeDock(QDockWidget):
         self.hide()
         self.toggleViewAction().setEnabled(False)  # nothing to show without a clip
 
-    def paused(self) -> None:
-        """The clip stopped playing: the curves and the cursor as they stand, at once and smooth."""
-        if self._redraw_timer.isActive() or not self._smooth:
-            self._redraw_timer.stop()
-            self._redraw()
-        if self._cursor_timer.isActive():
-            self._cursor_timer.stop()
-            self._move_cursor()
-
     def set_current(self, index: int) -> None:
         self.view.set_current(index)
 
