@@ -531,7 +531,9 @@ def main(argv: list[str] | None = None) -> int:
     policy = configure_threads(args.threads)
     print(f"threads: {policy.describe()}", flush=True)
     if args.beside_gui:
-        sys.setswitchinterval(0.001)  # the window's (cnnviz.gui.worker)
+        sys.setswitchinterval(
+            float(os.environ.get("CNNVIZ_SWITCH_MS", "0.2")) / 1e3
+        )  # the window's (cnnviz.gui.worker)
         found = [beside_gui(args.video, size, args.depth, args.channels, 60) for size in args.sizes]
         for r in found:
             print(

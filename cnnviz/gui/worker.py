@@ -34,7 +34,7 @@ from ..settings import Settings
 SIDE_THREAD = os.environ.get("CNNVIZ_SIDE_THREAD", "").strip() == "1"  # the window's runs: serial unless "1"
 # the GIL hand-over between this thread and the GUI thread (see _load_engine); CNNVIZ_SWITCH_MS
 # sets it for a benchmark
-SWITCH_INTERVAL_S = float(os.environ.get("CNNVIZ_SWITCH_MS", "1")) / 1e3
+SWITCH_INTERVAL_S = float(os.environ.get("CNNVIZ_SWITCH_MS", "0.2")) / 1e3
 
 SOFT_FIELDS = frozenset({"init", "residual_init", "unit_init"})
 
@@ -210,7 +210,9 @@ class ComputeWorker(QObject):
         configure_threads()
         # The GIL: after each torch operator this thread waits for it while the GUI thread runs
         # Python (drawing, painting), by default up to 5 ms per hand-over. At 1 ms, playback at 2x
-        # in the window went from 31-34 to 36-37 fps at 256^2 (quiet 2-core host, paired runs).
+        # in the window went from 31-34 to 36-37 fps at 256^2 (quiet 2-core host, paired runs);
+        # at 0.2 ms a 60 fps clip at 2x from 74-76 to 83-85 fps (session 5, paired runs; slider
+        # steps and drags the same within noise, the longest stall in a drag 17-21 -> 13-18 ms).
         sys.setswitchinterval(SWITCH_INTERVAL_S)
         self.devices_ready.emit(available_devices())
         with self._cond:
