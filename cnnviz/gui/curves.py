@@ -149,7 +149,7 @@ class CurvesView(QWidget):
             self.grad_plot,
             zoom,
             "Gradient RMS",
-            "level l · N(0,1) in at top",
+            "level l · top: N(0,1)",
             "RMS ∂/∂L<sub>l,s</sub>",
             log_y=True,
         )
@@ -159,7 +159,8 @@ class CurvesView(QWidget):
         style_plot(self.hist_plot, zoom, "Histogram", "value", "count (log)", log_y=True)
         for marks in self._marks.values():
             marks.set_zoom(zoom)
-        self.glw.setMinimumSize(QSize(int(2 * (100 + 80 * zoom)), int(3 * (70 + 100 * zoom))))
+        # 450 px at zoom 1: the three rows fit a 1280x720 window without scrolling
+        self.glw.setMinimumSize(QSize(int(2 * (100 + 80 * zoom)), int(3 * (60 + 90 * zoom))))
         self.eq_ref.setPen(theme.pen(theme.MUTED, zoom, theory=True, width=0.5))
         self.hist_mean.setPen(theme.pen(theme.SELECT_HEX, zoom, width=0.6))
         self.hist_item.setPen(theme.pen("#31688e", zoom, width=0.6))

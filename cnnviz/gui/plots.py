@@ -550,8 +550,12 @@ def legend_html(n_scales: int, extra: str = "", local: str = "") -> str:
     per-position theory line (left out when empty)."""
     colors = theme.scale_colors(n_scales)
     sw = " ".join(f"<span style='color:{c.name()}'>■</span>{s}" for s, c in enumerate(colors))
-    dotted = f"┈ theory{local} &nbsp; " if local else ""
+
+    def key(text: str) -> str:  # a symbol and its words never wrap apart
+        return text.replace(" ", "&nbsp;")
+
+    dotted = f"{key(f'┈ theory{local}')} &nbsp; " if local else ""
     return (
-        f"scale s: {sw} &nbsp; ━ measured &nbsp; ╍ theory{extra} &nbsp; {dotted}"
-        f"<span style='color:{theme.NONFINITE_HEX}'>✕</span> inf/NaN"
+        f"{key('scale s:')} {sw} &nbsp; {key('━ measured')} &nbsp; {key(f'╍ theory{extra}')} &nbsp; {dotted}"
+        f"<span style='color:{theme.NONFINITE_HEX}'>✕</span>&nbsp;inf/NaN"
     )

@@ -228,6 +228,21 @@ def test_cost_mode_with_the_overflow_banner_clips_no_control(qtbot, settle, make
     assert clipped_controls(w) == []
 
 
+def test_every_curve_and_the_histogram_fit_a_1280x720_window_without_scrolling(qtbot, settle, make_window):
+    """On a 1280x720 projector the whole curves panel is in view (the histogram's value axis
+    was under the fold); after A+ the plots keep their size and the panel scrolls."""
+    w = make_window(Settings())
+    w.resize(1280, 720)
+    qtbot.wait(50)
+    settle(w)
+    scroll = w.curves.glw.parentWidget().parentWidget()
+    assert scroll.verticalScrollBar().maximum() == 0
+    assert w.curves.hist_plot.getAxis("bottom").labelText == "value"
+    w.commands.by_name["zoom_in"].trigger()
+    qtbot.wait(50)
+    assert w.curves.glw.height() >= w.curves.glw.minimumHeight()
+
+
 def test_the_source_panel_never_draws_its_text_over_the_image(qtbot, settle, make_window):
     w = make_window(Settings(mode="init", residual_depth=8, channels=8))
     w.resize(1280, 720)
@@ -391,7 +406,7 @@ def test_tanh_and_sigmoid_show_saturation_not_a_flat_dead_relu_line(qtbot, settl
 
 def test_the_gradient_plot_says_what_it_is_the_gradient_of(qtbot, settle, main_window):
     w = main_window
-    assert "N(0,1) in at top" in w.curves.grad_plot.getAxis("bottom").labelText
+    assert "top: N(0,1)" in w.curves.grad_plot.getAxis("bottom").labelText
     assert "N(0,1) injected" in w.init_lab.grad_plot.getAxis("bottom").labelText
     w.grid.cell_clicked.emit(2, 0)
     assert "N(0,1) injected" in w.inspector.stats.text()
