@@ -52,6 +52,8 @@ class FrameWork:
             found = self._stats0.get(hist)
         if found is None:
             found = compute()
+            for st in found:  # shared by every Result of this frame
+                st.hist_counts.flags.writeable = st.hist_edges.flags.writeable = False
             with self._lock:
                 self._stats0[hist] = found
         return found
@@ -93,6 +95,6 @@ def work_for(frame: np.ndarray, device: torch.device, to_input: Callable[..., to
 
 
 def forget() -> None:
-    """Drop the kept work (tests; a device change)."""
+    """Drop the kept work (tests)."""
     with _lock:
         _kept.clear()

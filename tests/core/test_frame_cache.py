@@ -99,3 +99,14 @@ def test_fitted_frames_are_new_read_only_arrays():
         assert frozen(out) and out.dtype == np.float32 and out.shape == (32, 32, 3)
     with pytest.raises(ValueError):
         out[0, 0, 0] = 0.5
+
+
+def test_what_results_of_one_frame_share_is_read_only():
+    s = Settings(size=64, depth=3, channels=4)
+    frame = freeze(picture(4))
+    a, b = engine.run(s, frame, selected=(0, 0)), engine.run(s.replace(init=0.5), frame, selected=(0, 0))
+    shared = a.pyramid.layer(0, 0)
+    assert b.pyramid.layer(0, 0) is shared and shared.hist_counts.size
+    for array in (shared.hist_counts, shared.hist_edges, a.pyramid.maps[0, 0], a.pyramid.pyramid[1], a.pyramid.image):
+        with pytest.raises(ValueError):
+            array[(0,) * array.ndim] = 0
