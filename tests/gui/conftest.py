@@ -9,6 +9,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest
 import shiboken6
+from clips import write_clip
 from PySide6.QtCore import QCoreApplication, QEvent
 
 from cnnviz.settings import Settings
@@ -92,3 +93,17 @@ def make_window(qtbot):
 @pytest.fixture
 def main_window(make_window):
     return make_window()
+
+
+@pytest.fixture
+def clip(tmp_path):
+    """A 30-frame clip whose frames carry their own index (tests/clips.py)."""
+    return write_clip(tmp_path / "count.mp4", n=30)
+
+
+@pytest.fixture
+def no_traceback(capfd):
+    """Nothing the user did may print a traceback."""
+    yield
+    out, err = capfd.readouterr()
+    assert "Traceback" not in out + err

@@ -7,7 +7,7 @@ import math
 from types import SimpleNamespace
 
 import pytest
-from clips import read_code, write_clip
+from clips import read_code
 from PySide6.QtCore import QEvent, QObject
 from PySide6.QtWidgets import QApplication, QVBoxLayout, QWidget
 from test_playback import _shown
@@ -23,11 +23,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.t
-
-
-@pytest.fixture
-def clip(tmp_path):
-    return write_clip(tmp_path / "count.mp4", n=30)
 
 
 def _result(equivariance: bool):  # a whole result (interactive), or one streamed without equivariance

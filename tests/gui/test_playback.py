@@ -23,19 +23,6 @@ from cnnviz.settings import Settings
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture
-def clip(tmp_path):
-    return write_clip(tmp_path / "count.mp4", n=30)
-
-
-@pytest.fixture
-def no_traceback(capfd):
-    """Nothing the user did may print a traceback."""
-    yield
-    out, err = capfd.readouterr()
-    assert "Traceback" not in out + err
-
-
 def _active(qtbot, window) -> None:
     """Keys of the video context go to the active window."""
     window.activateWindow()

@@ -7,25 +7,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from clips import read_code, write_clip
+from clips import read_code
 from PySide6.QtGui import QPen
 from test_playback import _shown
 
 from cnnviz.gui.pacing import TextPacer
 from cnnviz.gui.plots import LONG_LINE, CurveSet
-
-
-@pytest.fixture
-def clip(tmp_path):
-    return write_clip(tmp_path / "count.mp4", n=30)
-
-
-@pytest.fixture
-def no_traceback(capfd):
-    """Nothing the user did may print a traceback."""
-    yield
-    out, err = capfd.readouterr()
-    assert "Traceback" not in out + err
 
 
 def _curves_match(w, result) -> None:
