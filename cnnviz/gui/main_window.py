@@ -46,7 +46,7 @@ from .playback import Playback, compute
 from .source import Source, SourceMixin
 from .store import StateStore
 from .undo import watch_sliders
-from .worker import ComputeWorker
+from .worker import ComputeWorker, side_thread_for
 
 
 def for_window(settings: Settings) -> Settings:
@@ -266,6 +266,7 @@ class MainWindow(LayoutMixin, SourceMixin, QMainWindow):
             selected=selected,
             profile=self.pacer.profile(self.streaming, self.equivariance_shown()),
             cancel_running=cancel_running,
+            side_thread=side_thread_for(self.streaming or self.pacer.dragging),
         )
         self._submitted_at[gen] = time.perf_counter()
         self.long_runs.submitted(gen, self.settings)

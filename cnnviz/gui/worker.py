@@ -31,7 +31,25 @@ from ..errors import CnnvizError
 from ..settings import Settings
 
 # Fields a slider changes continuously: a new value does not cancel the running job.
-SIDE_THREAD = os.environ.get("CNNVIZ_SIDE_THREAD", "").strip() == "1"  # the window's runs: serial unless "1"
+# engine.run's side thread for the window's runs: "1" always, "0" never; unset, a request says
+# (side_thread_for: on while the GUI thread is idle, off while frames stream or a slider is held)
+_SIDE_ENV = os.environ.get("CNNVIZ_SIDE_THREAD", "").strip()
+SIDE_THREAD = _SIDE_ENV == "1"  # for runs no request decides (the warm-up, the over-time pass)
+
+
+def side_thread_for(streaming: bool) -> bool:
+    """Whether a window request runs engine.run's gradient-free work on a second thread.
+
+    While frames stream or a slider is held the GUI thread draws on the other core, and the side
+    thread took it (playback at 2x 41.6 -> 33.6 fps at 256^2, longest stall in a drag 23 -> 169 ms,
+    quiet 2-core host): serial then. A single step, a click or an idle request leaves that core
+    idle while the window waits for the result: the side thread cuts it (engine.run 1.56x -> 1.31x
+    its own forward + backward at 512^2, depth 8). CNNVIZ_SIDE_THREAD=1 or 0 overrides both."""
+    if _SIDE_ENV in ("0", "1"):
+        return _SIDE_ENV == "1"
+    return not streaming
+
+
 # the GIL hand-over between this thread and the GUI thread (see _load_engine); CNNVIZ_SWITCH_MS
 # sets it for a benchmark
 SWITCH_INTERVAL_S = float(os.environ.get("CNNVIZ_SWITCH_MS", "0.2")) / 1e3
@@ -53,6 +71,7 @@ class Job:
     source: str
     selected: tuple[int, int] | None = None  # the cell whose histogram is computed (None: every cell's)
     profile: str | Profile = "interactive"
+    side_thread: bool | None = None  # engine.run's side thread (None: SIDE_THREAD)
     cancel: threading.Event = field(default_factory=threading.Event)
 
 
@@ -91,7 +110,7 @@ class _Thread(QThread):
 class ComputeWorker(QObject):
     """Runs ``engine.run(settings, frame, cancel=..., source=..., progress=..., side_thread=...,
     selected=..., profile=...)`` off the GUI thread (``selected`` and ``profile`` are passed only
-    when a request sets them; ``side_thread`` is :data:`SIDE_THREAD`);
+    when a request sets them; ``side_thread`` is the request's, else :data:`SIDE_THREAD`);
     ``progress(fraction)`` is re-emitted as the :attr:`progress` signal with the job's generation."""
 
     result_ready = Signal(int, object)  # generation, Result
@@ -127,6 +146,7 @@ class ComputeWorker(QObject):
         selected: tuple[int, int] | None = None,
         profile: str | Profile = "interactive",
         cancel_running: bool = True,
+        side_thread: bool | None = None,
     ) -> int:
         """Queue a job (replacing any queued one) and return its generation number.
 
@@ -136,11 +156,12 @@ class ComputeWorker(QObject):
         :class:`~cnnviz.core.result.Profile` (e.g. ``profile("interactive", equivariance=False)``
         while the equivariance panel is hidden). ``cancel_running=False`` (a video frame during
         playback) lets the running job finish and be drawn: under load a stream of frames would
-        otherwise cancel every job and draw nothing.
+        otherwise cancel every job and draw nothing. ``side_thread``: engine.run's side thread
+        for this job (:func:`side_thread_for`; None: :data:`SIDE_THREAD`).
         """
         with self._cond:
             self._generation += 1
-            job = Job(self._generation, settings, frame, source, selected, profile)
+            job = Job(self._generation, settings, frame, source, selected, profile, side_thread)
             self._pending = job
             running = self._running
             soft = (
@@ -239,11 +260,10 @@ class ComputeWorker(QObject):
                 if run is None:
                     self.failed.emit(job.generation, message)
                     continue
-                # engine.run's side thread takes the core the GUI thread draws on: measured on the
-                # quiet 2-core host it cost the window (playback at 2x 41.6 -> 33.6 fps at 256^2,
-                # longest stall in a drag 23 -> 169 ms), so the window's runs are serial; exports
-                # and movies made in the same process keep the engine's default.
-                extra: dict[str, object] = {"side_thread": SIDE_THREAD}
+                # the request's side thread (side_thread_for); exports and movies made in the same
+                # process keep the engine's default
+                side = SIDE_THREAD if job.side_thread is None else job.side_thread
+                extra: dict[str, object] = {"side_thread": side}
                 if job.selected is not None:
                     extra["selected"] = job.selected
                 if job.profile != "interactive":

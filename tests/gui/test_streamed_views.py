@@ -149,3 +149,29 @@ def test_while_playing_the_scrubber_stands_on_the_frame_whose_maps_are_drawn(qtb
     qtbot.waitUntil(lambda: len(pairs) >= 5, timeout=60_000)
     w.playback.pause()
     assert all(shown == drawn for shown, drawn in pairs[1:]), pairs
+
+
+def test_the_window_asks_for_the_side_thread_only_while_nothing_streams(qtbot, make_window, clip, monkeypatch):
+    """A single change: engine.run's side thread uses the core the idle GUI thread leaves; while
+    a clip plays, serial (the GUI thread draws on that core)."""
+    from cnnviz.gui import worker as worker_module
+
+    monkeypatch.setattr(worker_module, "_SIDE_ENV", "")
+    w = make_window()
+    asked: list[tuple[bool, bool | None]] = []
+    submit = w.worker.submit
+
+    def spy(*args, **kwargs):
+        asked.append((w.playback.playing, kwargs.get("side_thread")))
+        return submit(*args, **kwargs)
+
+    monkeypatch.setattr(w.worker, "submit", spy)
+    w.change(lambda s: s.replace(init=0.5))
+    assert asked[-1] == (False, True)
+    assert w.open_file(str(clip))
+    _shown(qtbot, w, 0)
+    w.playback.play()
+    qtbot.waitUntil(lambda: w.playback.frames_drawn >= 3, timeout=60_000)
+    w.playback.pause()
+    while_playing = [side for playing, side in asked if playing]
+    assert while_playing and not any(while_playing)

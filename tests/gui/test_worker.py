@@ -83,10 +83,10 @@ def test_a_click_on_another_cell_is_a_new_request_for_its_histogram(qtbot, worke
 
 
 @pytest.mark.parametrize("expected", [False, True])
-def test_the_window_runs_the_engine_without_its_side_thread(qtbot, monkeypatch, frame, expected):
-    """engine.run's side thread would take the core the GUI thread draws on (slower playback,
-    long stalls in a drag): the window's runs are serial unless CNNVIZ_SIDE_THREAD=1, and the
-    engine's default (exports and movies made in the same process) is left as it was."""
+def test_a_request_that_does_not_say_runs_with_the_workers_default(qtbot, monkeypatch, frame, expected):
+    """A job with no side-thread choice of its own (the warm-up, another caller) runs serial
+    unless CNNVIZ_SIDE_THREAD=1, and the engine's default (exports and movies made in the same
+    process) is left as it was."""
     import torch
 
     from cnnviz.core import engine
@@ -106,3 +106,35 @@ def test_the_window_runs_the_engine_without_its_side_thread(qtbot, monkeypatch, 
         assert engine.OVERLAP is default  # the process's default is not the window's to change
     finally:
         assert w.shutdown(30_000)
+
+
+@pytest.mark.parametrize("side_thread", [False, True])
+def test_a_request_says_whether_the_engine_uses_its_side_thread(qtbot, monkeypatch, frame, side_thread):
+    import torch
+
+    from cnnviz.core import engine
+
+    monkeypatch.setattr(engine, "available_cores", lambda: torch.get_num_threads() + 1)  # a core to spare
+    w = ComputeWorker()
+    got = collect(w)
+    w.start()
+    try:
+        w.submit(Settings(size=64, depth=3, channels=4), frame[:64, :64], side_thread=side_thread)
+        qtbot.waitUntil(lambda: bool(got), timeout=60_000)
+        assert any(k.startswith("side ") for k in got[-1][1].timings) is side_thread
+    finally:
+        assert w.shutdown(30_000)
+
+
+def test_the_side_thread_only_while_the_gui_thread_is_idle(monkeypatch):
+    """Streaming frames or a held slider: the GUI thread draws on the other core, so serial; a
+    single step or an idle request: the side thread. CNNVIZ_SIDE_THREAD=0 or 1 decides both."""
+    from cnnviz.gui import worker as worker_module
+
+    monkeypatch.setattr(worker_module, "_SIDE_ENV", "")
+    assert worker_module.side_thread_for(streaming=False) is True
+    assert worker_module.side_thread_for(streaming=True) is False
+    for env, want in (("0", False), ("1", True)):
+        monkeypatch.setattr(worker_module, "_SIDE_ENV", env)
+        assert worker_module.side_thread_for(streaming=False) is want
+        assert worker_module.side_thread_for(streaming=True) is want
