@@ -16,7 +16,7 @@ For each size and depth (default 512^2, depth 8; J = 16, D = 3), interleaved rep
   run interactive     engine.run, interactive profile, one histogram (the selected cell),
                       display maps and the equivariance pass
   run interactive-eq  the same with the equivariance panel hidden (equivariance=False)
-  run serial          interactive with every stage on the calling thread (side_thread=False, the window's way):
+  run serial          interactive with every stage on the calling thread (side_thread=False, the window's way while frames stream):
                       where torch leaves a core idle (1 thread on 2 cores) engine.run does the
                       gradient-free work (level-0 statistics, theory, display maps, equivariance)
                       on a second thread beside the backward pass; this is the run without it
