@@ -71,8 +71,9 @@ def _gap_mask(c: int, h: int, w: int, cols: int) -> np.ndarray:
     return np.isnan(mosaic(ones, cols=cols, gap=GAP, fill=np.nan))
 
 
-def map_image(maps: np.ndarray, view: ViewState) -> MapImage:
-    """maps: float32 ``[C, h, w]`` -> the image a cell shows under ``view``."""
+def map_image(maps: np.ndarray, view: ViewState, vrange: tuple[float, float] | None = None) -> MapImage:
+    """maps: float32 ``[C, h, w]`` -> the image a cell shows under ``view``; ``vrange``, where
+    the caller has it, is the finite range of what the image shows (else worked out here)."""
     c, h, w = maps.shape
     f = 1
     if view.mosaic and c > 1:
@@ -94,7 +95,7 @@ def map_image(maps: np.ndarray, view: ViewState) -> MapImage:
         cols=cols,
         channel=ch,
         repeat=f,
-        vrange=colours.data_range(finite_src),
+        vrange=colours.data_range(finite_src) if vrange is None else vrange,
     )
 
 
@@ -102,34 +103,21 @@ def map_images(maps: dict[tuple[int, int], np.ndarray], view: ViewState) -> dict
     """:func:`map_image` of every cell at once: the same images; with one channel shown, every
     cell's finite range comes from two numpy calls over all cells rather than two per cell (the
     grid does this for every frame of a clip). maps: float32 ``[C, h, w]`` per (l, s)."""
-    if view.mosaic or not maps:
-        return {key: map_image(m, view) for key, m in maps.items()}
     keys = list(maps)
     datas = [maps[key][min(view.channel, maps[key].shape[0] - 1)] for key in keys]
     sizes = [d.size for d in datas]
-    if 0 in sizes:
+    if view.mosaic or not maps or 0 in sizes:
         return {key: map_image(m, view) for key, m in maps.items()}
     flat = np.concatenate([d.ravel() for d in datas])
     starts = np.cumsum([0, *sizes[:-1]])
     with np.errstate(invalid="ignore"):
         los = np.minimum.reduceat(flat, starts).tolist()
         his = np.maximum.reduceat(flat, starts).tolist()
-    out = {}
-    for key, data, lo, hi in zip(keys, datas, los, his):
-        c, h, w = maps[key].shape
-        # NaN or inf somewhere: the range over the finite values, as map_image takes it
-        vrange = (lo, hi) if math.isfinite(lo) and math.isfinite(hi) else colours.data_range(data)
-        out[key] = MapImage(
-            data=data,
-            gap_mask=None,
-            channels=c,
-            tile=(h, w),
-            cols=1,
-            channel=min(view.channel, c - 1),
-            repeat=1,
-            vrange=vrange,
-        )
-    return out
+    # NaN or inf somewhere: map_image takes the range over the finite values itself
+    return {
+        key: map_image(maps[key], view, (lo, hi) if math.isfinite(lo) and math.isfinite(hi) else None)
+        for key, lo, hi in zip(keys, los, his)
+    }
 
 
 ZERO_LOG = -1e6  # log10 |0|: a finite stand-in below every colour level (drawn in the lowest colour)

@@ -730,9 +730,10 @@ class Playback(QObject):
             del self._panel[g]
         if panel is not None and self.source is not None:
             self.window.source_panel.set_frame(panel[0], self.source.name, panel[1])
-            if self.playing:
+            if self.playing or panel[2] == self.index:
                 # The scrubber moves with the picture and the maps: one repaint of the window per
-                # frame, not a second one for the scrubber when the frame is sent to compute.
+                # frame, not a second one for the scrubber when the frame is sent to compute; and
+                # a frame in flight when the clip was paused lands with its own number
                 self.controls.show_position(panel[2], panel[3], self.duration, self.count)
         if result is None:
             return
