@@ -43,7 +43,7 @@ def test_result_has_every_layer_with_statistics_that_match_the_tensors(image):
         assert st.var == pytest.approx(t.var(unbiased=False).item(), rel=1e-5)
         assert st.zero_frac == pytest.approx((t == 0).double().mean().item())
         assert st.hist_counts.sum() == t.numel()
-        assert p.maps[lvl, sc].dtype == np.float32 and p.maps[lvl, sc].flags.c_contiguous
+        assert p.maps[lvl, sc].dtype == np.float32 and not p.maps[lvl, sc].flags.writeable  # the run's, read-only
     assert np.isnan(p.layer(0, 0).grad_rms) and np.isfinite(p.layer(1, 0).grad_rms)
     assert r.total_multiplies == sum(st.multiplies for st in p.layers) > 0
 
@@ -104,10 +104,12 @@ def _equivariance_by_torch(net, layers):
         (Settings(size=32, depth=5), True),  # depth = k: the shrunk run stops a level short
     ],
 )
-def test_equivariance_readout_is_the_plain_computation(image, settings, exact):
-    """The engine's readout (numpy maxima over views, the pyramid reused) gives the numbers of
-    the plain torch computation, shared or not, through inf and NaN; with shared weights it is
-    exactly 0 at every level."""
+@pytest.mark.parametrize("batch", [0, engine.BATCH_DIFF])
+def test_equivariance_readout_is_the_plain_computation(image, settings, exact, batch, monkeypatch):
+    """The engine's readout (numpy maxima over views, the pyramid reused; the small maps compared
+    together, or with ``batch`` 0 each alone) gives the numbers of the plain torch computation,
+    shared or not, through inf and NaN; with shared weights it is exactly 0 at every level."""
+    monkeypatch.setattr(engine, "BATCH_DIFF", batch)
     frame = image if settings.size == 64 else image[::2, ::2].copy()
     r = engine.run(settings, frame, profile="stats", equivariance=True)
     k = settings.k
@@ -150,8 +152,10 @@ def test_equivariance_maxima_off_numpy_take_torchs_path():
 @pytest.mark.parametrize(("size", "threads"), [(8, 1), (16, 1), (128, 1), (16, 2)])
 def test_display_maps_are_the_layers_average_pooled_to_the_display_size(image, size, threads, monkeypatch):
     """Each display map is its layer's mean over blocks of (n / size)^2 values (avg_pool2d's
-    floats), or the layer itself where it is small enough; a fresh C-contiguous float32 copy,
-    made by numpy or (more than one torch thread) by torch."""
+    floats), or the layer itself where it is small enough: read-only float32, and no later run
+    changes them (they are views of the run's own layers, which no other run reuses). The
+    export's full maps are C-contiguous copies, made by numpy or (more than one torch thread)
+    by torch."""
     monkeypatch.setattr(engine, "_TORCH_COPY", 1)  # every map takes torch's copy where threads > 1
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
@@ -165,9 +169,14 @@ def test_display_maps_are_the_layers_average_pooled_to_the_display_size(image, s
         full = torch.from_numpy(r.maps_full[level, s])[None]
         n = full.shape[-1]
         want = torch.nn.functional.avg_pool2d(full, n // size)[0] if n > size else full[0]
-        assert m.shape == tuple(want.shape) and m.dtype == np.float32 and m.flags.c_contiguous
+        assert m.shape == tuple(want.shape) and m.dtype == np.float32 and not m.flags.writeable
+        assert r.maps_full[level, s].flags.c_contiguous
         np.testing.assert_allclose(m, want.numpy(), rtol=1e-6, atol=1e-6)  # avg_pool2d in another layout
         assert not np.shares_memory(m, r.maps_full[level, s])
+    kept = {key: m.copy() for key, m in r.maps.items()}
+    for init in (0.5, 4.0):  # later runs on the same frame, another network
+        engine.run(Settings(size=64, depth=4, channels=6, init=init), image, display_size=size)
+    assert all(np.array_equal(r.maps[key], m) for key, m in kept.items())
 
 
 def test_overflow_is_counted_and_warned_never_raised(image):
