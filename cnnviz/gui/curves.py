@@ -99,7 +99,7 @@ class CurvesView(QWidget):
         self.eq_plot.addItem(self.eq_item)
         self.eq_ref = pg.InfiniteLine(angle=0, movable=False)
         self.eq_plot.addItem(self.eq_ref, ignoreBounds=True)
-        self.eq_note = pg.TextItem(anchor=(0, 0))
+        self.eq_note = pg.TextItem(anchor=(0, 1))  # its bottom left on the dashed line
         self.eq_plot.addItem(self.eq_note, ignoreBounds=True)
         self.hist_item = pg.PlotDataItem([0, 1], [0], stepMode="center", fillLevel=0)
         self.hist_plot.addItem(self.hist_item)
@@ -145,22 +145,17 @@ class CurvesView(QWidget):
         self.readout.setFont(theme.font(zoom, 1.05))
         self.legend.setFont(theme.font(zoom, 0.9))
         style_plot(self.var_plot, zoom, "Variance", "level l", "Var(L<sub>l,s</sub>)", log_y=True)
-        style_plot(
-            self.grad_plot,
-            zoom,
-            "Gradient RMS",
-            "level l · top: N(0,1)",
-            "RMS ∂/∂L<sub>l,s</sub>",
-            log_y=True,
-        )
+        style_plot(self.grad_plot, zoom, "Gradient RMS", "level l", "RMS ∂/∂L<sub>l,s</sub>", log_y=True)
         style_plot(self.zero_plot, zoom, "Dead ReLU", "level l", "exact zeros (%)")
         self._zero_title = None  # set_result re-titles it for the activation
         style_plot(self.eq_plot, zoom, "Equivariance", "level l", "max|L′−L| / max|L|", log_y=True)
         style_plot(self.hist_plot, zoom, "Histogram", "value", "count (log)", log_y=True)
         for marks in self._marks.values():
             marks.set_zoom(zoom)
-        # 450 px at zoom 1: the three rows fit a 1280x720 window without scrolling
-        self.glw.setMinimumSize(QSize(int(2 * (100 + 80 * zoom)), int(3 * (60 + 90 * zoom))))
+        # Two columns of an axis and at least 70 px of data each, three rows: at 1280x720 they
+        # fit the panel without scrolling at zoom 1 and sideways after A+ twice
+        axis = int(46 * zoom) + 18  # the left axis' width (style_plot)
+        self.glw.setMinimumSize(QSize(2 * (axis + int(70 * zoom)), int(3 * (55 + 85 * zoom))))
         self.eq_ref.setPen(theme.pen(theme.MUTED, zoom, theory=True, width=0.5))
         self.hist_mean.setPen(theme.pen(theme.SELECT_HEX, zoom, width=0.6))
         self.hist_item.setPen(theme.pen("#31688e", zoom, width=0.6))
@@ -186,7 +181,10 @@ class CurvesView(QWidget):
             self._selected = (pyr.depth, 0)
         n_scales = pyr.k + 1
         local = pyr.theory_var_local is not None
-        self.legend.setText(legend_html(n_scales, " (mean field)", " per position" if local else ""))
+        self.legend.setText(
+            legend_html(n_scales, " (mean field)", " per position" if local else "")
+            + f"<br><span style='color:{theme.MUTED}'>gradients: N(0,1) injected at the top level</span>"
+        )
         bad = pyr.grid("nonfinite") > 0
         var = pyr.grid("var")
         grad = pyr.grid("grad_rms")
@@ -386,15 +384,13 @@ class CurvesView(QWidget):
         if rng:
             set_range(self.eq_plot, y=(min(rng[0], math.log10(EQ_FLOOR) - 1), max(rng[1], 1.0)))
         exact = bool(np.any(vals == 0))
-        note = (
-            f"<span style='font-size:{theme.pt(z, 0.85)}; color:{theme.MUTED}'>"
-            + ("0 drawn at 10<sup>−9</sup><br>" if exact else "")
-            + "- - - rounding</span>"
-        )
+        # one short word just above the dashed line, at the left (a narrow plot has room for no
+        # more; where zeros are drawn at 10^-9 the readout says so)
+        note = f"<span style='font-size:{theme.pt(z, 0.8)}; color:{theme.MUTED}'>╍ rounding</span>"
         if note != getattr(self, "_eq_note", None):
             self._eq_note = note
             self.eq_note.setHtml(note)
-            self.eq_note.setPos(1.0, math.log10(EQUIVARIANT_BELOW))
+            self.eq_note.setPos(0.55, math.log10(EQUIVARIANT_BELOW))
         weights = "shared weights" if shared else "weights not shared"
         overflowed = int(np.count_nonzero(~np.isfinite(vals[: pyr.k - 1]))) if pyr.k > 1 else 0
         compared = int(np.count_nonzero(np.isfinite(vals)))
@@ -418,11 +414,14 @@ class CurvesView(QWidget):
             value = f"<b style='color:{color}'>{theme.fmt(err)}</b> over the {compared} level(s) that can be compared"
         else:
             value = f"<b style='color:{color}'>{theme.fmt(err)}</b>"
+        # the verdict first and large (a hall reads it); what is measured below it, smaller
         self.readout.setText(
-            f"<b>Equivariance</b> &nbsp;max |L′<sub>l,s</sub> − L<sub>l,s+1</sub>| / max|L| = {value} — {weights}: "
-            f"<span style='color:{color}'>{verdict}</span><br>"
-            f"<span style='color:{theme.MUTED}'>L′ = the same network on the image shrunk 2× (2×2 averaging): "
-            "with shared weights L′<sub>l,s</sub> = L<sub>l,s+1</sub></span>"
+            f"<b>Equivariance</b> = {value} — {weights}: <span style='color:{color}'>{verdict}</span><br>"
+            f"<span style='color:{theme.MUTED}; font-size:{theme.pt(z, 0.85)}'>"
+            "max |L′<sub>l,s</sub> − L<sub>l,s+1</sub>| / max|L|, L′ = the same network on the image shrunk 2× "
+            "(2×2 averaging): with shared weights L′<sub>l,s</sub> = L<sub>l,s+1</sub>"
+            + ("; an exact 0 is drawn at 10<sup>−9</sup>" if exact else "")
+            + "</span>"
         )
         self.readout.setToolTip(
             "L′ is the network on the image shrunk 2× (2×2 averaging). With weights shared "

@@ -55,6 +55,14 @@ def achieved_fps(drawn_at: Iterable[float], now: float) -> float:
     return (len(recent) - 1) / max(recent[-1] - recent[0], 1e-6)
 
 
+def shown_fps(achieved: float, target: float) -> float:
+    """The rate a player shows: the achieved rate, never above the rate asked for (``target``:
+    the clip's frame rate times the speed; 0 for none). Over a two-second window one frame drawn
+    late, then its successors on time, read as more than the clip's rate ("26.1 fps (clip 25
+    fps)"), though a paced player draws no frame before its time."""
+    return min(achieved, target) if target > 0 else achieved
+
+
 class Pacer:
     """Decides, per request and per result, what is computed and drawn (see the module docstring)."""
 

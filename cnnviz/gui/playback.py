@@ -49,7 +49,7 @@ from PySide6.QtWidgets import (
 from ..errors import CnnvizError, InputError
 from ..io.video import Frame, VideoReader, describe_frame
 from . import theme
-from .pacing import achieved_fps
+from .pacing import achieved_fps, shown_fps
 from .steady import SteadyLabel
 
 if TYPE_CHECKING:
@@ -752,7 +752,7 @@ class Playback(QObject):
             text = ""
         else:
             state = "▶" if self.playing else "❚❚"
-            fps = self.achieved_fps() if self.playing else 0.0
+            fps = shown_fps(self.achieved_fps(), self.fps * self.speed) if self.playing else 0.0
             shown = f"{fps:.1f} fps" if self.playing else "paused"
             speed = f" at {self.speed:g}×" if self.speed != 1.0 else ""
             text = f"{state} {shown} (clip {self.fps:.3g} fps{speed}) · dropped {self.dropped}"

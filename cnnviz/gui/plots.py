@@ -83,13 +83,31 @@ class ColorBar(pg.ColorBarItem):
         super().setAxisItems(items)
 
 
+class TitleLabel(pg.LabelItem):
+    """A plot title that asks for its height only: the plot's width comes from its axes and its
+    data. pyqtgraph's title sets the plot's least width to the text's, so in a narrow panel
+    (1280x720 after A+) the plots overflowed it and were cut off at its right edge."""
+
+    def updateMin(self) -> None:
+        super().updateMin()
+        self.setMinimumWidth(0)
+        self._sizeHint[Qt.SizeHint.MinimumSize] = (0, self._sizeHint[Qt.SizeHint.MinimumSize][1])
+
+
 def plain_plot(glw: pg.GraphicsLayoutWidget, **kwargs) -> pg.PlotItem:
-    """``glw.addPlot`` with :class:`PlainAxis` on every side (grid lines stamped on the bottom)."""
+    """``glw.addPlot`` with :class:`PlainAxis` on every side (grid lines stamped on the bottom)
+    and a :class:`TitleLabel` centred over the whole plot, axis included."""
     axes = {side: PlainAxis(side) for side in ("left", "right", "top")}
     axes["bottom"] = GridAxis("bottom")
     plot = glw.addPlot(axisItems=axes, **kwargs)
     plot.hideAxis("right")
     plot.hideAxis("top")
+    old = plot.titleLabel
+    plot.layout.removeItem(old)
+    old.setParentItem(None)
+    plot.titleLabel = TitleLabel("", size="11pt", parent=plot)
+    plot.layout.addItem(plot.titleLabel, 0, 0, 1, 3)  # over the left axis, the data and the right axis
+    plot.setTitle(None)
     return plot
 
 

@@ -406,7 +406,7 @@ def test_tanh_and_sigmoid_show_saturation_not_a_flat_dead_relu_line(qtbot, settl
 
 def test_the_gradient_plot_says_what_it_is_the_gradient_of(qtbot, settle, main_window):
     w = main_window
-    assert "top: N(0,1)" in w.curves.grad_plot.getAxis("bottom").labelText
+    assert "N(0,1) injected at the top level" in w.curves.legend.text()
     assert "N(0,1) injected" in w.init_lab.grad_plot.getAxis("bottom").labelText
     w.grid.cell_clicked.emit(2, 0)
     assert "N(0,1) injected" in w.inspector.stats.text()

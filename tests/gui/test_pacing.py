@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QApplication, QVBoxLayout, QWidget
 from test_playback import _shown
 
 from cnnviz.core.result import profile
-from cnnviz.gui.pacing import EQUIVARIANCE_INTERVAL_S, SECONDARY_INTERVAL_S, Pacer
+from cnnviz.gui.pacing import EQUIVARIANCE_INTERVAL_S, SECONDARY_INTERVAL_S, Pacer, achieved_fps, shown_fps
 from cnnviz.gui.steady import SteadyLabel, SteadyText
 
 
@@ -221,3 +221,16 @@ def test_once_a_result_is_drawn_the_libraries_are_out_of_the_collectors_sight(qt
 
     make_window()
     qtbot.waitUntil(lambda: gc.get_freeze_count() > 0, timeout=5_000)
+
+
+def test_the_shown_frame_rate_never_reads_above_the_clips():
+    """A 25 fps clip whose frames 1-3 were drawn late, back to back after a stall, measures 26 fps
+    over the last two seconds; the status shows 25, and a slower player what it achieved."""
+    drawn = [0.12, 0.125, 0.13] + [i / 25 for i in range(4, 51)]  # then every frame on time
+    now = drawn[-1]
+    measured = achieved_fps(drawn, now)
+    assert measured > 25.5
+    assert shown_fps(measured, 25.0) == 25.0
+    assert shown_fps(measured, 2 * 25.0) == measured  # at 2x the clip asks for 50 fps
+    assert shown_fps(12.5, 25.0) == 12.5
+    assert shown_fps(measured, 0.0) == measured  # no rate known
