@@ -60,6 +60,7 @@ class CostView(QWidget):
         split.addWidget(self.glw)
         split.addWidget(self.table)
         split.setSizes([300, 500])
+        split.setChildrenCollapsible(False)  # the chart keeps its least height (set_zoom); the table scrolls
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.header)
@@ -79,6 +80,9 @@ class CostView(QWidget):
             self.plot, zoom, "Multiplies per level (both branches, all scales)", "level l", "multiplies", log_y=False
         )
         self.bars.setOpts(pen=pg.mkPen("#31688e"), brush=pg.mkBrush(49, 104, 142, 160))
+        # room for the title, the bars and the vertical axis' name: under the lecture panel at
+        # 1280x720 the chart was squeezed to 80 px and its axis name cut
+        self.glw.setMinimumHeight(int(120 + 110 * zoom))
         if self._result is not None:
             self.set_result(self._result)
 
