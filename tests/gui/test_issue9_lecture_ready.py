@@ -243,6 +243,30 @@ def test_every_curve_and_the_histogram_fit_a_1280x720_window_without_scrolling(q
     assert w.curves.glw.height() >= w.curves.glw.minimumHeight()
 
 
+def test_after_a_plus_twice_at_1280x720_no_plot_is_cut_off_at_the_panels_edge(qtbot, settle, make_window):
+    """The plots' least width (axes, data; not their titles) fits the narrowed curves panel, so
+    nothing is laid out beyond its right edge (a wide title widened the plots past it); the
+    panel never scrolls sideways, and the chart of the cost view keeps its least height."""
+    w = make_window(Settings())
+    w.resize(1280, 720)
+    qtbot.wait(50)
+    settle(w)
+    scroll = w.curves.glw.parentWidget().parentWidget()
+    for _ in range(2):
+        w.commands.by_name["zoom_in"].trigger()
+        qtbot.wait(50)
+        settle(w)
+        need = w.curves.glw.ci.effectiveSizeHint(Qt.SizeHint.MinimumSize).width()
+        assert need <= w.curves.glw.viewport().width()
+        assert scroll.horizontalScrollBar().maximum() == 0
+        for plot in (w.curves.grad_plot, w.curves.eq_plot):  # the right-hand column
+            right = plot.mapRectToScene(plot.boundingRect()).right()
+            assert right <= w.curves.glw.viewport().width() + 1
+    w.change(lambda s: s.replace(mode="cost"))
+    settle(w)
+    assert w.cost_view.glw.height() >= w.cost_view.glw.minimumHeight() > 200
+
+
 def test_the_source_panel_never_draws_its_text_over_the_image(qtbot, settle, make_window):
     w = make_window(Settings(mode="init", residual_depth=8, channels=8))
     w.resize(1280, 720)
