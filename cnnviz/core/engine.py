@@ -595,7 +595,7 @@ def _max_abs_diff(a: torch.Tensor, b: torch.Tensor, in_place: bool) -> tuple[flo
         av, bv = a.numpy(force=True), b.numpy(force=True)  # numpy follows any strides, channels_last too
         with np.errstate(invalid="ignore"):  # inf - inf: NaN, as in torch
             d = np.subtract(av, bv, out=av if in_place else None)
-            return max(float(d.max()), -float(d.min())), max(float(bv.max()), -float(bv.min()))
+            return _np_max_abs(d), _np_max_abs(bv)
     d = a.sub_(b) if in_place else a - b
     found = torch.stack([d.amax(), -d.amin(), b.amax(), -b.amin()]).tolist()
     return _nan_max(found[:2]), _nan_max(found[2:])
@@ -604,9 +604,13 @@ def _max_abs_diff(a: torch.Tensor, b: torch.Tensor, in_place: bool) -> tuple[flo
 def _max_abs(b: torch.Tensor) -> float:
     """max |b| (NaN if b has a NaN), by numpy over a view of b's memory on the CPU."""
     if b.device.type == "cpu" and b.dtype in (torch.float32, torch.float64):
-        bv = b.numpy(force=True)
-        return max(float(bv.max()), -float(bv.min()))
+        return _np_max_abs(b.numpy(force=True))
     return _nan_max(torch.stack([b.amax(), -b.amin()]).tolist())
+
+
+def _np_max_abs(a: np.ndarray) -> float:
+    """max |a| in two passes and no temporary (NaN if a has a NaN: both maxima are NaN then)."""
+    return max(float(a.max()), -float(a.min()))
 
 
 def _nan_max(values: list[float]) -> float:

@@ -138,7 +138,9 @@ class PyramidResult:
 
     ``maps[(l, s)]`` is the display array of L_{l,s}: float32 ``[C, h, w]`` with h, w at
     most ``display_size`` (average-pooled down when the layer is larger; NaN/inf kept so a
-    view can mark them); empty when the profile has no display maps.
+    view can mark them), read-only (on the CPU a view of the run's own layer, in any memory
+    order: ``np.ascontiguousarray`` where a C-contiguous copy is needed); empty when the
+    profile has no display maps.
 
     ``maps_full`` and ``grads_full`` (the export profile only, otherwise empty dicts) hold every
     layer and its gradient at full resolution, float32 C-contiguous ``[C, n, n]`` keyed by

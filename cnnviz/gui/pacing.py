@@ -57,9 +57,9 @@ def achieved_fps(drawn_at: Iterable[float], now: float) -> float:
 
 def shown_fps(achieved: float, target: float) -> float:
     """The rate a player shows: the achieved rate, never above the rate asked for (``target``:
-    the clip's frame rate times the speed; 0 for none). Over a two-second window one frame drawn
-    late, then its successors on time, read as more than the clip's rate ("26.1 fps (clip 25
-    fps)"), though a paced player draws no frame before its time."""
+    the clip's frame rate times the speed; 0 for none). Over a two-second window, frames drawn
+    late after a stall and the next ones on time again read as more than the clip's rate ("26.1
+    fps (clip 25 fps)"), though a paced player draws no frame before its time."""
     return min(achieved, target) if target > 0 else achieved
 
 
