@@ -267,6 +267,26 @@ def test_after_a_plus_twice_at_1280x720_no_plot_is_cut_off_at_the_panels_edge(qt
     assert w.cost_view.glw.height() >= w.cost_view.glw.minimumHeight() > 200
 
 
+def test_the_display_bar_wraps_rather_than_cut_its_boxes_text(qtbot, settle, make_window):
+    """At 1280x720 the colour map, range, mosaic and channel boxes sit in one row; after A+
+    twice they no longer fit one and take two rows, each box as wide as its text needs (one
+    row cut them to "virid" and "channel (")."""
+    w = make_window(Settings())
+    w.resize(1280, 720)
+    qtbot.wait(50)
+    settle(w)
+    bar = w.display_bar
+    assert bar.cmap_box.y() == bar.channel_box.y()  # one row
+    for _ in range(2):
+        w.commands.by_name["zoom_in"].trigger()
+        qtbot.wait(50)
+    settle(w)
+    assert bar.channel_box.y() > bar.cmap_box.y()  # two rows
+    for box in (bar.cmap_box, bar.channel_box, bar.mosaic_box):
+        assert box.width() >= box.sizeHint().width()
+    assert bar.norm_box.width() >= bar.norm_box.minimumSizeHint().width()
+
+
 def test_the_source_panel_never_draws_its_text_over_the_image(qtbot, settle, make_window):
     w = make_window(Settings(mode="init", residual_depth=8, channels=8))
     w.resize(1280, 720)
