@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, cast
 
 from PySide6.QtCore import QEvent, QObject, Qt
-from PySide6.QtGui import QAction, QActionGroup, QKeyEvent, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QKeyEvent, QKeySequence, QResizeEvent
 from PySide6.QtWidgets import QApplication, QDialog, QMenu, QTextBrowser, QToolBar, QVBoxLayout, QWidget
 
 from ..scene import preset_files, preset_label
@@ -24,6 +24,41 @@ if TYPE_CHECKING:
 
 def _native(keys: tuple[str, ...]) -> str:
     return ", ".join(QKeySequence(k).toString(QKeySequence.SequenceFormat.NativeText) for k in keys)
+
+
+# The toolbar's shorter labels, used where the full ones do not fit the window's width (1280 px
+# after A+ twice put A+ and Full screen behind the overflow chevron); the menus keep the full names
+SHORT_LABELS = {"open": "Open", "paste": "Paste", "reroll": "Re-roll", "full_screen": "Full"}
+
+
+class FittingToolBar(QToolBar):
+    """A toolbar that shortens its longest labels (:data:`SHORT_LABELS`) where the full ones do
+    not fit its width, so no button goes behind the overflow chevron while the short ones fit."""
+
+    def __init__(self, title: str) -> None:
+        super().__init__(title)
+        self.labels: dict[QAction, tuple[str, str]] = {}  # action -> (full, short)
+        self._fitting = False
+
+    def fit(self) -> None:
+        if self._fitting or not self.labels:
+            return
+        self._fitting = True
+        try:
+            for act, (full, _short) in self.labels.items():
+                act.setIconText(full)
+            layout = self.layout()
+            if layout is not None:
+                layout.invalidate()  # the size hint of the full labels, not of the last ones
+            if self.sizeHint().width() > self.width():
+                for act, (_full, short) in self.labels.items():
+                    act.setIconText(short)
+        finally:
+            self._fitting = False
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self.fit()
 
 
 class Actions:
@@ -80,9 +115,9 @@ class Actions:
         w.addAction(act)  # shortcuts work with the menu bar hidden (full screen) too
         return act
 
-    def _toolbar(self) -> QToolBar:
+    def _toolbar(self) -> FittingToolBar:
         w = self.window
-        tb = QToolBar("Main")
+        tb = FittingToolBar("Main")
         tb.setObjectName("main_toolbar")
         tb.setMovable(False)
         tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
@@ -107,6 +142,7 @@ class Actions:
             act.triggered.connect(self.by_name[name].trigger)
             tb.addAction(act)
         tb.addAction(self.by_name["full_screen"])
+        tb.labels = {self.by_name[name]: (self.by_name[name].iconText(), short) for name, short in SHORT_LABELS.items()}
         w.addToolBar(Qt.ToolBarArea.TopToolBarArea, tb)
         return tb
 
@@ -114,6 +150,7 @@ class Actions:
         """The toolbar's buttons (cut off from the window's font by its style sheet) follow the zoom."""
         for button in [self.toolbar, *self.toolbar.findChildren(QWidget)]:
             button.setFont(theme.font(zoom))
+        self.toolbar.fit()
 
     def rebuild_recent(self, paths: list[str]) -> None:
         self.recent_menu.clear()

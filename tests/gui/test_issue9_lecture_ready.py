@@ -287,6 +287,32 @@ def test_the_display_bar_wraps_rather_than_cut_its_boxes_text(qtbot, settle, mak
     assert bar.norm_box.width() >= bar.norm_box.minimumSizeHint().width()
 
 
+def test_after_a_plus_the_toolbar_shortens_its_labels_rather_than_hide_a_plus(qtbot, settle, make_window):
+    """At 1280 px, A+ twice made the toolbar too wide and put A+ and Full screen behind the
+    overflow chevron; its longest labels shorten instead, and come back where they fit."""
+    w = make_window(Settings())
+    w.resize(1280, 720)
+    qtbot.wait(50)
+    tb = w.commands.toolbar
+
+    def shown(name: str) -> bool:
+        button = tb.widgetForAction(w.commands.by_name[name])
+        return button is not None and button.isVisible()
+
+    assert w.commands.by_name["reroll"].iconText() == "Re-roll weights"
+    for _ in range(3):
+        w.commands.by_name["zoom_in"].trigger()
+        qtbot.wait(50)
+        buttons = [a for a in tb.actions() if a.iconText() in ("A+", "A−")]
+        assert all(tb.widgetForAction(a).isVisible() for a in buttons)
+        assert shown("full_screen") and shown("open") and shown("reroll")
+    assert w.commands.by_name["reroll"].iconText() == "Re-roll"
+    assert w.commands.by_name["reroll"].text() == "Re-roll weights"  # the menu keeps the full name
+    w.resize(1920, 1080)
+    qtbot.wait(50)
+    assert w.commands.by_name["reroll"].iconText() == "Re-roll weights"
+
+
 def test_the_source_panel_never_draws_its_text_over_the_image(qtbot, settle, make_window):
     w = make_window(Settings(mode="init", residual_depth=8, channels=8))
     w.resize(1280, 720)
