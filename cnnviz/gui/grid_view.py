@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QFont, QImage, QPainter
 from PySide6.QtWidgets import (
     QGraphicsItem,
@@ -192,15 +192,22 @@ class FeatureGridView(QWidget):
         self.vb.invertY(True)
         self.vb.setMenuEnabled(False)
         # Under the grid, across it: the width goes to the cells (a 1280-pixel projector has little).
-        self.cbar = ColorBar(
-            values=(0, 1),
-            colorMap=theme.colormap("viridis"),
-            interactive=False,
-            width=16,
-            colorMapMenu=False,
-            orientation="horizontal",
-        )
+        # Where the grid is wide and low (under the lecture panel at 720 px) the bar stands at its
+        # right instead, and the height goes to the cells (_fit_colorbar).
+        self._bars = {
+            orientation: ColorBar(
+                values=(0, 1),
+                colorMap=theme.colormap("viridis"),
+                interactive=False,
+                width=16,
+                colorMapMenu=False,
+                orientation=orientation,
+            )
+            for orientation in ("horizontal", "vertical")
+        }
+        self.cbar = self._bars["horizontal"]
         self.glw.addItem(self.cbar, row=1, col=0)
+        self.glw.installEventFilter(self)  # its shape places the bar (eventFilter)
         self.legend = QLabel(" ")
         self.legend.setTextFormat(Qt.TextFormat.RichText)
         self.legend.setWordWrap(True)
@@ -324,7 +331,8 @@ class FeatureGridView(QWidget):
         self._add_labels(k, depth)
         self.images.set_bounds(QRectF(0, 0, (k + 1) * pitch, (k + 1) * pitch))
         right = max([(k + 1) * pitch] + [it.pos().x() + it.view_width() for it in self._static if it.isVisible()])
-        self.vb.setRange(QRectF(-0.1, -0.1 - 1.3 * th, right + 0.2, (k + 1) * pitch + 3.8 * th + 0.2), padding=0.0)
+        self._content = QRectF(-0.1, -0.1 - 1.3 * th, right + 0.2, (k + 1) * pitch + 3.8 * th + 0.2)
+        self.vb.setRange(self._content, padding=0.0)
 
     def _fit(self, k: int) -> tuple[float, float]:
         r = self.vb.boundingRect()
@@ -504,13 +512,15 @@ class FeatureGridView(QWidget):
         log = self._view.normalisation == "log"
         signed = theme.is_signed(result.settings.activation) and not log
         cmap = theme.DIVERGING_MAP if signed else self._view.colormap
-        if cmap != getattr(self, "_cbar_cmap", None):  # a new colour map redraws the bar's image
+        fresh, self._cbar_fresh = getattr(self, "_cbar_fresh", False), False
+        if fresh or cmap != getattr(self, "_cbar_cmap", None):  # a new colour map redraws the bar's image
             self._cbar_cmap = cmap
             self.cbar.setColorMap(theme.colormap(cmap))
         key = self._selected if self._selected and self._selected[0] >= 1 else None
         if key is None:
             key = next((k for k in sorted(self._cells) if k[0] >= 1), None)
         if key is None:
+            self._cbar_fresh = fresh  # nothing drawn yet: the next call sets all of it
             return
         lo, hi = self._cells[key].levels
         self.cbar.setLevels((lo, hi))
@@ -518,10 +528,10 @@ class FeatureGridView(QWidget):
         scope = {"map": f"L{key[0]},{key[1]}", "level": f"level {key[0]}", "global": "all levels", "log": ""}[norm]
         label = f"value ({scope})" if not log else "|value|, log scale, all levels"
         ticks = decade_ticks(lo, hi) if log else None
-        if ticks != getattr(self, "_cbar_ticks", None):
+        if fresh or ticks != getattr(self, "_cbar_ticks", None):
             self._cbar_ticks = ticks
             self.cbar.axis.setTicks(ticks)
-        if label != getattr(self, "_cbar_label", None):  # a new label re-lays out the widget
+        if fresh or label != getattr(self, "_cbar_label", None):  # a new label re-lays out the widget
             self._cbar_label = label
             self.cbar.axis.setLabel(label, **{"font-size": theme.pt(self._zoom, 0.9), "color": theme.TEXT})
 
@@ -553,10 +563,55 @@ class FeatureGridView(QWidget):
         self.readout.setFont(theme.font(self._zoom, 1.0))
         self.legend.setFont(theme.font(self._zoom, 0.9))
         self.readout.setMinimumHeight(int(2 * theme.px(self._zoom) * 1.45))
-        axis = self.cbar.axis
-        axis.setStyle(tickFont=theme.font(self._zoom, 0.85), tickTextOffset=int(3 * self._zoom))
-        axis.setTextPen(pg.mkPen(theme.TEXT))
-        axis.setHeight(int(3.1 * theme.px(self._zoom, 0.9)) + 8)  # ticks and the label, whole
+        for orientation, bar in self._bars.items():
+            axis = bar.axis
+            axis.setStyle(tickFont=theme.font(self._zoom, 0.85), tickTextOffset=int(3 * self._zoom))
+            axis.setTextPen(pg.mkPen(theme.TEXT))
+            if orientation == "horizontal":
+                axis.setHeight(int(3.1 * theme.px(self._zoom, 0.9)) + 8)  # ticks and the label, whole
+            else:
+                axis.setWidth(int(3.2 * theme.px(self._zoom, 0.85)) + int(1.6 * theme.px(self._zoom, 0.9)) + 8)
+
+    # The colour bar stands at the grid's right above this width / height, lies under it below
+    # the second (the gap keeps a resize near the edge from flipping it back and forth)
+    BAR_RIGHT_ABOVE, BAR_UNDER_BELOW = 2.0, 1.6
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Resize and watched is self.glw:
+            self._fit_colorbar()
+        return super().eventFilter(watched, event)
+
+    def _fit_colorbar(self) -> None:
+        size = self.glw.size()
+        aspect = size.width() / max(size.height(), 1)
+        if aspect > self.BAR_RIGHT_ABOVE:
+            self._place_colorbar("vertical")
+        elif aspect < self.BAR_UNDER_BELOW:
+            self._place_colorbar("horizontal")
+
+    def _place_colorbar(self, orientation: str) -> None:
+        bar = self._bars[orientation]
+        if bar is self.cbar:
+            return
+        self.glw.removeItem(self.cbar)
+        self.cbar = bar
+        if orientation == "horizontal":
+            self.glw.addItem(bar, row=1, col=0)
+        else:
+            self.glw.addItem(bar, row=0, col=1)
+        self._cbar_fresh = True  # its map, ticks and label set whatever the other bar had
+        self._update_colorbar()
+        # once the layout has given the view its new shape, the diagram fills it again (a resize
+        # keeps the range shown, which the old shape had widened or heightened)
+        QTimer.singleShot(0, self._refit)
+
+    def _refit(self) -> None:
+        if self._structure is None:
+            return
+        self._on_resized()
+        content = getattr(self, "_content", None)
+        if content is not None:
+            self.vb.setRange(content, padding=0.0)
 
     # -- interaction --------------------------------------------------------------------------
     def _cell_at(self, scene_pos: QPointF) -> tuple[_Cell, float, float] | None:

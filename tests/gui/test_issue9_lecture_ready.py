@@ -313,6 +313,35 @@ def test_after_a_plus_the_toolbar_shortens_its_labels_rather_than_hide_a_plus(qt
     assert w.commands.by_name["reroll"].iconText() == "Re-roll weights"
 
 
+def test_a_wide_low_grid_has_its_colour_bar_at_the_right_and_a_square_one_under_it(qtbot, settle, make_window):
+    """Under the lecture panel at 720 px the grid is wide and low: the colour bar stands at its
+    right and the height goes to the maps; in a squarer grid it lies under them. Either way it
+    shows the selected level's range and names it."""
+    w = make_window(Settings())
+    w.resize(1280, 720)
+    qtbot.wait(50)
+    settle(w)
+    grid = w.grid
+    assert grid.cbar.horizontal
+    w.resize(1280, 400)
+    qtbot.waitUntil(lambda: not grid.cbar.horizontal, timeout=3_000)
+    assert grid.glw.width() > 2 * grid.glw.height()
+    lo, hi = grid._cells[grid.cell_keys[-1]].levels if grid._selected is None else grid._cells[grid._selected].levels
+    assert tuple(sorted(grid.cbar.axis.range)) == pytest.approx((lo, hi))
+    assert "value" in grid.cbar.axis.labelText and grid.cbar.scene() is not None
+    assert grid._bars["horizontal"].scene() is None  # one bar drawn
+
+    def fills() -> bool:  # the diagram fills the view's height or width, not the old shape's
+        drawn = grid.vb.mapViewToScene(grid._content).boundingRect()
+        view = grid.vb.sceneBoundingRect()
+        return drawn.height() >= 0.95 * view.height() or drawn.width() >= 0.95 * view.width()
+
+    qtbot.waitUntil(fills, timeout=3_000)
+    w.resize(1280, 900)
+    qtbot.waitUntil(lambda: grid.cbar.horizontal, timeout=3_000)
+    assert grid.cbar.scene() is not None and grid._bars["vertical"].scene() is None
+
+
 def test_the_source_panel_never_draws_its_text_over_the_image(qtbot, settle, make_window):
     w = make_window(Settings(mode="init", residual_depth=8, channels=8))
     w.resize(1280, 720)
