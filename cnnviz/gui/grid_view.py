@@ -206,6 +206,8 @@ class FeatureGridView(QWidget):
             for orientation in ("horizontal", "vertical")
         }
         self.cbar = self._bars["horizontal"]
+        self._cbar_fresh = False  # the bar shown was just placed: set its map, ticks and label
+        self._content: QRectF | None = None  # the diagram's rect in view units (_build)
         self.glw.addItem(self.cbar, row=1, col=0)
         self.glw.installEventFilter(self)  # its shape places the bar (eventFilter)
         self.legend = QLabel(" ")
@@ -512,7 +514,7 @@ class FeatureGridView(QWidget):
         log = self._view.normalisation == "log"
         signed = theme.is_signed(result.settings.activation) and not log
         cmap = theme.DIVERGING_MAP if signed else self._view.colormap
-        fresh, self._cbar_fresh = getattr(self, "_cbar_fresh", False), False
+        fresh, self._cbar_fresh = self._cbar_fresh, False
         if fresh or cmap != getattr(self, "_cbar_cmap", None):  # a new colour map redraws the bar's image
             self._cbar_cmap = cmap
             self.cbar.setColorMap(theme.colormap(cmap))
@@ -570,6 +572,7 @@ class FeatureGridView(QWidget):
             if orientation == "horizontal":
                 axis.setHeight(int(3.1 * theme.px(self._zoom, 0.9)) + 8)  # ticks and the label, whole
             else:
+                # tick labels of about six characters, then the label turned on its side
                 axis.setWidth(int(3.2 * theme.px(self._zoom, 0.85)) + int(1.6 * theme.px(self._zoom, 0.9)) + 8)
 
     # The colour bar stands at the grid's right above this width / height, lies under it below
@@ -609,9 +612,8 @@ class FeatureGridView(QWidget):
         if self._structure is None:
             return
         self._on_resized()
-        content = getattr(self, "_content", None)
-        if content is not None:
-            self.vb.setRange(content, padding=0.0)
+        if self._content is not None:
+            self.vb.setRange(self._content, padding=0.0)
 
     # -- interaction --------------------------------------------------------------------------
     def _cell_at(self, scene_pos: QPointF) -> tuple[_Cell, float, float] | None:
