@@ -7,11 +7,11 @@ edit into a new ViewState (``view_requested``); it never draws maps itself.
 from __future__ import annotations
 
 from PySide6.QtCore import QSignalBlocker, Signal
-from PySide6.QtGui import QResizeEvent
-from PySide6.QtWidgets import QCheckBox, QComboBox, QGridLayout, QSpinBox, QWidget
+from PySide6.QtWidgets import QCheckBox, QComboBox, QSpinBox, QVBoxLayout, QWidget
 
 from ..view_state import NORMALISATION_LABELS, NORMALISATIONS, SEQUENTIAL_MAPS, ViewState
 from .theme import DIVERGING_MAP
+from .wrap_row import WrapRow
 
 DIVERGING_TEXT = "diverging ±"
 
@@ -25,9 +25,6 @@ class DisplayBar(QWidget):
         self._view = view
         self._signed = False
         self._shown: tuple[ViewState, int, bool] | None = None  # what show_view last showed
-        self._grid = QGridLayout(self)
-        self._grid.setContentsMargins(2, 0, 2, 0)
-        self._rows = 0  # 1: the four side by side; 2: two rows, where one is too narrow for them
         self.cmap_box = QComboBox()
         for name in SEQUENTIAL_MAPS:
             self.cmap_box.addItem(name, name)
@@ -46,44 +43,21 @@ class DisplayBar(QWidget):
         self.channel_box.setToolTip("The channel shown in every cell  [. next, , previous]")
         for c in (self.cmap_box, self.norm_box):
             c.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
-        self._arrange(1)
+        # colour map and range above mosaic and channel where one row would cut their texts; the
+        # range box is sized for its longest choice and shows the chosen one: it may shrink
+        self.row = WrapRow(
+            (self.cmap_box, self.norm_box, self.mosaic_box, self.channel_box),
+            split=2,
+            width_of=lambda w: (w.minimumSizeHint() if w is self.norm_box else w.sizeHint()).width(),
+        )
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.row)
         self.setToolTip("Hover a map for values, click it to inspect, scroll to zoom, drag to pan")
         self.cmap_box.currentIndexChanged.connect(lambda _i: self._colormap_chosen(self.cmap_box.currentData()))
         self.norm_box.currentIndexChanged.connect(lambda _i: self._request(normalisation=self.norm_box.currentData()))
         self.mosaic_box.toggled.connect(lambda on: self._request(mosaic=bool(on)))
         self.channel_box.valueChanged.connect(lambda c: self._request(channel=int(c)))
-
-    def _arrange(self, rows: int) -> None:
-        """The four controls in one row, or in two (colour map and range above, mosaic and
-        channel below): at 1280x720 after A+ one row cut the boxes' texts ("virid", "channel (")."""
-        if rows == self._rows:
-            return
-        self._rows = rows
-        boxes: tuple[QWidget, ...] = (self.cmap_box, self.norm_box, self.mosaic_box, self.channel_box)
-        for box in boxes:
-            self._grid.removeWidget(box)
-        for i, box in enumerate(boxes):
-            self._grid.addWidget(box, *((0, i) if rows == 1 else divmod(i, 2)))
-        for col in range(5):
-            self._grid.setColumnStretch(col, 0)
-        self._grid.setColumnStretch(4 if rows == 1 else 2, 1)  # what is left, at the right
-
-    def _one_row_width(self) -> int:
-        """The width one row needs: each box at its size, the range box at its least (it is sized
-        for its longest choice and shows the chosen one)."""
-        widths = (
-            self.cmap_box.sizeHint().width(),
-            self.norm_box.minimumSizeHint().width(),
-            self.mosaic_box.sizeHint().width(),
-            self.channel_box.sizeHint().width(),
-        )
-        margins = self._grid.contentsMargins()
-        spacing = max(self._grid.horizontalSpacing(), 0)
-        return sum(widths) + 3 * spacing + margins.left() + margins.right()
-
-    def resizeEvent(self, event: QResizeEvent) -> None:
-        self._arrange(1 if event.size().width() >= self._one_row_width() else 2)
-        super().resizeEvent(event)
 
     def _show_colormap(self) -> None:
         """The colour map actually drawn: the diverging one (box locked) for signed layers."""

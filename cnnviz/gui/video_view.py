@@ -39,6 +39,7 @@ from ..settings import KERNEL_MAX, VIDEO_KERNEL_T_MAX, VIDEO_STRIDE_MAX, VIDEO_W
 from ..view_state import ViewState
 from . import theme
 from .plots import plain_plot, style_plot
+from .wrap_row import WrapRow
 
 MEASURED = "#31688e"  # as the exported figures: blue measured, orange theory
 THEORY = "#d95f02"
@@ -177,9 +178,13 @@ class VideoNetView(QWidget):
         self.init_box.setToolTip("Init variance σ_w² of layers 2..L (layer 1 gets the same gain); Enter to apply")
         self.init_info = QLabel("")
         self.init_info.setTextFormat(Qt.TextFormat.RichText)
-        row = QHBoxLayout()
-        row.setContentsMargins(4, 2, 4, 2)
-        row.setSpacing(6)
+        # the network's shape, its init, the channel shown: one row, or two where one would make
+        # the window wider than a 1280-pixel screen (after A+ twice)
+        groups = [QWidget(), QWidget(), QWidget()]
+        shape_row, init_row, channel_row = (QHBoxLayout(g) for g in groups)
+        for r in (shape_row, init_row, channel_row):
+            r.setContentsMargins(2, 2, 2, 2)
+            r.setSpacing(6)
         for label, w in (
             ("L", self.depth_box),
             ("s", self.stride_box),
@@ -190,8 +195,9 @@ class VideoNetView(QWidget):
         ):
             lab = QLabel(label)
             lab.setTextFormat(Qt.TextFormat.RichText)
-            row.addWidget(lab)
-            row.addWidget(w)
+            target = init_row if w is self.init_box else shape_row
+            target.addWidget(lab)
+            target.addWidget(w)
         for text, tip, slot in (
             ("×0.1", "σ_w² × 0.1", lambda: self._scale_init(0.1)),
             ("×10", "σ_w² × 10", lambda: self._scale_init(10.0)),
@@ -201,11 +207,13 @@ class VideoNetView(QWidget):
             b.setText(text)
             b.setToolTip(tip)
             b.clicked.connect(slot)
-            row.addWidget(b)
-        row.addWidget(self.init_info)
-        row.addStretch(1)
-        row.addWidget(QLabel("ch"))
-        row.addWidget(self.channel_box)
+            init_row.addWidget(b)
+        init_row.addWidget(self.init_info)
+        channel_row.addWidget(QLabel("ch"))
+        channel_row.addWidget(self.channel_box)
+        for r in (shape_row, init_row):
+            r.addStretch(1)  # a group wider than its boxes (two rows share columns) keeps them together
+        self.controls_row = WrapRow(groups, split=1, stretch_after=1)
         self.depth_box.valueChanged.connect(lambda v: self._request(depth=int(v)))
         self.stride_box.valueChanged.connect(lambda v: self._request(video_stride=int(v)))
         self.kernel_box.valueChanged.connect(lambda v: self._request(kernel=int(v) | 1))
@@ -258,7 +266,7 @@ class VideoNetView(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(2)
-        lay.addLayout(row)
+        lay.addWidget(self.controls_row)
         lay.addWidget(self.split, 1)
         self.set_zoom(1.0)
         self.set_settings(settings)

@@ -342,6 +342,48 @@ def test_a_wide_low_grid_has_its_colour_bar_at_the_right_and_a_square_one_under_
     assert grid.cbar.scene() is not None and grid._bars["vertical"].scene() is None
 
 
+def test_the_video_networks_controls_wrap_rather_than_widen_the_window(qtbot, settle, make_window, clip):
+    """In the video network's mode at 1280x720, A+ twice made the row of spin boxes wider than
+    the screen, and the window with it; the row takes two rows instead, and one where it fits."""
+    w = make_window(Settings(mode="video-net"))
+    w.resize(1280, 720)
+    qtbot.wait(50)
+    assert w.open_file(str(clip))
+    settle(w)
+    row = w.video_view.controls_row
+    assert row.rows == 1
+    for _ in range(2):
+        w.commands.by_name["zoom_in"].trigger()
+        qtbot.wait(50)
+    settle(w)
+    assert w.width() <= 1280 and w.minimumSizeHint().width() <= 1280
+    assert row.rows == 2
+    for box in (w.video_view.depth_box, w.video_view.window_box, w.video_view.channel_box):
+        assert box.isVisible() and box.width() >= box.minimumSizeHint().width()
+
+
+def test_a_wrap_row_takes_two_rows_below_its_one_row_width():
+    """WrapRow (the display bar, the video network's controls): side by side while they fit,
+    the first groups above the rest below that, and never wider at least than two rows need."""
+    from PySide6.QtWidgets import QApplication, QLabel
+
+    from cnnviz.gui.wrap_row import WrapRow
+
+    groups = [QLabel("x" * n) for n in (30, 20, 10)]
+    for g in groups:
+        g.setFixedWidth(g.sizeHint().width())
+    row = WrapRow(groups, split=1)
+    row.show()
+    row.resize(row.one_row_width() + 10, 60)
+    QApplication.processEvents()
+    assert row.rows == 1 and len({g.y() for g in groups}) == 1
+    row.resize(row.one_row_width() - 10, 80)
+    QApplication.processEvents()
+    assert row.rows == 2 and groups[1].y() > groups[0].y() and groups[1].y() == groups[2].y()
+    assert row.minimumWidth() == row.two_row_width() < row.one_row_width()
+    row.close()
+
+
 def test_the_source_panel_never_draws_its_text_over_the_image(qtbot, settle, make_window):
     w = make_window(Settings(mode="init", residual_depth=8, channels=8))
     w.resize(1280, 720)
