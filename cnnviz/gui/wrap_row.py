@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from PySide6.QtCore import QEvent
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QGridLayout, QWidget
 
@@ -78,3 +79,10 @@ class WrapRow(QWidget):
     def resizeEvent(self, event: QResizeEvent) -> None:
         self.arrange(1 if event.size().width() >= self.one_row_width() else 2)
         super().resizeEvent(event)
+
+    def event(self, event: QEvent) -> bool:
+        # a group's size changed (A+ or A- gives its boxes a new font) while the row's width did
+        # not: whether one row still fits is decided again
+        if event.type() == QEvent.Type.LayoutRequest:
+            self.arrange(1 if self.width() >= self.one_row_width() else 2)
+        return super().event(event)

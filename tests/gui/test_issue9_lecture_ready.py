@@ -370,8 +370,6 @@ def test_a_wrap_row_takes_two_rows_below_its_one_row_width():
     from cnnviz.gui.wrap_row import WrapRow
 
     groups = [QLabel("x" * n) for n in (30, 20, 10)]
-    for g in groups:
-        g.setFixedWidth(g.sizeHint().width())
     row = WrapRow(groups, split=1)
     row.show()
     row.resize(row.one_row_width() + 10, 60)
@@ -381,6 +379,12 @@ def test_a_wrap_row_takes_two_rows_below_its_one_row_width():
     QApplication.processEvents()
     assert row.rows == 2 and groups[1].y() > groups[0].y() and groups[1].y() == groups[2].y()
     assert row.minimumWidth() == row.two_row_width() < row.one_row_width()
+    row.resize(row.one_row_width() + 10, 80)
+    QApplication.processEvents()
+    assert row.rows == 1
+    groups[0].setText("x" * 40)  # a group grows (as with a larger font), the row does not
+    QApplication.processEvents()
+    assert row.rows == 2
     row.close()
 
 
