@@ -33,7 +33,7 @@ from .result import DISPLAY_SIZE, CostRow, LayerStats, Profile, PyramidResult, R
 from .result import profile as make_profile
 from .scale_net import Cancelled, ScaleSharedNet
 from .single_unit import sample_unit
-from .stats import grad_stats_batch, layer_stats, layer_stats_batch
+from .stats import cpu_values, grad_stats_batch, layer_stats, layer_stats_batch
 
 __all__ = ["DISPLAY_SIZE", "INPUT_OFFSET", "Cancelled", "EngineError", "Profile", "run", "to_network_input"]
 
@@ -561,14 +561,10 @@ def _flat_pair(a: torch.Tensor, b: torch.Tensor) -> tuple[np.ndarray, np.ndarray
     of each is the same position), or None where numpy cannot view them alike."""
     if not (a.device.type == b.device.type == "cpu" and a.dtype == b.dtype == torch.float32):
         return None
-    if a.shape != b.shape or a.stride() != b.stride():
+    if a.shape != b.shape or a.stride() != b.stride():  # one memory order: element i matches
         return None
-    av, bv = a.numpy(force=True), b.numpy(force=True)
-    if not av.flags.c_contiguous and av.ndim == 4:
-        av, bv = av.transpose(0, 2, 3, 1), bv.transpose(0, 2, 3, 1)  # channels_last memory is NHWC
-    if not (av.flags.c_contiguous and bv.flags.c_contiguous):
-        return None
-    return av.reshape(-1), bv.reshape(-1)
+    av, bv = cpu_values(a), cpu_values(b)
+    return None if av is None or bv is None else (av, bv)
 
 
 def _batch_max_abs_diff(pairs: list[tuple[int, np.ndarray, np.ndarray]]) -> tuple[list[float], list[float]]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
@@ -24,6 +25,8 @@ from .pyramid import image_pyramid
 from .result import LayerStats
 
 __all__ = ["FrameWork", "forget", "work_for"]
+
+T = TypeVar("T")
 
 
 class FrameWork:
@@ -48,29 +51,29 @@ class FrameWork:
 
     def stats0(self, hist: tuple[bool, ...], compute: Callable[[], list[LayerStats]]) -> list[LayerStats]:
         """Level 0's statistics with a histogram where ``hist[s]``: ``compute()``'s, once per ``hist``."""
-        with self._lock:
-            found = self._stats0.get(hist)
-        if found is None:
-            found = compute()
-            for st in found:  # shared by every Result of this frame
-                st.hist_counts.flags.writeable = st.hist_edges.flags.writeable = False
-            with self._lock:
-                self._stats0[hist] = found
-        return found
+        return self._once(
+            self._stats0, hist, compute, lambda sts: [a for st in sts for a in (st.hist_counts, st.hist_edges)]
+        )
 
     def display(
         self, size: int, compute: Callable[[], tuple[dict[tuple[int, int], np.ndarray], tuple[np.ndarray, ...]]]
     ) -> tuple[dict[tuple[int, int], np.ndarray], tuple[np.ndarray, ...]]:
         """(level 0's display maps, the pyramid strip) at display ``size``: ``compute()``'s, once per size."""
+        return self._once(self._display, size, compute, lambda found: [*found[0].values(), *found[1]])
+
+    def _once(
+        self, store: dict[Any, T], key: Any, compute: Callable[[], T], arrays: Callable[[T], list[np.ndarray]]
+    ) -> T:
+        """``store[key]``, made by ``compute()`` the first time, its ``arrays`` then made read-only
+        (every Result of this frame shares them)."""
         with self._lock:
-            found = self._display.get(size)
+            found = store.get(key)
         if found is None:
-            maps, strip = compute()
-            for a in (*maps.values(), *strip):
-                a.flags.writeable = False  # shared by every Result of this frame
-            found = (maps, strip)
+            found = compute()
+            for a in arrays(found):
+                a.flags.writeable = False
             with self._lock:
-                self._display[size] = found
+                store[key] = found
         return found
 
 

@@ -137,9 +137,10 @@ class Summary(NamedTuple):
     finite: np.ndarray | torch.Tensor | None  # the finite values when they had to be masked, else None
 
 
-def _cpu_values(x: torch.Tensor) -> np.ndarray | None:
-    """x's values as a flat numpy view of its memory (any order), or None off the CPU or for
-    a layout that would need a copy (numpy's own view and flags: a third of torch's calls)."""
+def cpu_values(x: torch.Tensor) -> np.ndarray | None:
+    """x's values as a flat numpy view of its memory (any order: channels_last is read as NHWC),
+    or None off the CPU or for a layout that would need a copy (numpy's own view and flags: a
+    third of torch's calls). Two tensors of one shape and strides give views in one order."""
     if x.device.type != "cpu" or x.dtype not in (torch.float32, torch.float64):
         return None
     a = x.numpy(force=True)  # a view; no torch call that lets go of the GIL (engine._numpy)
@@ -221,11 +222,11 @@ def _summary(a: np.ndarray, extremes: bool) -> Summary | None:
 
 def summarize(x: torch.Tensor, extremes: bool = True) -> Summary:
     """Float64 moments and the zero count of x (any shape), with ``extremes`` its finite min and max."""
-    return _summarize(x, _cpu_values(x), extremes)
+    return _summarize(x, cpu_values(x), extremes)
 
 
 def _summarize(x: torch.Tensor, a: np.ndarray | None, extremes: bool) -> Summary:
-    """:func:`summarize` with ``a = _cpu_values(x)`` already taken."""
+    """:func:`summarize` with ``a = cpu_values(x)`` already taken."""
     if a is not None:
         fast = _summary(a, extremes)
         if fast is not None:
@@ -255,7 +256,7 @@ def layer_stats(
 
     ``extra`` fills the remaining :class:`LayerStats` fields (multiplies, theory values).
     """
-    return _layer_stats(x, _cpu_values(x), level, scale, grad, None, hist, extra)
+    return _layer_stats(x, cpu_values(x), level, scale, grad, None, hist, extra)
 
 
 def _layer_stats(
@@ -268,7 +269,7 @@ def _layer_stats(
     hist: bool,
     extra: dict[str, Any],
 ) -> LayerStats:
-    """:func:`layer_stats` with ``a = _cpu_values(x)`` taken and the gradient's fields, where
+    """:func:`layer_stats` with ``a = cpu_values(x)`` taken and the gradient's fields, where
     given, already summarised."""
     sm = _summarize(x, a, extremes=hist)  # min and max only set the histogram's range
     m, lo, hi, zeros = sm.moments, sm.lo, sm.hi, sm.zeros
@@ -295,7 +296,7 @@ def _layer_stats(
     if grad_fields is not None:
         fields.update(grad_fields)
     elif grad is not None:
-        fields.update(_grad_fields(grad, _cpu_values(grad)))
+        fields.update(_grad_fields(grad, cpu_values(grad)))
     fields.update(extra)
     return LayerStats(**fields)
 
@@ -308,11 +309,11 @@ def _grad_fields(grad: torch.Tensor, a: np.ndarray | None) -> dict[str, Any]:
 def saturated_fraction(x: torch.Tensor, low: float, high: float) -> float:
     """Fraction of the values of ``x`` (any shape) outside ``(low, high)``, over the values that are
     not NaN (an overflowed inf counts as saturated); NaN if there are none."""
-    return _saturated(_cpu_values(x), x, low, high)
+    return _saturated(cpu_values(x), x, low, high)
 
 
 def _saturated(a: Any, x: torch.Tensor, low: float, high: float) -> float:
-    """:func:`saturated_fraction` with ``a = _cpu_values(x)`` already taken."""
+    """:func:`saturated_fraction` with ``a = cpu_values(x)`` already taken."""
     if a is None:
         a = flatten(x)
     xp = _xp(a)
@@ -433,8 +434,8 @@ def layer_stats_batch(
     more values, takes :func:`layer_stats`'s own path; the numbers agree with it to float64
     rounding. Which path a layer takes never depends on ``hist``, so every profile gives the
     same numbers. ``saturation`` (low, high) adds ``sat_frac`` (:func:`saturated_fraction`)."""
-    xs = [_cpu_values(x) for x, _l, _s, _g, _h, _e in layers]
-    gs = [None if g is None else _cpu_values(g) for _x, _l, _s, g, _h, _e in layers]
+    xs = [cpu_values(x) for x, _l, _s, _g, _h, _e in layers]
+    gs = [None if g is None else cpu_values(g) for _x, _l, _s, g, _h, _e in layers]
     small_x = [(i, a) for i, a in enumerate(xs) if a is not None and _small(a)]
     small_g = [(i, a) for i, a in enumerate(gs) if a is not None and _small(a)]
     arrays = [a for _i, a in small_x] + [a for _i, a in small_g]
@@ -478,7 +479,7 @@ def grad_stats_batch(grads: list[torch.Tensor]) -> list[dict[str, Any]]:
     """The gradient fields of :class:`LayerStats` (``grad_var``, ``grad_rms``, ``grad_nonfinite``)
     for each of ``grads``, as :func:`layer_stats` gives them; the small ones summed together
     (:func:`_batch_moments`), the others, and any with a non-finite value, one at a time."""
-    gs = [_cpu_values(g) for g in grads]
+    gs = [cpu_values(g) for g in grads]
     small = [(i, a) for i, a in enumerate(gs) if a is not None and _small(a)]
     found = {i: f for (i, _a), f in zip(small, _batch_fields([a for _i, a in small], None))} if small else {}
     out = []

@@ -283,11 +283,11 @@ def test_fused_statistics_match_the_float64_reference(shape, make):
 
 def test_statistics_of_a_layout_numpy_cannot_view_take_torchs_path():
     # the path a GPU tensor takes: torch reductions, same numbers
-    from cnnviz.core.stats import _cpu_values, _layer_stats_torch, layer_stats
+    from cnnviz.core.stats import _layer_stats_torch, cpu_values, layer_stats
 
     g = torch.Generator().manual_seed(1)
     x = torch.relu(torch.randn(1, 4, 70, 70, generator=g)).transpose(2, 3)[..., ::2]  # strided, not viewable
-    assert _cpu_values(x) is None
+    assert cpu_values(x) is None
     fast, ref = layer_stats(x, 1, 0, x), _layer_stats_torch(x, 1, 0, x)
     assert (fast.mean, fast.var, fast.zero_frac, fast.grad_rms) == pytest.approx(
         (ref.mean, ref.var, ref.zero_frac, ref.grad_rms), rel=1e-12

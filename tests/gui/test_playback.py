@@ -42,6 +42,15 @@ def _shown(qtbot, window, index: int, timeout: int = 30_000) -> None:
     qtbot.waitUntil(done, timeout=timeout)
 
 
+def _playing(qtbot, window, clip, frames: int, timeout: int = 60_000):
+    """Open ``clip`` in ``window``, wait for frame 0, play, and wait until ``frames`` frames are drawn."""
+    assert window.open_file(str(clip))
+    _shown(qtbot, window, 0)
+    window.playback.play()
+    qtbot.waitUntil(lambda: window.playback.frames_drawn >= frames, timeout=timeout)
+    return window
+
+
 def test_space_plays_with_focus_on_a_combo_box_of_a_window_not_made_active(qtbot, make_window, clip, no_traceback):
     """After a file dialog closes, the focus may sit on the colour map's combo box and (under X
     without a window manager) no window is active again: Space must still play the clip, and not
@@ -138,11 +147,7 @@ def test_slow_compute_drops_frames_and_still_draws(qtbot, make_window, tmp_path,
 
 
 def test_a_settings_change_during_playback_cancels_and_is_drawn(qtbot, make_window, clip, no_traceback):
-    w = make_window()
-    assert w.open_file(str(clip))
-    _shown(qtbot, w, 0)
-    w.playback.play()
-    qtbot.waitUntil(lambda: w.playback.frames_drawn >= 2, timeout=30_000)
+    w = _playing(qtbot, make_window(), clip, 2)
     w.change(lambda s: s.replace(init=0.5))
     qtbot.waitUntil(lambda: w.result is not None and w.result.settings.init == 0.5, timeout=30_000)
     w.playback.pause()

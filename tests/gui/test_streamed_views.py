@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from clips import read_code
 from PySide6.QtGui import QPen
-from test_playback import _shown
+from test_playback import _playing, _shown
 
 from cnnviz.gui.pacing import TextPacer
 from cnnviz.gui.plots import LONG_LINE, CurveSet
@@ -75,11 +75,7 @@ def test_over_time_draws_every_frame_shown_and_is_smooth_once_paused(qtbot, make
 
 
 def test_paced_texts_show_the_paused_frame(qtbot, make_window, clip, no_traceback):
-    w = make_window()
-    assert w.open_file(str(clip))
-    _shown(qtbot, w, 0)
-    w.playback.play()
-    qtbot.waitUntil(lambda: w.playback.frames_drawn >= 5, timeout=60_000)
+    w = _playing(qtbot, make_window(), clip, 5)
     assert "fps" in w.playback.status.text()
     w.playback.pause()
     _shown(qtbot, w, w.playback.index)
@@ -168,10 +164,7 @@ def test_the_window_asks_for_the_side_thread_only_while_nothing_streams(qtbot, m
     monkeypatch.setattr(w.worker, "submit", spy)
     w.change(lambda s: s.replace(init=0.5))
     assert asked[-1] == (False, True)
-    assert w.open_file(str(clip))
-    _shown(qtbot, w, 0)
-    w.playback.play()
-    qtbot.waitUntil(lambda: w.playback.frames_drawn >= 3, timeout=60_000)
+    _playing(qtbot, w, clip, 3)
     w.playback.pause()
     while_playing = [side for playing, side in asked if playing]
     assert while_playing and not any(while_playing)
